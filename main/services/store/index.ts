@@ -1,0 +1,67 @@
+/**
+ * store — the SQLite database, LeanLens's source of truth.
+ *
+ * Owns the connection, its pragmas (WAL, foreign keys) and the numbered migrations in
+ * `migrations/`. Services keep their own queries next to their logic and reach the database
+ * through `Store.db`; the schema in the migrations is their shared contract.
+ * Must never: touch the user's photos, or hold a transaction open across an `await`.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+export interface Store {
+  readonly db: Database.Database;
+  readonly path: string;
+  /** Runs `fn` in one transaction (IMMEDIATE, so writers never deadlock on upgrade). */
+  transaction<T>(fn: () => T): T;
+  getSetting<T>(key: string, fallback: T): T;
+  setSetting(key: string, value: unknown): void;
+  close(): void;
+}
+
+export function openStore(path: string, options: { readonly?: boolean } = {}): Store {
+  if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  if (!options.readonly) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  if (!options.readonly) migrate(db);
+
+  const getSetting = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
+  const setSetting = db.prepare('INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+  return {
+    db,
+    path,
+    transaction: (fn) => db.transaction(fn).immediate(),
+    getSetting<T>(key: string, fallback: T): T {
+      const row = getSetting.get(key);
+      return row ? (JSON.parse(row.value) as T) : fallback;
+    },
+    setSetting(key, value) {
+      setSetting.run(key, JSON.stringify(value));
+    },
+    close: () => db.close(),
+  };
+}
+
+/** Applies `migrations/NNN_name.sql` files above the database's `user_version`, each in one transaction. */
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const files = readdirSync(migrationsDir)
+    .filter((f) => /^\d{3}_.+\.sql$/.test(f))
+    .sort();
+  for (const file of files) {
+    const version = Number(file.slice(0, 3));
+    if (version <= current) continue;
+    const sql = readFileSync(join(migrationsDir, file), 'utf8');
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    }).immediate();
+  }
+}
