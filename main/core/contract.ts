@@ -169,6 +169,13 @@ export type SimilarArgs = z.infer<typeof similarArgs>;
 
 const none = z.object({}).strict().optional();
 
+const settingsPatch = z.object({
+  threads: z.number().int().min(1).max(256).optional(),
+  useGpu: z.boolean().optional(),
+  thumbnailSize: z.number().int().min(64).max(1024).optional(),
+  theme: z.enum(['system', 'light', 'dark']).optional(),
+});
+
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
  * run time; it carries the result type so clients are typed from this table alone.
@@ -196,14 +203,7 @@ export const calls = {
   'models.download': call<z.ZodObject<{ id: z.ZodString }>, ModelInfo>(z.object({ id: z.string().min(1).max(200) })),
   'models.import': call<z.ZodObject<{ path: typeof path }>, ModelInfo>(z.object({ path })),
   'settings.get': call<typeof none, Settings>(none),
-  'settings.set': call<z.ZodObject<{ [K in keyof Settings]: z.ZodOptional<z.ZodType<Settings[K]>> }>, Settings>(
-    z.object({
-      threads: z.number().int().min(1).max(256).optional(),
-      useGpu: z.boolean().optional(),
-      thumbnailSize: z.number().int().min(64).max(1024).optional(),
-      theme: z.enum(['system', 'light', 'dark']).optional(),
-    }),
-  ),
+  'settings.set': call<typeof settingsPatch, Settings>(settingsPatch),
 } as const;
 
 export type CallName = keyof typeof calls;

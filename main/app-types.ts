@@ -1,0 +1,50 @@
+/**
+ * The composed application, as every entry point (CLI, headless server, Electron main) sees it.
+ * It implements the contract's `Api` — one async method per call, keyed by the call's name —
+ * plus the few things a transport needs that are not calls: events, file serving by photo id,
+ * and shutdown.
+ */
+import type { Api, EventName, Events, IndexProgress, Status } from './core/contract.ts';
+
+/** Desktop actions the Electron shell provides; the headless server has none. */
+export interface DesktopShell {
+  openPath(path: string): Promise<void>;
+  showItemInFolder(path: string): void;
+}
+
+export interface PhotoFile {
+  /** Absolute real path, checked to be a library photo (or its cached thumbnail). */
+  path: string;
+  contentType: string;
+}
+
+export interface App extends Api {
+  readonly dataDir: string;
+  /** Subscribes to a pushed event; returns the unsubscribe function. */
+  on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+  /**
+   * The file behind a library photo id: its cached thumbnail (made on first request) or the
+   * original. Only ids in the database resolve, and only to real paths inside a library folder,
+   * so no path from a client ever reaches the file system.
+   */
+  photoFile(id: number, kind: 'thumbnail' | 'original'): Promise<PhotoFile>;
+  /** The library photo at this real path, or null: lets the CLI's `similar` take a path. */
+  photoIdByPath(path: string): number | null;
+  /** Brings the index up to date: reconciles folders with the disk and encodes everything pending. */
+  sync(onProgress?: (p: IndexProgress) => void): Promise<Status>;
+  /** Starts watching the folders and indexing in the background (the desktop app and `serve`). */
+  startLive(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  /** The app's own data (database, indexes, thumbnails, downloaded models). */
+  dataDir: string;
+  /** Folder holding the bundled `manifest.json`, models and tokenizer; defaults to the repo's `models/`. */
+  modelsDir?: string;
+  /** Extra manifests to register, e.g. `models/generated/manifest.json` for benchmarks. */
+  extraManifests?: string[];
+  /** Start chokidar watching and the background indexer (the desktop app and `serve` do; one-shot CLI commands don't). */
+  live?: boolean;
+  shell?: DesktopShell;
+}

@@ -1,0 +1,352 @@
+/**
+ * `leanlens` — the command line over the same `App` the desktop shell uses.
+ * Other tools are built against this interface: keep commands, flags and JSON shapes stable.
+ * `--json` prints exactly one JSON document on stdout; everything else goes to stderr.
+ */
+import { parseArgs as parseFlags } from 'node:util';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createApp, type App } from '../app.ts';
+import { AppError, type IndexProgress, type SearchResult } from '../core/contract.ts';
+import { defaultDataDir } from './data-dir.ts';
+import { formatDate, parseDate, progressLine, table } from './format.ts';
+
+const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
+
+Library
+  folders add <path>            add a photo folder (then run: leanlens index)
+  folders remove <path>         forget a folder (your photos are never touched)
+  folders list [--json]
+  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
+  status [--json]
+Search
+  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+  similar <path> [--limit N] [--json]   photos like a library photo or any image file
+Models
+  models list [--json] | models use <id> | models download <id> | models import <folder>
+  tokenize <text> [--json]      the 77 CLIP token ids
+Other
+  serve [--port N] [--host H]   the app in your browser (headless server)
+  bench                          run the benchmarks (same as npm run bench)
+
+Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}`;
+
+/** An error whose message already says what to do; printed without a stack. */
+class UsageError extends Error {}
+
+const FLAGS = {
+  data: { type: 'string' },
+  json: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  limit: { type: 'string' },
+  'min-score': { type: 'string' },
+  folder: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  sort: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  isTTY: boolean;
+}
+
+const processIo: CliIo = {
+  out: (t) => process.stdout.write(t + '\n'),
+  err: (t) => process.stderr.write(t + '\n'),
+  isTTY: Boolean(process.stderr.isTTY),
+};
+
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  let flags: Flags;
+  let words: string[];
+  try {
+    const parsed = parseFlags({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+    flags = parsed.values;
+    words = parsed.positionals;
+  } catch (err) {
+    io.err(`leanlens: ${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (flags.help || words.length === 0) {
+    (words.length === 0 && !flags.help ? io.err : io.out)(USAGE);
+    return words.length === 0 && !flags.help ? 2 : 0;
+  }
+
+  const [command, ...rest] = words;
+  // Commands that need no library.
+  if (command === 'tokenize') return tokenizeCommand(rest, flags, io);
+  if (command === 'bench') {
+    const { runBenchmarks } = await import('../../test/bench/run.ts');
+    await runBenchmarks();
+    return 0;
+  }
+
+  const dataDir = resolve(flags.data ?? defaultDataDir());
+  let app: App | null = null;
+  try {
+    if (command === 'serve') return await serveCommand(dataDir, flags, io);
+    app = await createApp({ dataDir });
+    switch (command) {
+      case 'folders':
+        return await foldersCommand(app, rest, flags, io);
+      case 'index':
+        return await indexCommand(app, flags, io);
+      case 'status':
+        return await statusCommand(app, flags, io);
+      case 'search':
+        return await searchCommand(app, rest, flags, io);
+      case 'similar':
+        return await similarCommand(app, rest, flags, io);
+      case 'models':
+        return await modelsCommand(app, rest, flags, io);
+      default:
+        throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    const message = err instanceof UsageError || err instanceof AppError ? err.message : (err as Error).message ?? String(err);
+    io.err(`leanlens: ${message}`);
+    if (process.env.LEANLENS_DEBUG && err instanceof Error) io.err(err.stack ?? '');
+    return err instanceof UsageError ? 2 : 1;
+  } finally {
+    await app?.close();
+  }
+}
+
+function need(words: string[], count: number, usage: string): string[] {
+  if (words.length < count) throw new UsageError(`missing argument\nusage: leanlens ${usage}`);
+  return words;
+}
+
+function intFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return n;
+}
+
+function print(io: CliIo, flags: Flags, json: unknown, text: () => string): number {
+  if (flags.json) io.out(JSON.stringify(json, null, 2));
+  else io.out(text());
+  return 0;
+}
+
+async function foldersCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+  const [sub, path] = words;
+  if (sub === 'list') {
+    const folders = await app['folders.list']({});
+    return print(io, flags, folders, () =>
+      folders.length === 0
+        ? 'No folders yet. Add one with: leanlens folders add <path>'
+        : table([
+            ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED'],
+            ...folders.map((f) => [f.path, f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount)]),
+          ]),
+    );
+  }
+  if (sub === 'add') {
+    need(words, 2, 'folders add <path>');
+    const folder = await app['folders.add']({ path: resolve(path!) });
+    return print(io, flags, folder, () => `Added ${folder.path} (${folder.photoCount} photos). Run "leanlens index" to index them.`);
+  }
+  if (sub === 'remove') {
+    need(words, 2, 'folders remove <path>');
+    const wanted = resolve(path!);
+    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+    if (!folder) throw new UsageError(`"${wanted}" is not a library folder; see: leanlens folders list`);
+    await app['folders.remove']({ id: folder.id });
+    return print(io, flags, { removed: folder.path }, () => `Removed ${folder.path} from the library (files untouched).`);
+  }
+  throw new UsageError('usage: leanlens folders add|remove|list');
+}
+
+async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+  const showBar = io.isTTY && !flags.json;
+  let last = 0;
+  const onProgress = (p: IndexProgress) => {
+    if (!showBar) return;
+    const now = Date.now();
+    if (now - last < 100 && p.done < p.total) return;
+    last = now;
+    process.stderr.write(`\r${progressLine(p)}\x1b[K`);
+  };
+  let status = await app.sync(onProgress);
+  if (showBar) process.stderr.write('\n');
+  if (flags.watch) {
+    io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
+    await app.startLive();
+    const stopProgress = app.on('index.progress', onProgress);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    stopProgress();
+    status = await app['index.status']({});
+  }
+  return print(io, flags, status, () => {
+    const lines = [`${status.indexed} of ${status.files} photos indexed with ${status.model}, ${status.failed} failed.`];
+    for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${e.path}: ${e.reason}`);
+    if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
+    return lines.join('\n');
+  });
+}
+
+async function statusCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+  const s = await app['index.status']({});
+  return print(io, flags, s, () => {
+    const exec = s.execution
+      ? `${s.execution.provider} (${s.execution.threads} threads)${s.execution.fallbackReasons.length ? ` — fell back: ${s.execution.fallbackReasons.join('; ')}` : ''}`
+      : 'not loaded yet';
+    return [
+      `Data folder: ${s.dataDir}`,
+      `Model:       ${s.model ?? 'none'}  on ${exec}`,
+      `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending, ${s.failed} failed)`,
+      ...s.errors.slice(0, 20).map((e) => `  failed: ${e.path}: ${e.reason}`),
+    ].join('\n');
+  });
+}
+
+function hitsJson(result: SearchResult) {
+  return result.hits.map((h) => ({
+    path: h.photo.path,
+    score: Number(h.score.toFixed(6)),
+    id: h.photo.id,
+    takenAt: h.photo.takenAt,
+    width: h.photo.width,
+    height: h.photo.height,
+  }));
+}
+
+function hitsText(result: SearchResult): string {
+  if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
+  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
+}
+
+async function searchCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+  need(words, 1, 'search <text>');
+  let folderId: number | undefined;
+  if (flags.folder) {
+    const wanted = resolve(flags.folder);
+    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+    if (!folder) throw new UsageError(`--folder "${flags.folder}" is not a library folder; see: leanlens folders list`);
+    folderId = folder.id;
+  }
+  const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
+  if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
+  if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
+  let from: number | undefined;
+  let to: number | undefined;
+  try {
+    from = flags.from ? parseDate(flags.from) : undefined;
+    to = flags.to ? parseDate(flags.to, true) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const result = await app['search.text']({
+    text: words.join(' '),
+    limit: intFlag(flags.limit, 'limit') ?? 20,
+    minScore,
+    folderId,
+    from,
+    to,
+    sort: flags.sort as 'relevance' | 'date' | undefined,
+  });
+  return print(io, flags, hitsJson(result), () => hitsText(result));
+}
+
+async function similarCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+  need(words, 1, 'similar <path>');
+  const path = resolve(words[0]!);
+  if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
+  const limit = intFlag(flags.limit, 'limit') ?? 20;
+  const photoId = app.photoIdByPath(realpathSync(path));
+  const result =
+    photoId !== null
+      ? await app['search.similar']({ photoId, limit })
+      : await app['search.similar']({ imageBase64: readFileSync(path).toString('base64'), limit });
+  return print(io, flags, hitsJson(result), () => hitsText(result));
+}
+
+async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+  const [sub, arg] = words;
+  if (sub === 'list') {
+    const models = await app['models.list']({});
+    return print(io, flags, models, () =>
+      table([
+        ['', 'ID', 'ROLE', 'DIM', 'SIZE', 'STATE'],
+        ...models.map((m) => [
+          m.active ? '*' : '',
+          m.id,
+          m.role,
+          String(m.dim),
+          `${(m.bytes / 1e6).toFixed(1)} MB`,
+          m.problems.length ? `problem: ${m.problems.join('; ')}` : m.installed ? 'installed' : m.downloadable ? 'available (leanlens models download)' : 'missing',
+        ]),
+      ]),
+    );
+  }
+  if (sub === 'use') {
+    need(words, 2, 'models use <id>');
+    const m = await app['models.use']({ id: arg! });
+    return print(io, flags, m, () => `Now using ${m.id}. Run "leanlens index" to build its vectors for your library.`);
+  }
+  if (sub === 'download') {
+    need(words, 2, 'models download <id>');
+    let last = 0;
+    const off = app.on('models.download', (p) => {
+      if (!io.isTTY || flags.json || Date.now() - last < 200) return;
+      last = Date.now();
+      const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
+      process.stderr.write(`\rDownloading ${p.modelId}: ${(p.received / 1e6).toFixed(1)} MB${pct}\x1b[K`);
+    });
+    try {
+      const m = await app['models.download']({ id: arg! });
+      if (io.isTTY && !flags.json) process.stderr.write('\n');
+      return print(io, flags, m, () => `Downloaded and verified ${m.id}.`);
+    } finally {
+      off();
+    }
+  }
+  if (sub === 'import') {
+    need(words, 2, 'models import <folder>');
+    const m = await app['models.import']({ path: resolve(arg!) });
+    return print(io, flags, m, () => `Imported ${m.id} (${m.dim}-d). Use it with: leanlens models use ${m.id}`);
+  }
+  throw new UsageError('usage: leanlens models list|use|download|import');
+}
+
+async function tokenizeCommand(words: string[], flags: Flags, io: CliIo): Promise<number> {
+  need(words, 1, 'tokenize <text>');
+  const { loadTokenizer } = await import('../services/models/index.ts');
+  const { BUNDLED_MODELS_DIR } = await import('../app.ts');
+  const ids = loadTokenizer(BUNDLED_MODELS_DIR).encode(words.join(' '));
+  return print(io, flags, ids, () => ids.join(' '));
+}
+
+async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
+  const { startServer } = await import('../server/index.ts');
+  const host = flags.host ?? '127.0.0.1';
+  const port = flags.port === undefined ? 7117 : Number(flags.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
+  const app = await createApp({ dataDir, live: true });
+  const server = await startServer(app, { host, port });
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    io.err(`WARNING: serving on ${host}: anyone who can reach this address and has the token can see your photos.`);
+  }
+  io.err(`LeanLens is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}. Press Ctrl-C to stop.`);
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await server.close();
+  await app.close();
+  return 0;
+}

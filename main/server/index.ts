@@ -1,0 +1,449 @@
+/**
+ * The headless bridge: serves the built renderer and the contract over HTTP + WebSocket.
+ *
+ * Owns: the HTTP routes (POST /api/<call>, GET /events, GET /photo/<id>/<kind>, static files),
+ * the per-run token, the Host/Origin checks and the body limits.
+ * Must never: accept a file-system path from a client (photos are served by library id only),
+ * answer anything — static files included — without the token, or bind beyond 127.0.0.1 unless
+ * the caller asked for it.
+ *
+ * Routes are derived from the contract's `callNames`: adding a call needs no edit here.
+ */
+import { createReadStream } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isIP } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { AppError, callNames, eventNames, parseArgs, type CallName } from '../core/contract.ts';
+import type { App } from '../app-types.ts';
+
+export interface ServerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. Anything else exposes the library to the network: the caller must warn. */
+  host?: string;
+  /** Default: 32 random hex characters, new every run. */
+  token?: string;
+  /** The built renderer; default `dist/renderer` under the current directory. */
+  staticDir?: string;
+  /** Body limit for ordinary calls (default 1 MiB). */
+  maxBodyBytes?: number;
+  /** Body limit for calls that carry an image (search.similar; default 70 MiB for 64 MiB of base64). */
+  maxImageBodyBytes?: number;
+}
+
+export interface RunningServer {
+  /** The URL to open, token included: http://127.0.0.1:PORT/?token=… */
+  url: string;
+  port: number;
+  host: string;
+  token: string;
+  /** Set when the server listens beyond the loopback interface; print it. */
+  warning: string | null;
+  close(): Promise<void>;
+}
+
+/** Calls whose argument may carry a whole image. */
+const IMAGE_CALLS: ReadonlySet<string> = new Set(['search.similar']);
+const CALLS: ReadonlySet<string> = new Set(callNames);
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+};
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** HTTP status for each AppError code. */
+function statusOf(code: AppError['code']): number {
+  switch (code) {
+    case 'invalid-argument':
+      return 400;
+    case 'not-found':
+      return 404;
+    case 'unsupported':
+      return 501;
+    case 'busy':
+      return 409;
+    default:
+      return 500;
+  }
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function sameSecret(given: string | undefined | null, token: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function parseCookies(header: string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    try {
+      out[k] = decodeURIComponent(v);
+    } catch {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+export function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const token = opts.token ?? randomBytes(16).toString('hex');
+  const staticDir = resolve(opts.staticDir ?? join(process.cwd(), 'dist', 'renderer'));
+  const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
+  const maxImageBody = opts.maxImageBodyBytes ?? 70 * 1024 * 1024;
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  const loopbackBind = LOOPBACK_NAMES.has(host) || host === '::1';
+  let port = 0;
+  // Cookies are shared across ports on one host, so the name carries the port: two servers on
+  // the same machine do not overwrite each other's token.
+  const cookieName = () => `leanlens_token_${port}`;
+
+  /** DNS-rebinding defence: the Host header must name this server, never some other domain. */
+  function hostAllowed(hostHeader: string | undefined): boolean {
+    if (!hostHeader) return false;
+    let name: string;
+    let p: string;
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
+    if (!m) return false;
+    name = m[1]!;
+    p = m[2] ?? '80';
+    if (Number(p) !== port) return false;
+    if (LOOPBACK_NAMES.has(name)) return true;
+    const bare = name.replace(/^\[|\]$/g, '');
+    if (bare === host.toLowerCase()) return true;
+    // Bound to every interface: any IP literal reaches us legitimately; a domain name might be a
+    // rebinding attack, so only IP literals pass.
+    if (wildcard && isIP(bare) !== 0) return true;
+    return false;
+  }
+
+  function originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    return origin.toLowerCase() === `http://${String(req.headers.host).toLowerCase()}`;
+  }
+
+  /** Token from the query, the bearer header, or this server's cookie. */
+  function tokenOf(req: IncomingMessage, url: URL): { ok: boolean; fromQuery: boolean } {
+    const q = url.searchParams.get('token');
+    if (sameSecret(q, token)) return { ok: true, fromQuery: true };
+    const auth = req.headers.authorization;
+    if (auth && /^Bearer\s+/i.test(auth) && sameSecret(auth.replace(/^Bearer\s+/i, '').trim(), token)) {
+      return { ok: true, fromQuery: false };
+    }
+    const cookie = parseCookies(req.headers.cookie)[cookieName()];
+    return { ok: sameSecret(cookie, token), fromQuery: false };
+  }
+
+  function securityHeaders(res: ServerResponse, hostHeader: string): void {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+    res.setHeader(
+      'Content-Security-Policy',
+      [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob: data:",
+        `connect-src 'self' ws://${hostHeader}`,
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+      ].join('; '),
+    );
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown): void {
+    const data = JSON.stringify(body);
+    res.writeHead(status, {
+      'Content-Type': 'application/json; charset=utf-8',
+      'Content-Length': Buffer.byteLength(data),
+      'Cache-Control': 'no-store',
+    });
+    res.end(data);
+  }
+
+  function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendJson(res, status, { ok: false, error: { code, message } });
+  }
+
+  function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+    return new Promise((resolveBody, reject) => {
+      const declared = Number(req.headers['content-length'] ?? NaN);
+      if (Number.isFinite(declared) && declared > limit) {
+        reject(new HttpError(413, 'too-large', `request body is ${declared} bytes; the limit is ${limit}`));
+        req.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let failed = false;
+      req.on('data', (c: Buffer) => {
+        if (failed) return;
+        size += c.length;
+        if (size > limit) {
+          failed = true;
+          reject(new HttpError(413, 'too-large', `request body is over the limit of ${limit} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => {
+        if (!failed) resolveBody(Buffer.concat(chunks));
+      });
+      req.on('error', (e) => {
+        if (!failed) reject(e);
+      });
+    });
+  }
+
+  async function handleCall(name: CallName, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, IMAGE_CALLS.has(name) ? maxImageBody : maxBody);
+    let raw: unknown = undefined;
+    const text = body.toString('utf8').trim();
+    if (text.length > 0) {
+      try {
+        raw = JSON.parse(text);
+      } catch (e) {
+        throw new HttpError(400, 'invalid-json', `request body is not valid JSON: ${(e as Error).message}`);
+      }
+    }
+    // `null` and `{}` both mean "no argument" for calls that take none.
+    if (raw === null) raw = undefined;
+    const args = parseArgs(name, raw);
+    const fn = app[name] as (a: unknown) => Promise<unknown>;
+    const result = await fn.call(app, args);
+    sendJson(res, 200, { ok: true, result: result === undefined ? null : result });
+  }
+
+  async function handlePhoto(id: number, kind: 'thumbnail' | 'original', req: IncomingMessage, res: ServerResponse) {
+    const file = await app.photoFile(id, kind);
+    const info = await stat(file.path);
+    res.writeHead(200, {
+      'Content-Type': file.contentType,
+      'Content-Length': info.size,
+      // Thumbnails change only when the photo does; the id+mtime in the query busts the cache.
+      'Cache-Control': 'private, max-age=300',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
+  }
+
+  async function handleStatic(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(pathname);
+    } catch {
+      throw new HttpError(400, 'bad-path', 'malformed path');
+    }
+    if (decoded.includes('\0') || decoded.split(/[\\/]/).includes('..')) {
+      throw new HttpError(404, 'not-found', 'not found');
+    }
+    const rel = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '');
+    const candidate = resolve(staticDir, rel);
+    const inside = (p: string, root: string) => {
+      const r = relative(root, p);
+      return r !== '' && !r.startsWith('..') && !isAbsolute(r) && !r.split(sep).includes('..');
+    };
+    if (!inside(candidate, staticDir)) throw new HttpError(404, 'not-found', 'not found');
+    let real: string;
+    let realRoot: string;
+    try {
+      real = await realpath(candidate);
+      realRoot = await realpath(staticDir);
+    } catch {
+      throw new HttpError(404, 'not-found', 'not found');
+    }
+    // A symlink inside the build folder must not lead outside it.
+    if (!inside(real, realRoot)) throw new HttpError(404, 'not-found', 'not found');
+    const info = await stat(real);
+    // No directory listings, ever.
+    if (!info.isFile()) throw new HttpError(404, 'not-found', 'not found');
+    const type = CONTENT_TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream';
+    res.writeHead(200, {
+      'Content-Type': type,
+      'Content-Length': info.size,
+      'Cache-Control': rel === 'index.html' ? 'no-store' : 'private, max-age=3600',
+    });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    createReadStream(real).on('error', () => res.destroy()).pipe(res);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const hostHeader = String(req.headers.host ?? '');
+    if (!hostAllowed(hostHeader)) {
+      sendError(res, 403, 'forbidden-host', 'this server answers only to its own address (Host header refused)');
+      return;
+    }
+    if (!originAllowed(req)) {
+      sendError(res, 403, 'forbidden-origin', 'cross-origin requests are refused');
+      return;
+    }
+    securityHeaders(res, hostHeader);
+    const url = new URL(req.url ?? '/', `http://${hostHeader}`);
+    const auth = tokenOf(req, url);
+    if (!auth.ok) {
+      sendError(res, 401, 'unauthorized', 'open the URL printed by `leanlens serve` (it carries the access token)');
+      return;
+    }
+    const method = req.method ?? 'GET';
+    const path = url.pathname;
+
+    if (path.startsWith('/api/')) {
+      const name = path.slice('/api/'.length);
+      if (!CALLS.has(name)) throw new HttpError(404, 'not-found', `unknown call "${name}"`);
+      if (method !== 'POST') {
+        res.setHeader('Allow', 'POST');
+        throw new HttpError(405, 'method-not-allowed', 'calls are POST requests with a JSON body');
+      }
+      await handleCall(name as CallName, req, res);
+      return;
+    }
+
+    if (method !== 'GET' && method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      throw new HttpError(405, 'method-not-allowed', 'method not allowed');
+    }
+
+    const photo = /^\/photo\/(\d{1,15})\/(thumbnail|original)$/.exec(path);
+    if (photo) {
+      await handlePhoto(Number(photo[1]), photo[2] as 'thumbnail' | 'original', req, res);
+      return;
+    }
+    if (path.startsWith('/photo/')) throw new HttpError(404, 'not-found', 'photos are served by library id only');
+
+    if (auth.fromQuery) {
+      // First page load: trade the token in the URL for a cookie the page cannot read, and drop it
+      // from the address bar (and so from history and screenshots).
+      res.setHeader(
+        'Set-Cookie',
+        `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
+      );
+      if (path === '/' || path === '/index.html') {
+        url.searchParams.delete('token');
+        const rest = url.searchParams.toString();
+        res.writeHead(302, { Location: `${path}${rest ? `?${rest}` : ''}${url.hash}`, 'Cache-Control': 'no-store' });
+        res.end();
+        return;
+      }
+    }
+    await handleStatic(path, req, res);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (e instanceof HttpError) {
+        if (e.status === 413) res.setHeader('Connection', 'close');
+        sendError(res, e.status, e.code, e.message);
+      } else if (e instanceof AppError) {
+        sendError(res, statusOf(e.code), e.code, e.message);
+      } else {
+        const err = e as NodeJS.ErrnoException;
+        if (err?.code === 'ENOENT') sendError(res, 404, 'not-found', 'not found');
+        else sendError(res, 500, 'failed', err?.message ? String(err.message) : 'internal error');
+      }
+    });
+  });
+
+  // ---- Events over WebSocket ------------------------------------------------------------------
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
+  const sockets = new Set<WebSocket>();
+  const unsubscribers = eventNames.map((event) =>
+    app.on(event, (payload) => {
+      const msg = JSON.stringify({ event, payload });
+      for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(msg);
+    }),
+  );
+
+  server.on('upgrade', (req, socket, head) => {
+    const refuse = (status: number, text: string) => {
+      socket.write(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      socket.destroy();
+    };
+    const hostHeader = String(req.headers.host ?? '');
+    if (!hostAllowed(hostHeader) || !originAllowed(req)) return refuse(403, 'Forbidden');
+    const url = new URL(req.url ?? '/', `http://${hostHeader}`);
+    if (!tokenOf(req, url).ok) return refuse(401, 'Unauthorized');
+    if (url.pathname !== '/events') return refuse(404, 'Not Found');
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      ws.on('error', () => sockets.delete(ws));
+      // The page only listens; anything it sends is ignored.
+    });
+  });
+
+  return new Promise((resolveStart, rejectStart) => {
+    server.once('error', rejectStart);
+    server.listen(opts.port ?? 0, host, () => {
+      server.off('error', rejectStart);
+      const addr = server.address();
+      port = typeof addr === 'object' && addr ? addr.port : (opts.port ?? 0);
+      const urlHost = wildcard || loopbackBind ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+      const warning = loopbackBind
+        ? null
+        : `LeanLens is listening on ${host || 'every interface'}:${port} — anyone on your network who has the URL (with its token) can see your photos.`;
+      resolveStart({
+        url: `http://${urlHost}:${port}/?token=${token}`,
+        port,
+        host,
+        token,
+        warning,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const u of unsubscribers) u();
+            for (const ws of sockets) ws.terminate();
+            wss.close();
+            server.closeAllConnections?.();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}

@@ -1,0 +1,315 @@
+/**
+ * indexer — turns pending photos into vectors: decodes several photos in parallel (sharp, via
+ * media) ahead of one encoder batch in flight, writes each batch in one SQLite transaction, then
+ * updates the ANN index. Reports progress, pauses and resumes.
+ *
+ * The queue is SQLite itself (`photos` rows still to do for this model), so it survives restarts
+ * and kill -9 by construction: a batch is either fully committed or not at all, `vectors`' primary
+ * key rules out duplicates, and the ANN index repairs itself from SQLite when it is behind.
+ * Must never: create or delete photo rows (the library owns them), resurrect a row deleted while
+ * its photo was being decoded, or hold a transaction across an `await`.
+ */
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import type { FailedPhoto, IndexProgress } from '../../core/contract.ts';
+import type { PreprocessSpec } from '../../core/model-spec.ts';
+import type { Store } from '../store/index.ts';
+import type { Encoder } from '../encoder/index.ts';
+import { preparePhoto, type PreparedPhoto } from '../media/index.ts';
+import { markIndexStale, vectorToBlob, type VectorIndex } from '../ann/index.ts';
+import { ProgressMeter } from './progress.ts';
+import { WorkQueue, type WorkItem } from './queue.ts';
+
+export type { WorkItem } from './queue.ts';
+
+export interface IndexerOptions {
+  store: Store;
+  encoder: Pick<Encoder, 'encodeImages' | 'dim'>;
+  index: VectorIndex;
+  modelId: string;
+  preprocess: PreprocessSpec;
+  /** Photos per encoder call. Default 8. */
+  batchSize?: number;
+  /** Photos decoded at once. Default: the number of cores. */
+  decodeConcurrency?: number;
+  /** Save the ANN index at most this often while working (it is always saved when idle). Default 10 s. */
+  saveEveryMs?: number;
+  /** Decodes a photo; media.preparePhoto unless a caller (the lab) needs another source. */
+  prepare?: (path: string, spec: PreprocessSpec) => Promise<PreparedPhoto>;
+  log?: (message: string) => void;
+}
+
+export interface IndexerEvents {
+  progress: [IndexProgress];
+  indexed: [number[]];
+  failed: [FailedPhoto];
+}
+
+interface Decoded {
+  item: WorkItem;
+  photo: PreparedPhoto;
+}
+
+export class Indexer extends EventEmitter<IndexerEvents> {
+  private readonly batchSize: number;
+  private readonly concurrency: number;
+  private readonly saveEveryMs: number;
+  private readonly prepare: (path: string, spec: PreprocessSpec) => Promise<PreparedPhoto>;
+  private readonly log: (m: string) => void;
+  private readonly queue: WorkQueue;
+  private readonly meter = new ProgressMeter();
+
+  private loop: Promise<void> | null = null;
+  private paused = false;
+  private stopping = false;
+  private encoding = false;
+  private readonly decoding = new Set<Promise<void>>();
+  private ready: Decoded[] = [];
+  private poke: (() => void) | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private lastSave = Date.now();
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: IndexerOptions) {
+    super();
+    this.batchSize = Math.max(1, opts.batchSize ?? 8);
+    this.concurrency = Math.max(1, opts.decodeConcurrency ?? availableParallelism());
+    this.saveEveryMs = opts.saveEveryMs ?? 10_000;
+    this.prepare = opts.prepare ?? preparePhoto;
+    this.log = opts.log ?? ((m) => console.warn(m));
+    if (opts.encoder.dim !== opts.index.dim) {
+      throw new Error(`encoder gives ${opts.encoder.dim}-d vectors but the index holds ${opts.index.dim}-d`);
+    }
+    this.queue = new WorkQueue(opts.store, opts.modelId);
+    this.meter.onEmit = (p) => this.emit('progress', p);
+  }
+
+  /** Starts working through the queue; idles when it is empty (call wake() on new work). */
+  start(): void {
+    if (this.stopping || this.paused || this.loop) return;
+    this.loop = this.run().finally(() => {
+      this.loop = null;
+      this.settleIdle();
+      // Work may have arrived while the loop was winding down.
+      if (!this.paused && !this.stopping && this.queue.hasMore()) this.start();
+    });
+  }
+
+  /** New pending work (the library added or changed photos). */
+  wake(): void {
+    this.queue.rewind();
+    this.poke?.();
+    this.start();
+  }
+
+  /** Stops taking new photos; the batch being encoded completes. */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.poke?.();
+    this.meter.setState('paused', this.queue.remaining(true));
+    this.settleIdle();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.queue.rewind();
+    this.start();
+  }
+
+  progress(): IndexProgress {
+    return this.meter.snapshot();
+  }
+
+  /** Resolves when the queue is empty and nothing is in flight, or once paused with no batch in flight. */
+  whenIdle(): Promise<void> {
+    if (this.isSettled()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Finishes the batch in flight, lets decodes finish (their photos stay pending), saves the index. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.poke?.();
+    await this.loop;
+    await Promise.allSettled([...this.decoding]);
+    this.ready = [];
+    await this.saveIndex();
+    this.meter.setState('idle', this.queue.remaining(true));
+    this.settleIdle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private isSettled(): boolean {
+    if (this.encoding) return false;
+    if (this.paused || this.stopping) return true;
+    return this.loop === null;
+  }
+
+  private settleIdle(): void {
+    if (!this.isSettled()) return;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private async run(): Promise<void> {
+    this.meter.begin(this.queue.remaining(true));
+    let finished = false;
+    while (!this.stopping && !this.paused) {
+      this.fill();
+      const drained = this.decoding.size === 0 && this.queue.exhausted;
+      if (this.ready.length >= this.batchSize || (this.ready.length > 0 && drained)) {
+        await this.encodeBatch(this.ready.splice(0, this.batchSize));
+        continue;
+      }
+      if (this.decoding.size > 0) {
+        await new Promise<void>((resolve) => (this.poke = resolve));
+        this.poke = null;
+        continue;
+      }
+      if (drained && this.ready.length === 0) {
+        finished = true;
+        break;
+      }
+    }
+    if (finished) {
+      await this.saveIndex();
+      this.meter.setState('idle', this.queue.remaining(true));
+    }
+  }
+
+  /** Starts decodes while there is room: bounded parallel decodes, at most two batches ready. */
+  private fill(): void {
+    const ahead = Math.max(2 * this.batchSize, this.concurrency);
+    while (
+      !this.paused &&
+      !this.stopping &&
+      this.decoding.size < this.concurrency &&
+      this.decoding.size + this.ready.length < ahead
+    ) {
+      const item = this.queue.next();
+      if (!item) break;
+      this.meter.current(item.path);
+      const job: Promise<void> = this.decode(item).finally(() => {
+        this.decoding.delete(job);
+        this.fill(); // keep decoding ahead while a batch is being encoded
+        this.poke?.();
+      });
+      this.decoding.add(job);
+    }
+  }
+
+  private async decode(item: WorkItem): Promise<void> {
+    try {
+      const photo = await this.prepare(item.path, this.opts.preprocess);
+      if (this.stopping) return this.queue.release(item.id);
+      this.ready.push({ item, photo });
+    } catch (err) {
+      this.markFailed(item, reasonOf(err));
+    }
+  }
+
+  private markFailed(item: WorkItem, reason: string): void {
+    this.queue.release(item.id);
+    // Guarded by mtime/size: a photo replaced meanwhile is re-queued, a deleted row stays deleted.
+    const r = this.opts.store.db
+      .prepare(
+        `UPDATE photos SET status = 'failed', error = ?, updated_at = ?
+         WHERE id = ? AND mtime_ms = ? AND size = ?`,
+      )
+      .run(reason, Date.now(), item.id, item.mtimeMs, item.size);
+    if (r.changes === 1) {
+      this.meter.processed(0, 1, this.queue.remaining());
+      this.emit('failed', { id: item.id, path: item.path, reason });
+    } else {
+      this.meter.adjustTotal(this.queue.remaining());
+    }
+  }
+
+  private async encodeBatch(batch: Decoded[]): Promise<void> {
+    this.encoding = true;
+    try {
+      let vectors: Float32Array[] | null = null;
+      try {
+        vectors = await this.encode(batch);
+      } catch (err) {
+        // One bad tensor must not fail its neighbours: retry one by one, fail only the culprits.
+        this.log(`indexer: batch of ${batch.length} failed to encode (${reasonOf(err)}); retrying one by one`);
+      }
+      if (vectors) this.commit(batch, vectors);
+      else {
+        for (const d of batch) {
+          try {
+            this.commit([d], await this.encode([d]));
+          } catch (err) {
+            this.markFailed(d.item, `could not be encoded: ${reasonOf(err)}`);
+          }
+        }
+      }
+    } finally {
+      this.encoding = false;
+    }
+    if (Date.now() - this.lastSave >= this.saveEveryMs) void this.saveIndex();
+  }
+
+  private async encode(batch: Decoded[]): Promise<Float32Array[]> {
+    const per = batch[0]!.photo.pixels.length;
+    const pixels = new Float32Array(per * batch.length);
+    batch.forEach((d, i) => {
+      if (d.photo.pixels.length !== per) throw new Error('decoded tensors differ in size');
+      pixels.set(d.photo.pixels, i * per);
+    });
+    const out = await this.opts.encoder.encodeImages(pixels, batch.length);
+    if (out.length !== batch.length) throw new Error(`encoder returned ${out.length} vectors for ${batch.length} photos`);
+    return out;
+  }
+
+  /** One transaction per batch: vectors + photo facts + status; then the ANN index. */
+  private commit(batch: Decoded[], vectors: Float32Array[]): void {
+    const { store, modelId } = this.opts;
+    const now = Date.now();
+    const update = store.db.prepare(
+      `UPDATE photos SET width = ?, height = ?, taken_at = ?, camera = ?, format = ?,
+              status = 'indexed', error = NULL, updated_at = ?
+       WHERE id = ? AND mtime_ms = ? AND size = ?`,
+    );
+    const existing = store.db.prepare('SELECT 1 FROM vectors WHERE photo_id = ? AND model_id = ?').pluck();
+    const put = store.db.prepare(
+      `INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)
+       ON CONFLICT(photo_id, model_id) DO UPDATE SET vector = excluded.vector`,
+    );
+    const written: { id: number; vector: Float32Array }[] = [];
+    store.transaction(() => {
+      let replaced = false;
+      batch.forEach((d, i) => {
+        const { item, photo } = d;
+        const f = photo.facts;
+        // Zero rows: deleted or changed on disk since it was queued — drop it (a change re-queues it).
+        const r = update.run(f.width, f.height, f.takenAt ?? item.mtimeMs, f.camera, f.format, now, item.id, item.mtimeMs, item.size);
+        if (r.changes !== 1) return;
+        if (existing.get(item.id, modelId)) replaced = true;
+        put.run(item.id, modelId, vectorToBlob(vectors[i]!));
+        written.push({ id: item.id, vector: vectors[i]! });
+      });
+      // The saved ANN file would hold the old vector under the same label: force a rebuild if we die now.
+      if (replaced) markIndexStale(store, modelId);
+    });
+    for (const d of batch) this.queue.release(d.item.id);
+    for (const w of written) this.opts.index.upsert(w.id, w.vector);
+    this.meter.processed(written.length, 0, this.queue.remaining());
+    if (written.length > 0) this.emit('indexed', written.map((w) => w.id));
+  }
+
+  private saveIndex(): Promise<void> {
+    this.lastSave = Date.now();
+    this.saving = this.saving
+      .then(() => this.opts.index.save())
+      .catch((err) => this.log(`indexer: could not save the vector index: ${reasonOf(err)}`));
+    return this.saving;
+  }
+}
+
+function reasonOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

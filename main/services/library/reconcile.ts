@@ -1,0 +1,280 @@
+/**
+ * Reconciliation: turns "what is on disk now" into row changes. Full scans and watcher batches
+ * both end here, so start-up, `leanlens index` and live watching follow exactly the same rules.
+ *
+ * Order of work: compare size+mtime (no I/O); hash only new and suspect files, a chunk at a time,
+ * writing each chunk (moves, new content, new rows) in one transaction and yielding to the event
+ * loop between chunks; deletions and holds come last, so a crash part-way never turns a move into
+ * a delete plus a re-encode, and the next reconcile simply finishes the job.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Store } from '../store/index.ts';
+import { describeError, hashFile, mapLimited } from './hashing.ts';
+import { isInside } from './filters.ts';
+import type { FileOnDisk, Problem } from './scan.ts';
+
+export interface LibraryChanges {
+  added: number[];
+  changed: number[];
+  removed: number[];
+  moved: number[];
+}
+
+export function noChanges(): LibraryChanges {
+  return { added: [], changed: [], removed: [], moved: [] };
+}
+
+export function isEmpty(c: LibraryChanges): boolean {
+  return !c.added.length && !c.changed.length && !c.removed.length && !c.moved.length;
+}
+
+export interface PhotoRow {
+  id: number;
+  folder_id: number;
+  path: string;
+  size: number;
+  mtime_ms: number;
+  hash: string | null;
+  status: string;
+  error: string | null;
+  missing_since: number | null;
+}
+
+/** What one folder looks like now, within the part of it that was looked at. */
+export interface Observation {
+  folderId: number;
+  /** Photos on disk now, within the observed scope. */
+  disk: FileOnDisk[];
+  /** Database rows within the same scope. */
+  known: PhotoRow[];
+  /** Paths that could not be read: rows at or beneath them are left as they are. */
+  unsure: string[];
+}
+
+export interface ReconcileOptions {
+  holdThreshold: number;
+  /** Fewer vanished photos than this are never held, whatever the share (one deleted photo of two is not a drive unplug). */
+  holdMinimum: number;
+  /** State a folder returns to when nothing is held. */
+  settledState: () => 'watching' | 'idle';
+  onProblem: (p: Problem) => void;
+  /** Called after each committed transaction with what it changed (so rows reach the indexer while a big scan goes on). */
+  onChanges?: (delta: LibraryChanges) => void;
+}
+
+const BATCH = 500;
+const HASH_CONCURRENCY = 4;
+const PHOTO_COLUMNS = 'id, folder_id, path, size, mtime_ms, hash, status, error, missing_since';
+
+export function rowsInFolder(store: Store, folderId: number): PhotoRow[] {
+  return store.db.prepare<[number], PhotoRow>(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE folder_id = ?`).all(folderId);
+}
+
+/** Rows at `path` or beneath it (a range scan on the unique path index, no LIKE escaping). */
+export function rowsUnder(store: Store, folderId: number, path: string, sep: string): PhotoRow[] {
+  const prefix = path.endsWith(sep) ? path : path + sep;
+  const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  return store.db
+    .prepare<[number, string, string, string], PhotoRow>(
+      `SELECT ${PHOTO_COLUMNS} FROM photos WHERE folder_id = ? AND (path = ? OR (path >= ? AND path < ?))`,
+    )
+    .all(folderId, path, prefix, upper);
+}
+
+interface Hashed {
+  file: FileOnDisk;
+  folderId: number;
+  row: PhotoRow | null;
+  hash: string | null;
+  error: string | null;
+}
+
+export async function applyObservations(
+  store: Store,
+  observations: Observation[],
+  opts: ReconcileOptions,
+): Promise<LibraryChanges> {
+  const db = store.db;
+  const now = Date.now();
+  const changes = noChanges();
+  const toHash: Hashed[] = [];
+  const reappeared: Array<{ row: PhotoRow; file: FileOnDisk }> = [];
+  const vanishedByFolder = new Map<number, PhotoRow[]>();
+  const touchedFolders = new Set<number>();
+
+  for (const obs of observations) {
+    touchedFolders.add(obs.folderId);
+    const known = new Map(obs.known.map((r) => [r.path, r]));
+    const seen = new Set<string>();
+    for (const file of obs.disk) {
+      if (seen.has(file.path)) continue;
+      seen.add(file.path);
+      const row = known.get(file.path) ?? null;
+      if (row && row.hash !== null && row.size === file.size && row.mtime_ms === file.mtimeMs) {
+        // Unchanged: never re-read. Only a held deletion needs undoing.
+        if (row.missing_since !== null) reappeared.push({ row, file });
+      } else {
+        toHash.push({ file, folderId: obs.folderId, row, hash: null, error: null });
+      }
+    }
+    const vanished = obs.known.filter((r) => !seen.has(r.path) && !obs.unsure.some((u) => isInside(r.path, u)));
+    if (vanished.length) vanishedByFolder.set(obs.folderId, [...(vanishedByFolder.get(obs.folderId) ?? []), ...vanished]);
+  }
+
+  const ops: Array<() => void> = [];
+  const folderExists = db.prepare<[number], { id: number }>('SELECT id FROM folders WHERE id = ?');
+  const deleteVectors = db.prepare('DELETE FROM vectors WHERE photo_id = ?');
+  const heldByHash = db.prepare<[string], PhotoRow>(
+    `SELECT ${PHOTO_COLUMNS} FROM photos WHERE hash = ? AND missing_since IS NOT NULL ORDER BY id`,
+  );
+  const anyHeld = !!db.prepare('SELECT 1 FROM photos WHERE missing_since IS NOT NULL LIMIT 1').get();
+  const move = db.prepare(
+    'UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ms = ?, missing_since = NULL, updated_at = ? WHERE id = ?',
+  );
+  const touch = db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, missing_since = NULL, updated_at = ? WHERE id = ?');
+  const changed = db.prepare(
+    `UPDATE photos SET size = ?, mtime_ms = ?, hash = ?, status = 'pending', error = NULL, width = NULL, height = NULL,
+       taken_at = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = ? WHERE id = ?`,
+  );
+  const failed = db.prepare(
+    `UPDATE photos SET size = ?, mtime_ms = ?, hash = NULL, status = 'failed', error = ?, missing_since = NULL, updated_at = ? WHERE id = ?`,
+  );
+  const insert = db.prepare(
+    `INSERT INTO photos (folder_id, path, size, mtime_ms, hash, status, error, updated_at)
+     SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM folders WHERE id = ?)
+     ON CONFLICT(path) DO NOTHING`,
+  );
+
+  // Vanished rows by content hash: a new path with the same bytes is a move (the pool is known
+  // before any hashing, so moves are recognised whichever chunk the new path falls in).
+  const pool = new Map<string, PhotoRow[]>();
+  for (const rows of vanishedByFolder.values()) {
+    for (const r of rows) {
+      if (!r.hash) continue;
+      const list = pool.get(r.hash);
+      if (list) list.push(r);
+      else pool.set(r.hash, [r]);
+    }
+  }
+  const movedIds = new Set<number>();
+  const takeMoveSource = (hash: string): PhotoRow | undefined => {
+    const list = pool.get(hash);
+    while (list?.length) {
+      const r = list.shift()!;
+      if (!movedIds.has(r.id)) return r;
+    }
+    // A photo held as missing (this folder or another) that turns up at a new path.
+    return anyHeld ? heldByHash.all(hash).find((r) => !movedIds.has(r.id)) : undefined;
+  };
+
+  /** The write for one hashed file: a move, a touch, new content, a failure, or a new row. */
+  const planWrite = (h: Hashed): void => {
+    const { file, row } = h;
+    if (h.error) opts.onProblem({ path: file.path, reason: h.error });
+    if (!row) {
+      if (!h.hash && !h.error) return; // vanished between the walk and the hash
+      const source = h.hash ? takeMoveSource(h.hash) : undefined;
+      if (source) {
+        movedIds.add(source.id);
+        touchedFolders.add(source.folder_id);
+        ops.push(() => {
+          if (!folderExists.get(h.folderId)) return;
+          if (move.run(h.folderId, file.path, file.size, file.mtimeMs, now, source.id).changes) delta.moved.push(source.id);
+        });
+        return;
+      }
+      const status = h.error ? 'failed' : 'pending';
+      ops.push(() => {
+        const info = insert.run(h.folderId, file.path, file.size, file.mtimeMs, h.hash, status, h.error, now, h.folderId);
+        if (info.changes) delta.added.push(Number(info.lastInsertRowid));
+      });
+    } else if (h.error) {
+      // Still unreadable and otherwise untouched: nothing new to record.
+      if (row.status === 'failed' && row.error === h.error && row.size === file.size && row.mtime_ms === file.mtimeMs) return;
+      ops.push(() => {
+        deleteVectors.run(row.id);
+        if (failed.run(file.size, file.mtimeMs, h.error, now, row.id).changes) delta.changed.push(row.id);
+      });
+    } else if (!h.hash) {
+      return;
+    } else if (h.hash === row.hash) {
+      ops.push(() => void touch.run(file.size, file.mtimeMs, now, row.id));
+    } else {
+      ops.push(() => {
+        deleteVectors.run(row.id);
+        if (changed.run(file.size, file.mtimeMs, h.hash, now, row.id).changes) delta.changed.push(row.id);
+      });
+    }
+  };
+
+  let delta = noChanges();
+  /** Writes the planned ops in one transaction and reports what they changed, so the indexer can start early. */
+  const commit = async (): Promise<void> => {
+    if (!ops.length) return;
+    delta = noChanges();
+    const batch = ops.splice(0);
+    store.transaction(() => {
+      for (const op of batch) op();
+    });
+    for (const k of ['added', 'changed', 'removed', 'moved'] as const) changes[k].push(...delta[k]);
+    if (!isEmpty(delta)) opts.onChanges?.(delta);
+    await yieldToEventLoop();
+  };
+
+  // 1+2. New and suspect files, hashed and written one chunk at a time.
+  for (let i = 0; i < toHash.length; i += BATCH) {
+    const chunk = toHash.slice(i, i + BATCH);
+    await mapLimited(chunk, HASH_CONCURRENCY, async (h) => {
+      try {
+        h.hash = await hashFile(h.file.path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return; // gone again; the next event or scan settles it
+        h.error = `cannot read file: ${describeError(err)}`;
+      }
+    });
+    for (const h of chunk) planWrite(h);
+    await commit();
+  }
+  for (const { row } of reappeared) {
+    ops.push(() => void touch.run(row.size, row.mtime_ms, now, row.id));
+    if (ops.length >= BATCH) await commit();
+  }
+  await commit();
+
+  // 3. Vanished rows: deleted, unless so many went at once that it looks like an unplugged drive or a bad sync.
+  const hold = db.prepare('UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL');
+  const remove = db.prepare('DELETE FROM photos WHERE id = ?');
+  const countInFolder = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM photos WHERE folder_id = ?');
+  const heldInFolder = db.prepare<[number], { n: number }>(
+    'SELECT count(*) AS n FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL',
+  );
+  for (const [folderId, rows] of vanishedByFolder) {
+    const gone = rows.filter((r) => !movedIds.has(r.id) && r.missing_since === null);
+    if (!gone.length) continue;
+    const total = countInFolder.get(folderId)?.n ?? 0;
+    const alreadyHeld = (heldInFolder.get(folderId)?.n ?? 0) > 0;
+    const tooMany = gone.length >= opts.holdMinimum && gone.length > opts.holdThreshold * total;
+    for (const r of gone) {
+      // While a folder is held, further vanishings join the hold: a drive going away can take several batches.
+      if (alreadyHeld || tooMany) ops.push(() => void hold.run(now, r.id));
+      else ops.push(() => void (remove.run(r.id).changes && delta.removed.push(r.id)));
+      if (ops.length >= BATCH) await commit();
+    }
+  }
+  await commit();
+
+  store.transaction(() => {
+    for (const folderId of touchedFolders) settleFolder(store, folderId, opts.settledState());
+  });
+  return changes;
+}
+
+/** Recounts held deletions and sets the folder's state from them. */
+export function settleFolder(store: Store, folderId: number, settled: 'watching' | 'idle'): void {
+  const held = store.db
+    .prepare<[number], { n: number }>('SELECT count(*) AS n FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL')
+    .get(folderId)!.n;
+  store.db
+    .prepare('UPDATE folders SET held_deletions = ?, state = ? WHERE id = ?')
+    .run(held, held > 0 ? 'held' : settled, folderId);
+}

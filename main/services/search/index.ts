@@ -1,0 +1,321 @@
+/**
+ * search — ranks the library's photos by similarity to a query vector, with filters (folder,
+ * capture date, excluded photos), a relevance cut-off, sorting and paging.
+ *
+ * Owns how the candidate set is found: exact cosine over every candidate when the library or the
+ * filtered subset is small (perfect, and cheap at that size), HNSW with hnswlib's filter callback
+ * otherwise, searching deeper until the page is full or the cut-off is reached. Filters always
+ * apply before paging, and only photos with status 'indexed' ever appear.
+ * Must never: encode queries (the caller brings the vector), write to the database, or return a
+ * photo row the library has deleted.
+ */
+import { basename } from 'node:path';
+import type { Photo, PhotoStatus, SearchHit, SearchResult } from '../../core/contract.ts';
+import { byScoreDesc, type Scored } from '../../core/ranking.ts';
+import type { Store } from '../store/index.ts';
+import { blobToVector, type VectorIndex } from '../ann/index.ts';
+
+export interface SearchContext {
+  store: Store;
+  index: VectorIndex;
+  modelId: string;
+}
+
+export interface VectorSearchArgs {
+  limit?: number;
+  offset?: number;
+  /** Cosine below which a photo is not a hit. */
+  minScore?: number;
+  folderId?: number | null;
+  /** Capture time range (ms since epoch), inclusive. */
+  from?: number | null;
+  to?: number | null;
+  /** 'date': the hits (after the cut-off) newest first. */
+  sort?: 'relevance' | 'date';
+  excludeIds?: number[];
+}
+
+export const DEFAULT_LIMIT = 50;
+/** At or below this many candidates every one is scored exactly. */
+export const EXACT_CANDIDATES = 5000;
+/**
+ * How deep HNSW is searched to find where the cut-off falls (for `total` and date sorting).
+ * Beyond it `total` is a lower bound; a cut-off that lets more than this through is barely a cut-off.
+ */
+export const MAX_DEPTH = 5000;
+
+export interface PhotoRow {
+  id: number;
+  folder_id: number;
+  path: string;
+  size: number;
+  mtime_ms: number;
+  width: number | null;
+  height: number | null;
+  taken_at: number | null;
+  camera: string | null;
+  format: string | null;
+  status: PhotoStatus;
+  error: string | null;
+}
+
+/**
+ * The one mapping from a `photos` row (`SELECT *` or at least PhotoRow's columns) to the contract's
+ * Photo. Takes `unknown` because better-sqlite3 rows are untyped.
+ */
+export function rowToPhoto(raw: unknown): Photo {
+  const row = raw as PhotoRow;
+  return {
+    id: row.id,
+    folderId: row.folder_id,
+    path: row.path,
+    name: basename(row.path),
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    width: row.width,
+    height: row.height,
+    takenAt: row.taken_at,
+    camera: row.camera,
+    format: row.format,
+    status: row.status,
+    error: row.error,
+  };
+}
+
+/** A photo's stored vector for a model ("more like this"), or null when it has none. */
+export function photoVector(store: Store, photoId: number, modelId: string): Float32Array | null {
+  const blob = store.db
+    .prepare<[number, string], Buffer>('SELECT vector FROM vectors WHERE photo_id = ? AND model_id = ?')
+    .pluck()
+    .get(photoId, modelId);
+  return blob ? blobToVector(blob, blob.byteLength / 4, photoId) : null;
+}
+
+export function searchByVector(ctx: SearchContext, query: Float32Array, args: VectorSearchArgs = {}): SearchResult {
+  const started = performance.now();
+  const limit = Math.max(0, Math.floor(args.limit ?? DEFAULT_LIMIT));
+  const offset = Math.max(0, Math.floor(args.offset ?? 0));
+  const minScore = args.minScore ?? -Infinity;
+  const sort = args.sort ?? 'relevance';
+  const need = offset + limit;
+  const where = filterSql(args);
+  const excluded = new Set(args.excludeIds ?? []);
+
+  let ranked: Scored[]; // the hits in final order (under HNSW, at least the first `need`)
+  let total: number;
+
+  const allowed = where.active ? allowedIds(ctx, where) : null;
+  const candidates = allowed ? allowed.size : ctx.index.size;
+  if (candidates <= EXACT_CANDIDATES) {
+    // Exact: score every candidate, so the cut-off, total and date order are all exact.
+    const all = allowed ? exactOver(ctx, query, where) : exactAll(ctx, query, notIndexedIds(ctx.store));
+    const hits = all.filter((h) => h.score >= minScore && !excluded.has(h.id));
+    total = hits.length;
+    ranked = sort === 'date' ? byDate(ctx.store, hits) : hits.sort(byScoreDesc);
+  } else {
+    const hidden = allowed ? null : notIndexedIds(ctx.store);
+    const accept = (id: number) => !excluded.has(id) && (allowed ? allowed.has(id) : !hidden!.has(id));
+    const pool = candidateCount(ctx.index, accept, allowed, hidden, excluded);
+    if (sort === 'date' && minScore === -Infinity) {
+      // No cut-off: every candidate is a hit, so the date order comes straight from SQLite.
+      const { page, total: count } = newestFirst(ctx, query, where, excluded, offset, limit);
+      return finish(ctx, page, count, started);
+    } else {
+      // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
+      const wantAll = sort === 'date' || minScore > -Infinity;
+      const found = deepen(ctx.index, query, accept, minScore, wantAll ? Math.max(need, MAX_DEPTH) : need, pool);
+      const hits = found.hits;
+      total = minScore === -Infinity ? pool : hits.length;
+      ranked = sort === 'date' ? byDate(ctx.store, hits) : hits;
+    }
+  }
+
+  return finish(ctx, ranked.slice(offset, need), total, started);
+}
+
+/** Hydrates the page's photo rows. */
+function finish(ctx: SearchContext, page: Scored[], total: number, started: number): SearchResult {
+  const photos = photosById(ctx.store, page.map((h) => h.id));
+  const result: SearchHit[] = [];
+  for (const h of page) {
+    const photo = photos.get(h.id);
+    if (photo) result.push({ photo, score: h.score }); // a row deleted a moment ago just drops out
+  }
+  return { hits: result, total, modelId: ctx.modelId, tookMs: performance.now() - started };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Where {
+  active: boolean;
+  sql: string;
+  params: Record<string, number>;
+}
+
+/** Folder and capture-date conditions on `photos p`, as SQL with named parameters. */
+function filterSql(args: VectorSearchArgs): Where {
+  const parts: string[] = [];
+  const params: Record<string, number> = {};
+  if (args.folderId != null) {
+    parts.push('p.folder_id = @folderId');
+    params.folderId = args.folderId;
+  }
+  if (args.from != null) {
+    parts.push('p.taken_at >= @from');
+    params.from = args.from;
+  }
+  if (args.to != null) {
+    parts.push('p.taken_at <= @to');
+    params.to = args.to;
+  }
+  return { active: parts.length > 0, sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
+}
+
+function allowedIds(ctx: SearchContext, where: Where): Set<number> {
+  const ids = ctx.store.db
+    .prepare<Record<string, unknown>, number>(
+      `SELECT p.id FROM photos p WHERE p.status = 'indexed'${where.sql}
+       AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
+    )
+    .pluck()
+    .all({ ...where.params, model: ctx.modelId });
+  return new Set(ids);
+}
+
+/** Photos that must not appear although they may still have a vector (pending re-index, failed). */
+function notIndexedIds(store: Store): Set<number> {
+  return new Set(store.db.prepare<[], number>("SELECT id FROM photos WHERE status != 'indexed'").pluck().all());
+}
+
+/** Exact scores of the filtered subset, read straight from SQLite (it is small). */
+function exactOver(ctx: SearchContext, query: Float32Array, where: Where): Scored[] {
+  const rows = ctx.store.db
+    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
+      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       WHERE p.status = 'indexed'${where.sql}`,
+    )
+    .all({ ...where.params, model: ctx.modelId });
+  return rows.map((r) => ({ id: r.id, score: dotBlob(r.vector, query) }));
+}
+
+/** Exact scores of the whole (small) index. */
+function exactAll(ctx: SearchContext, query: Float32Array, hidden: Set<number>): Scored[] {
+  if (ctx.index.size === 0) return [];
+  return ctx.index
+    .search(query, ctx.index.size, { exact: true, filter: (id) => !hidden.has(id) })
+    .map((h) => ({ id: h.photoId, score: h.score }));
+}
+
+/** How many photos are hits when there is no cut-off: searchable, matching, not excluded. */
+function candidateCount(
+  index: VectorIndex,
+  accept: (id: number) => boolean,
+  allowed: Set<number> | null,
+  hidden: Set<number> | null,
+  excluded: Set<number>,
+): number {
+  if (allowed) {
+    let n = 0;
+    for (const id of allowed) if (index.has(id) && accept(id)) n++;
+    return n;
+  }
+  let n = index.size;
+  for (const id of new Set([...hidden!, ...excluded])) if (index.has(id)) n--;
+  return n;
+}
+
+/**
+ * HNSW search, doubling k until `want` hits pass the cut-off, a result falls below it (so every
+ * hit has been seen), or the candidates run out.
+ */
+function deepen(
+  index: VectorIndex,
+  query: Float32Array,
+  accept: (id: number) => boolean,
+  minScore: number,
+  want: number,
+  pool: number,
+): { hits: Scored[] } {
+  let k = Math.min(Math.max(want, 10), pool);
+  for (;;) {
+    const found = index.search(query, k, { filter: accept });
+    const hits: Scored[] = [];
+    let boundary = false;
+    for (const h of found) {
+      if (h.score < minScore) {
+        boundary = true;
+        break;
+      }
+      hits.push({ id: h.photoId, score: h.score });
+    }
+    const exhausted = found.length < k || k >= pool;
+    if (boundary || exhausted || hits.length >= want) return { hits: hits.slice(0, Math.max(want, 0)) };
+    k = Math.min(k * 2, pool);
+  }
+}
+
+/** Date order straight from SQLite (no cut-off), scoring only the page. */
+function newestFirst(
+  ctx: SearchContext,
+  query: Float32Array,
+  where: Where,
+  excluded: Set<number>,
+  offset: number,
+  limit: number,
+): { page: Scored[]; total: number } {
+  const ex = [...excluded].filter((n) => Number.isInteger(n));
+  const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
+  const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+                WHERE p.status = 'indexed'${where.sql}${notIn}`;
+  const params = { ...where.params, model: ctx.modelId };
+  const total = ctx.store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(params) ?? 0;
+  const rows = ctx.store.db
+    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
+      `SELECT p.id, v.vector ${from} ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.id DESC LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...params, limit, offset });
+  return { page: rows.map((r) => ({ id: r.id, score: dotBlob(r.vector, query) })), total };
+}
+
+/** Newest first (photos with no date last), ties by relevance. */
+function byDate(store: Store, hits: Scored[]): Scored[] {
+  const taken = new Map<number, number | null>();
+  for (const chunk of chunks(hits.map((h) => h.id), 500)) {
+    const rows = store.db
+      .prepare<number[], { id: number; taken_at: number | null }>(
+        `SELECT id, taken_at FROM photos WHERE id IN (${chunk.map(() => '?').join(',')})`,
+      )
+      .all(...chunk);
+    for (const r of rows) taken.set(r.id, r.taken_at);
+  }
+  const t = (id: number) => taken.get(id) ?? -Infinity;
+  return [...hits].sort((a, b) => t(b.id) - t(a.id) || byScoreDesc(a, b));
+}
+
+function photosById(store: Store, ids: number[]): Map<number, Photo> {
+  const out = new Map<number, Photo>();
+  for (const chunk of chunks(ids, 500)) {
+    const rows = store.db
+      .prepare<number[], PhotoRow>(
+        `SELECT id, folder_id, path, size, mtime_ms, width, height, taken_at, camera, format, status, error
+         FROM photos WHERE status = 'indexed' AND id IN (${chunk.map(() => '?').join(',')})`,
+      )
+      .all(...chunk);
+    for (const r of rows) out.set(r.id, rowToPhoto(r));
+  }
+  return out;
+}
+
+function dotBlob(blob: Buffer, query: Float32Array): number {
+  if (blob.byteLength !== query.length * 4) return -Infinity;
+  const v = blobToVector(blob, query.length);
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
+  return s;
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}

@@ -1,0 +1,97 @@
+"""Command line: ``python3 -m models.distill <command> --config <file.json>`` (run from the repo root).
+
+Commands
+  all             teacher -> stage 1 -> stage 2 -> eval -> ONNX export + manifest (resumable)
+  train-teacher   train (or load with teacher.init) the teacher only
+  distill         stage 1 + stage 2 from the run's teacher
+  eval            recall@1/5/10 + params + CPU speed of the run's teacher and student
+  export          ONNX export + parity check + manifest of the run's teacher and student
+  ablation        the paper's ablations, each a real run, as a table
+  export-testset  write ShapesWorld test photos + labelled JSON (coco-mini format)
+  convert         OpenAI CLIP checkpoint (.pt) -> this package's checkpoint (teacher.pt)
+
+Options: ``--config tiny`` (a file, or a name in models/distill/configs/), ``--out-dir DIR``,
+``--set key.sub=value`` (JSON value; repeatable), ``--force`` (ignore finished stages).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python3 -m models.distill", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("command", choices=["all", "train-teacher", "distill", "eval", "export", "ablation",
+                                        "export-testset", "convert"])
+    ap.add_argument("--config", default="tiny")
+    ap.add_argument("--out-dir", default=None)
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--only", action="append", default=None, help="ablation: run only these variants")
+    ap.add_argument("--n", type=int, default=200, help="export-testset: number of photos")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--format", default="jpg", choices=["jpg", "png"])
+    ap.add_argument("--out", default=None, help="export-testset: folder; convert: output .pt")
+    ap.add_argument("--checkpoint", default=None, help="convert: OpenAI CLIP .pt file")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    a = ap.parse_args(argv)
+
+    import torch
+    if a.threads:
+        torch.set_num_threads(a.threads)
+
+    if a.command == "export-testset":
+        from .shapesworld import export_testset
+        seed = a.seed if a.seed is not None else 0
+        if a.config and a.seed is None:
+            try:
+                from .pipeline import load_config
+                seed = load_config(a.config)["seed"]
+            except Exception:
+                pass
+        path = export_testset(a.out or "shapesworld-test", n=a.n, seed=seed, split=a.split, fmt=a.format)
+        print(path)
+        return 0
+    if a.command == "convert":
+        from .model import load_checkpoint_file
+        from .train import save_model
+        m = load_checkpoint_file(a.checkpoint)
+        out = a.out or "teacher.pt"
+        save_model(m, out, source=os.path.abspath(a.checkpoint))
+        print(json.dumps({"out": out, "config": m.cfg.to_dict()}, indent=1))
+        return 0
+
+    from . import pipeline as P
+    from .train import JsonLog, load_model
+    cfg = P.load_config(a.config, a.set, a.out_dir)
+    if a.seed is not None:
+        cfg["seed"] = a.seed
+    os.makedirs(cfg["out_dir"], exist_ok=True)
+    log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
+    if a.command == "all":
+        P.run_all(cfg, force=a.force)
+    elif a.command == "train-teacher":
+        P.get_teacher(cfg, log, force=a.force)
+    elif a.command == "distill":
+        t = P.get_teacher(cfg, log)
+        P.get_student(cfg, t, log, force=a.force)
+    elif a.command in ("eval", "export"):
+        t = P.get_teacher(cfg, log)
+        s = P.get_student(cfg, t, log)
+        res = P.evaluate_models(cfg, t, s)
+        if a.command == "export":
+            e = P.do_export(cfg, t, s["final"], res)
+            res.update({"bytes": e["bytes"], "parity": e["parity"]})
+            print("manifest:", e["manifest"])
+        print(P.report(res))
+    elif a.command == "ablation":
+        P.run_ablation(cfg, a.only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

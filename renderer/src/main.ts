@@ -1,0 +1,13 @@
+import { mount } from 'svelte';
+import './styles.css';
+import App from './App.svelte';
+import { connect } from './lib/client.ts';
+import { AppState } from './state/app.svelte.ts';
+import { SearchState } from './state/search.svelte.ts';
+
+const client = connect();
+const app = new AppState(client);
+const search = new SearchState(client);
+app.applyTheme();
+
+mount(App, { target: document.getElementById('app')!, props: { app, search } });

@@ -1,0 +1,152 @@
+/**
+ * What every view shares: the route, folders, indexing progress, models, settings and theme,
+ * kept current by pushed events (never polled). Views read these fields and call the actions.
+ */
+import type {
+  DownloadProgress,
+  FailedPhoto,
+  Folder,
+  IndexProgress,
+  ModelInfo,
+  Settings,
+  Status,
+} from '../../../main/core/contract.ts';
+import { errorCode, errorMessage, type Client } from '../lib/client.ts';
+
+export type Route = 'search' | 'library' | 'models' | 'settings';
+
+/** The sidebar, in order. The Lab view slots in here when it lands (one entry + one view). */
+export const NAV: { route: Route; label: string; icon: string }[] = [
+  { route: 'search', label: 'Search', icon: 'search' },
+  { route: 'library', label: 'Library', icon: 'folder' },
+  { route: 'models', label: 'Models', icon: 'chip' },
+  { route: 'settings', label: 'Settings', icon: 'gear' },
+];
+
+const ROUTES = new Set<string>(NAV.map((n) => n.route));
+
+function routeFromHash(): Route {
+  const r = location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '';
+  return ROUTES.has(r) ? (r as Route) : 'search';
+}
+
+export class AppState {
+  route = $state<Route>(routeFromHash());
+  folders = $state<Folder[]>([]);
+  foldersLoaded = $state(false);
+  status = $state<Status | null>(null);
+  progress = $state<IndexProgress | null>(null);
+  failures = $state<FailedPhoto[]>([]);
+  models = $state<ModelInfo[]>([]);
+  downloads = $state<Record<string, DownloadProgress>>({});
+  settings = $state<Settings | null>(null);
+  connected = $state(true);
+  /** A problem loading the app as a whole (no token, server gone); shown as a banner. */
+  fatal = $state<string | null>(null);
+  /** Calls this transport cannot do (e.g. open a file from a browser), with the app's reason. */
+  unsupported = $state<Record<string, string>>({});
+
+  activeModel = $derived(this.models.find((m) => m.active) ?? null);
+  indexing = $derived(this.progress?.state === 'running' && this.progress.total > this.progress.done);
+
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  private systemDark: MediaQueryList = matchMedia('(prefers-color-scheme: dark)');
+
+  constructor(readonly client: Client) {
+    if (client.transport === 'browser') {
+      // The headless server has no desktop to open files on; say so before anyone clicks.
+      const why = 'Needs the desktop app: a browser cannot open files on the computer running LeanLens.';
+      this.unsupported = { 'photos.open': why, 'photos.showInFolder': why };
+    }
+    window.addEventListener('hashchange', () => (this.route = routeFromHash()));
+    client.on('index.progress', (p) => {
+      const wasRunning = this.progress?.state === 'running';
+      this.progress = p;
+      // Counts and failures change while indexing; refresh them now and then, and once at the end.
+      this.scheduleRefresh(wasRunning && p.state !== 'running' ? 50 : 1000);
+    });
+    client.on('folders.changed', (f) => {
+      this.folders = f;
+      this.foldersLoaded = true;
+      this.scheduleRefresh(300);
+    });
+    client.on('models.changed', (m) => (this.models = m));
+    client.on('models.download', (d) => {
+      this.downloads = { ...this.downloads, [d.modelId]: d };
+      if (d.done) void this.loadModels();
+    });
+    client.onConnection((c) => {
+      const back = c && !this.connected;
+      this.connected = c;
+      // Events were missed while the stream was down: reload everything once it is back.
+      if (back) void this.loadAll();
+    });
+  }
+
+  go(route: Route): void {
+    location.hash = `#/${route}`;
+    this.route = route;
+  }
+
+  async loadAll(): Promise<void> {
+    try {
+      await Promise.all([this.loadFolders(), this.loadStatus(), this.loadModels(), this.loadSettings(), this.loadFailures()]);
+      this.fatal = null;
+    } catch (e) {
+      this.fatal = errorCode(e) === 'unauthorized' || errorCode(e) === 'offline' ? errorMessage(e) : this.fatal;
+      if (!this.fatal) throw e;
+    }
+  }
+
+  async loadFolders() {
+    this.folders = await this.client['folders.list']({});
+    this.foldersLoaded = true;
+  }
+  async loadStatus() {
+    this.status = await this.client['index.status']({});
+    this.progress = this.status.progress;
+  }
+  async loadModels() {
+    this.models = await this.client['models.list']({});
+  }
+  async loadSettings() {
+    this.settings = await this.client['settings.get']({});
+    this.applyTheme();
+  }
+  async loadFailures() {
+    this.failures = await this.client['index.failures']({});
+  }
+
+  private scheduleRefresh(ms: number) {
+    if (this.refreshTimer) return;
+    this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = null;
+      void Promise.all([this.loadFolders(), this.loadFailures(), this.loadStatus()]).catch(() => {});
+    }, ms);
+  }
+
+  async saveSettings(patch: Partial<Settings>): Promise<void> {
+    this.settings = await this.client['settings.set'](patch);
+    this.applyTheme();
+  }
+
+  applyTheme(): void {
+    const theme = this.settings?.theme ?? 'system';
+    document.documentElement.dataset.theme = theme;
+  }
+
+  /** Whether the OS asks for dark; used only for labels ("System (dark)"). */
+  get systemPrefersDark(): boolean {
+    return this.systemDark.matches;
+  }
+
+  /** Runs a desktop action; remembers it as unsupported when the app says so. */
+  async desktopAction(name: 'photos.open' | 'photos.showInFolder', id: number): Promise<void> {
+    try {
+      await this.client[name]({ id });
+    } catch (e) {
+      if (errorCode(e) === 'unsupported') this.unsupported = { ...this.unsupported, [name]: errorMessage(e) };
+      throw e;
+    }
+  }
+}

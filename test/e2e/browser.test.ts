@@ -1,0 +1,239 @@
+/**
+ * The whole app as a person uses it, in Debian's Chromium against the headless server, on a
+ * temporary library of generated photos searched with the `color-oracle` model: add a folder,
+ * watch indexing reach 100%, search, cut weak matches, "more like this", preview with the keyboard,
+ * live updates when files appear and vanish, failed files with their reasons, and 401 without the
+ * token. Screenshots of every view, light and dark, go to test-results/screenshots/.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rm, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createApp } from '../../main/app.ts';
+import type { App } from '../../main/app-types.ts';
+import { startServer, type RunningServer } from '../../main/server/index.ts';
+import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const staticDir = join(root, 'dist', 'renderer');
+const shots = join(root, 'test-results', 'screenshots');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) {
+  console.warn(`skipping browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+}
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** Builds the renderer when dist/renderer is missing or older than its sources. */
+async function ensureRendererBuilt(): Promise<void> {
+  const built = join(staticDir, 'index.html');
+  const sources = Math.max(newestMtime(join(root, 'renderer')), newestMtime(join(root, 'main', 'core', 'contract.ts')));
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'renderer', 'vite.config.ts'), logLevel: 'warn' });
+}
+
+describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app, color-oracle)', () => {
+  let dir: string;
+  let photos: string;
+  let app: App;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    await ensureRendererBuilt();
+    dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-'));
+    photos = join(dir, 'Holiday photos');
+    await writeColourLibrary(photos);
+    await writeBadFiles(photos);
+    if (process.env.LEANLENS_E2E_PREWATCH) {
+      // TEMPORARY: chokidar never reports "ready" for an empty watch list, so live start hangs with no folders.
+      await mkdir(join(dir, 'Empty'), { recursive: true });
+      const pre = await createApp({ dataDir: join(dir, 'data'), live: false });
+      await pre['folders.add']({ path: join(dir, 'Empty') });
+      await pre.close();
+    }
+    app = await createApp({ dataDir: join(dir, 'data'), live: true });
+    server = await startServer(app, { port: 0, staticDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
+    page = await context.newPage();
+    // The CSP forbids inline script and eval: any violation, or any script error, fails the run.
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await mkdir(shots, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await app?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function shoot(name: string) {
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(shots, `${name}-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  }
+
+  const tileNames = () => page.locator('.tile').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.name));
+
+  it('answers 401 and no data without the token', async () => {
+    const bare = `http://127.0.0.1:${server.port}`;
+    for (const path of ['/', '/assets/', '/api/folders.list']) {
+      const r = await fetch(bare + path, { method: path.startsWith('/api') ? 'POST' : 'GET', body: path.startsWith('/api') ? '{}' : undefined });
+      expect(r.status).toBe(401);
+    }
+    const r = await page.goto(bare + '/');
+    expect(r?.status()).toBe(401);
+    expect(await page.content()).not.toContain('LeanLens</title>');
+  });
+
+  it('opens from the printed URL, then shows the "no folders yet" call to action', async () => {
+    await page.goto(server.url);
+    // The token moved into an HttpOnly cookie and left the address bar.
+    expect(page.url()).not.toContain('token=');
+    await expect.poll(() => page.getByRole('heading', { name: 'No folders yet' }).isVisible()).toBe(true);
+    await shoot('search-empty');
+    await page.getByRole('button', { name: 'Add a folder' }).click();
+    await expect.poll(() => page.url()).toContain('#/library');
+  });
+
+  it('adds a folder through the UI; indexing reaches 100% and the corrupt files are listed with reasons', async () => {
+    await page.getByRole('textbox', { name: 'Add a folder' }).fill(photos);
+    await page.getByRole('button', { name: 'Add folder' }).click();
+    await page.locator(`[data-testid="folder"][data-path="${photos}"]`).waitFor();
+    await expect
+      .poll(() => page.getByTestId('progress-text').textContent(), { timeout: 45_000, interval: 250 })
+      .toMatch(/^100% · 15 \/ 15 photos/);
+    const failures = page.getByTestId('failures');
+    await failures.waitFor({ timeout: 15_000 });
+    for (const name of ['corrupt.jpg', 'truncated.jpg', 'zero-byte.jpg', 'notanimage.jpg']) {
+      const row = failures.locator('tr', { hasText: name });
+      await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
+      const reason = (await row.locator('td').nth(1).textContent())?.trim() ?? '';
+      expect(reason.length, `a reason for ${name}`).toBeGreaterThan(3);
+    }
+    await expect.poll(() => page.locator('[data-testid="folder"] .badge').first().textContent()).toMatch(/Watching/);
+    await shoot('library');
+  });
+
+  it('searches "red": the red photo first, scores on the tiles', async () => {
+    await page.getByRole('link', { name: 'Search' }).click();
+    const box = page.getByRole('searchbox', { name: 'Search photos' });
+    await box.fill('red');
+    await box.press('Enter');
+    await expect.poll(async () => (await tileNames())[0], { timeout: 15_000 }).toBe('red.jpg');
+    const names = await tileNames();
+    expect(names.length).toBe(Object.keys(COLOURS).length);
+    const first = page.locator('.tile').first();
+    expect(await first.locator('.tile-score').textContent()).toMatch(/^\d\.\d{3}$/);
+    await shoot('search');
+  });
+
+  it('the relevance slider hides weak matches live', async () => {
+    const scores = await page.locator('.tile').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.score)));
+    const [best, second] = [...scores].sort((a, b) => b - a);
+    expect(best!).toBeGreaterThan(second!);
+    await page.getByRole('slider', { name: 'Minimum relevance' }).fill(String((best! + second!) / 2));
+    await expect.poll(tileNames).toEqual(['red.jpg']);
+    expect(await page.getByTestId('result-meta').textContent()).toMatch(/below the cut-off/);
+    await shoot('search-cutoff');
+    await page.getByRole('slider', { name: 'Minimum relevance' }).fill('-1');
+    await expect.poll(async () => (await tileNames()).length).toBe(Object.keys(COLOURS).length);
+  });
+
+  it('"more like this" finds photos like the red one', async () => {
+    const red = page.locator('.tile[data-name="red.jpg"]');
+    await red.hover();
+    await red.getByRole('button', { name: 'More like red.jpg' }).click();
+    await page.getByText('Photos like').waitFor();
+    await expect.poll(async () => (await tileNames()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    // The photo itself is the query, not a result.
+    expect(await tileNames()).not.toContain('red.jpg');
+    await page.getByRole('button', { name: 'Back to text search' }).click();
+    await expect.poll(async () => (await tileNames())[0]).toBe('red.jpg');
+  });
+
+  it('previews a photo and browses with ←/→, closes with Esc', async () => {
+    const names = await tileNames();
+    await page.locator('.tile').first().getByRole('button', { name: /Open preview/ }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    expect(await dialog.getByRole('heading').textContent()).toBe(names[0]);
+    expect(await page.getByTestId('preview-path').textContent()).toBe(join(photos, 'red.jpg'));
+    expect(await page.getByTestId('preview-date').textContent()).not.toBe('Unknown');
+    await expect.poll(() => dialog.getByText('64 × 48').isVisible()).toBe(true);
+    // Opening files needs the desktop app: disabled here, with the reason as a tooltip.
+    expect(await dialog.getByRole('button', { name: 'Open' }).isDisabled()).toBe(true);
+    expect(await dialog.locator('.tip').first().getAttribute('title')).toMatch(/desktop app/);
+    await page.waitForFunction(() => (document.querySelector('.preview img') as HTMLImageElement | null)?.complete === true);
+    await shoot('preview');
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => dialog.getByRole('heading').textContent()).toBe(names[1]);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => dialog.getByRole('heading').textContent()).toBe(names[2]);
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => dialog.getByRole('heading').textContent()).toBe(names[1]);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+  });
+
+  it('a photo copied into the watched folder appears in the open results; a deleted one disappears', async () => {
+    const extra = join(dir, 'incoming.jpg');
+    await writeSolidPhoto(extra, [200, 20, 25], { noise: 4 });
+    await copyFile(extra, join(photos, 'new-red.jpg'));
+    await expect.poll(tileNames, { timeout: 30_000, interval: 250 }).toContain('new-red.jpg');
+    // Same colour, so it ranks at the top with the other red photo.
+    expect((await tileNames()).slice(0, 2).sort()).toEqual(['new-red.jpg', 'red.jpg']);
+    await unlink(join(photos, 'blue.jpg'));
+    await expect.poll(tileNames, { timeout: 30_000, interval: 250 }).not.toContain('blue.jpg');
+    expect(await page.evaluate(() => performance.getEntriesByType('navigation').length)).toBe(1);
+  });
+
+  it('shows Models and Settings; the theme setting switches light and dark', async () => {
+    await page.getByRole('link', { name: 'Models' }).click();
+    const active = page.locator('[data-testid="model"][data-model-id="color-oracle"]');
+    await active.waitFor();
+    expect(await active.getByText('Active').isVisible()).toBe(true);
+    await expect.poll(() => page.getByTestId('execution').textContent()).toMatch(/CPU/i);
+    await shoot('models');
+
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await expect.poll(() => page.getByTestId('data-dir').textContent()).toBe(join(dir, 'data'));
+    await shoot('settings');
+    const bg = () => page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await bg();
+    await page.getByRole('radio', { name: 'Dark' }).check();
+    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await expect.poll(bg).not.toBe(light);
+    expect((await app['settings.get']({})).theme).toBe('dark');
+    await page.getByRole('radio', { name: 'System' }).check();
+    await expect.poll(bg).toBe(light);
+  });
+
+  it('had no script errors and no Content-Security-Policy violations', () => {
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,207 @@
+/**
+ * VectorIndex against real hnswlib and a real SQLite file: HNSW quality vs exact scan,
+ * persistence, automatic rebuild from damaged or missing files, removal.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VectorIndex, markIndexStale } from '../../main/services/ann/index.ts';
+import { recallAtK } from '../../main/core/metrics.ts';
+import type { Store } from '../../main/services/store/index.ts';
+import { prng, putVector, randomUnitVector, seedRandomLibrary, tempStore } from '../fixtures/vector-db.ts';
+
+const MODEL = 'test-model';
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function setup(n: number, dim: number, seed = 1) {
+  const { store, dir } = tempStore();
+  const lib = seedRandomLibrary(store, { n, dim, modelId: MODEL, seed });
+  cleanups.push(async () => {
+    store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { store, dir, indexDir: join(dir, 'index'), ...lib };
+}
+
+async function openIndex(store: Store, indexDir: string, dim: number, exactBelow = 0) {
+  const logs: string[] = [];
+  const index = await VectorIndex.open({ store, dir: indexDir, modelId: MODEL, dim, exactBelow, log: (m) => logs.push(m) });
+  return { index, logs };
+}
+
+function hnswFile(indexDir: string): string {
+  const f = readdirSync(indexDir).find((x) => x.endsWith('.hnsw'));
+  if (!f) throw new Error('no .hnsw file saved');
+  return join(indexDir, f);
+}
+
+describe('VectorIndex', () => {
+  it('HNSW finds ≥ 95% of the exact top-10 on 5k random unit vectors', async () => {
+    const dim = 128;
+    const { store, indexDir } = setup(5000, dim);
+    const { index } = await openIndex(store, indexDir, dim);
+    expect(index.size).toBe(5000);
+    const rand = prng(99);
+    let recall = 0;
+    const queries = 100;
+    for (let q = 0; q < queries; q++) {
+      const query = randomUnitVector(dim, rand);
+      const approx = index.search(query, 10);
+      const exact = index.search(query, 10, { exact: true });
+      expect(exact).toHaveLength(10);
+      // Exact scores are sorted best first and are cosines.
+      for (let i = 1; i < exact.length; i++) expect(exact[i - 1]!.score).toBeGreaterThanOrEqual(exact[i]!.score);
+      recall += recallAtK(exact.map((h) => h.photoId), approx.map((h) => h.photoId), 10);
+    }
+    expect(recall / queries).toBeGreaterThanOrEqual(0.95);
+    await index.close();
+  });
+
+  it('scores are cosines: a stored vector finds itself with score ≈ 1', async () => {
+    const dim = 32;
+    const { store, indexDir, ids, vectors } = setup(300, dim);
+    const { index } = await openIndex(store, indexDir, dim);
+    const id = ids[42]!;
+    const [best] = index.search(vectors.get(id)!, 1);
+    expect(best!.photoId).toBe(id);
+    expect(best!.score).toBeCloseTo(1, 4);
+    await index.close();
+  });
+
+  it('persists: a reopened index loads the saved file and answers the same', async () => {
+    const dim = 32;
+    const { store, indexDir } = setup(800, dim);
+    const first = await openIndex(store, indexDir, dim);
+    expect(first.index.openReport.outcome).toBe('rebuilt');
+    const query = randomUnitVector(dim, prng(7));
+    const before = first.index.search(query, 10);
+    await first.index.close();
+
+    const second = await openIndex(store, indexDir, dim);
+    expect(second.index.openReport.outcome).toBe('loaded');
+    expect(second.logs).toEqual([]);
+    expect(second.index.search(query, 10)).toEqual(before);
+    await second.index.close();
+  });
+
+  it('patches photos added or deleted in SQLite since the save', async () => {
+    const dim = 16;
+    const { store, indexDir, ids, folderId } = setup(200, dim);
+    (await openIndex(store, indexDir, dim)).index.close();
+    const first = await openIndex(store, indexDir, dim);
+    await first.index.close();
+    // Behind the index's back: one photo deleted (vector cascades), one added.
+    store.db.prepare('DELETE FROM photos WHERE id = ?').run(ids[0]);
+    const added = Number(
+      store.db
+        .prepare("INSERT INTO photos(folder_id, path, size, mtime_ms, status, updated_at) VALUES (?, '/photos/new.jpg', 1, 1, 'indexed', 1)")
+        .run(folderId).lastInsertRowid,
+    );
+    const v = randomUnitVector(dim, prng(3));
+    putVector(store, added, MODEL, v);
+    const { index, logs } = await openIndex(store, indexDir, dim);
+    expect(index.openReport.outcome).toBe('repaired');
+    expect(logs.join('\n')).toMatch(/1 added, 1 removed/);
+    expect(index.size).toBe(200);
+    expect(index.search(v, 1)[0]!.photoId).toBe(added);
+    expect(index.has(ids[0]!)).toBe(false);
+    await index.close();
+  });
+
+  for (const damage of ['deleted', 'truncated', 'garbage'] as const) {
+    it(`rebuilds automatically when the index file is ${damage}, with the same results`, async () => {
+      const dim = 32;
+      const { store, indexDir } = setup(1000, dim);
+      const first = await openIndex(store, indexDir, dim);
+      const queries = Array.from({ length: 5 }, (_, i) => randomUnitVector(dim, prng(100 + i)));
+      const exactBefore = queries.map((q) => first.index.search(q, 10, { exact: true }));
+      await first.index.close();
+
+      const file = hnswFile(indexDir);
+      if (damage === 'deleted') await rm(file);
+      if (damage === 'truncated') truncateSync(file, Math.floor(statSync(file).size / 2));
+      if (damage === 'garbage') writeFileSync(file, Buffer.alloc(statSync(file).size, 0x5a));
+
+      const { index, logs } = await openIndex(store, indexDir, dim);
+      expect(index.openReport.outcome).toBe('rebuilt');
+      expect(logs.join('\n')).toMatch(damage === 'deleted' ? /missing/ : /damaged/);
+      expect(index.size).toBe(1000);
+      queries.forEach((q, i) => {
+        expect(index.search(q, 10, { exact: true })).toEqual(exactBefore[i]);
+        const approx = index.search(q, 10).map((h) => h.photoId);
+        expect(recallAtK(exactBefore[i]!.map((h) => h.photoId), approx, 10)).toBeGreaterThanOrEqual(0.9);
+      });
+      await index.close();
+      // And the rebuilt index was saved: the next open loads it.
+      const again = await openIndex(store, indexDir, dim);
+      expect(again.index.openReport.outcome).toBe('loaded');
+      await again.index.close();
+    });
+  }
+
+  it('rebuilds when vectors were replaced behind a stale mark', async () => {
+    const dim = 16;
+    const { store, indexDir, ids } = setup(100, dim);
+    await (await openIndex(store, indexDir, dim)).index.close();
+    const v = randomUnitVector(dim, prng(5));
+    store.transaction(() => {
+      putVector(store, ids[10]!, MODEL, v);
+      markIndexStale(store, MODEL);
+    });
+    const { index } = await openIndex(store, indexDir, dim);
+    expect(index.openReport.outcome).toBe('rebuilt');
+    expect(index.search(v, 1)[0]).toEqual({ photoId: ids[10], score: expect.closeTo(1, 4) });
+    await index.close();
+  });
+
+  it('remove() hides a photo from HNSW and exact searches; unknown ids are ignored', async () => {
+    const dim = 32;
+    const { store, indexDir, ids, vectors } = setup(500, dim);
+    const { index } = await openIndex(store, indexDir, dim);
+    const id = ids[7]!;
+    const q = vectors.get(id)!;
+    expect(index.search(q, 1)[0]!.photoId).toBe(id);
+    index.remove(id);
+    index.remove(999_999);
+    expect(index.size).toBe(499);
+    expect(index.search(q, 20).map((h) => h.photoId)).not.toContain(id);
+    expect(index.search(q, 20, { exact: true }).map((h) => h.photoId)).not.toContain(id);
+    // Upserting again brings it back.
+    index.upsert(id, q);
+    expect(index.search(q, 1)[0]!.photoId).toBe(id);
+    await index.close();
+  });
+
+  it('grows past its capacity and honours filters', async () => {
+    const dim = 8;
+    const { store, indexDir, folderId } = setup(10, dim);
+    const { index } = await openIndex(store, indexDir, dim);
+    const rand = prng(11);
+    const added: number[] = [];
+    store.transaction(() => {
+      for (let i = 0; i < 3000; i++) {
+        const id = Number(
+          store.db
+            .prepare("INSERT INTO photos(folder_id, path, size, mtime_ms, status, updated_at) VALUES (?, ?, 1, 1, 'indexed', 1)")
+            .run(folderId, `/photos/g${i}.jpg`).lastInsertRowid,
+        );
+        added.push(id);
+      }
+    });
+    for (const id of added) {
+      const v = randomUnitVector(dim, rand);
+      putVector(store, id, MODEL, v);
+      index.upsert(id, v);
+    }
+    expect(index.size).toBe(3010);
+    const even = (id: number) => id % 2 === 0;
+    const hits = index.search(randomUnitVector(dim, rand), 25, { filter: even });
+    expect(hits).toHaveLength(25);
+    expect(hits.every((h) => even(h.photoId))).toBe(true);
+    await index.close();
+  });
+});

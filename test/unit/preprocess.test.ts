@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { centreCropBox, shortestSideTarget, toClipTensor } from '../../main/core/preprocess.ts';
+
+const MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+const STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+describe('toClipTensor', () => {
+  it('normalises a single pixel by hand-computed values', () => {
+    const t = toClipTensor(new Uint8Array([255, 0, 128]), 1, 1, MEAN, STD);
+    expect(t).toHaveLength(3);
+    expect(t[0]).toBeCloseTo((1 - 0.48145466) / 0.26862954, 5); // 1.93033
+    expect(t[1]).toBeCloseTo((0 - 0.4578275) / 0.26130258, 5); // -1.75209
+    expect(t[2]).toBeCloseTo((128 / 255 - 0.40821073) / 0.27577711, 5);
+    expect(t[0]).toBeCloseTo(1.9303, 3);
+  });
+
+  it('lays channels out as planes (CHW), row-major within a plane', () => {
+    // 2x2 image: pixel (x,y) has R = 10*x + y, G = 100, B = 200 + x.
+    const w = 2;
+    const h = 2;
+    const rgb = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) rgb.set([10 * x + y, 100, 200 + x], (y * w + x) * 3);
+    const identity: [number, number, number] = [0, 0, 0];
+    const unit: [number, number, number] = [1 / 255, 1 / 255, 1 / 255];
+    const t = toClipTensor(rgb, w, h, identity, unit); // (v/255)/(1/255) = v
+    expect(Array.from(t).map((v) => Math.round(v))).toEqual([0, 10, 1, 11, 100, 100, 100, 100, 200, 201, 200, 201]);
+  });
+
+  it('writes into a batch buffer at an offset without touching the rest', () => {
+    const batch = new Float32Array(2 * 3 * 4).fill(99);
+    const rgb = new Uint8Array(4 * 3).fill(255);
+    toClipTensor(rgb, 2, 2, MEAN, STD, batch, 12);
+    expect(Array.from(batch.subarray(0, 12)).every((v) => v === 99)).toBe(true);
+    expect(batch[12]).toBeCloseTo((1 - MEAN[0]) / STD[0], 5);
+    expect(batch[23]).toBeCloseTo((1 - MEAN[2]) / STD[2], 5);
+  });
+
+  it('rejects buffers of the wrong size', () => {
+    expect(() => toClipTensor(new Uint8Array(5), 1, 2, MEAN, STD)).toThrow(RangeError);
+    expect(() => toClipTensor(new Uint8Array(3), 1, 1, MEAN, STD, new Float32Array(3), 1)).toThrow(RangeError);
+    expect(() => toClipTensor(new Uint8Array(0), 0, 0, MEAN, STD)).toThrow(RangeError);
+  });
+});
+
+describe('resize and crop geometry', () => {
+  it('resizes the shorter side to the target size', () => {
+    expect(shortestSideTarget(640, 480, 224)).toEqual({ width: 298, height: 224 }); // floor(224*640/480)=298
+    expect(shortestSideTarget(480, 640, 224)).toEqual({ width: 224, height: 298 });
+    expect(shortestSideTarget(100, 100, 224)).toEqual({ width: 224, height: 224 });
+    expect(shortestSideTarget(10000, 10, 224)).toEqual({ width: 224000, height: 224 });
+  });
+
+  it('centres the crop box', () => {
+    expect(centreCropBox(298, 224, 224)).toEqual({ left: 37, top: 0, width: 224, height: 224 });
+    expect(centreCropBox(224, 300, 224)).toEqual({ left: 0, top: 38, width: 224, height: 224 });
+    expect(centreCropBox(224, 224, 224)).toEqual({ left: 0, top: 0, width: 224, height: 224 });
+    expect(() => centreCropBox(100, 300, 224)).toThrow(RangeError);
+  });
+});
