@@ -115,6 +115,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     return opening;
   }
 
+  /**
+   * The session with its image tower loaded: a broken model fails here, before any photo is
+   * touched, and the execution provider actually used is known (and remembered for `status`).
+   */
+  async function loadedSession(): Promise<ModelSession> {
+    const s = await ensureSession();
+    await s.encoder.load('image');
+    store.setSetting('lastExecution', s.encoder.info());
+    return s;
+  }
+
   async function closeSession(): Promise<void> {
     const s = session;
     session = null;
@@ -184,7 +195,10 @@ export async function createApp(options: AppOptions): Promise<App> {
          FROM photos`,
       )
       .get()!;
-    const execution: ExecutionInfo | null = session ? session.encoder.info() : null;
+    // The provider is only known once a session ran; between runs report the last one used.
+    const live = session?.encoder.info();
+    const execution: ExecutionInfo | null =
+      live && live.provider !== 'not loaded' ? live : store.getSetting<ExecutionInfo | null>('lastExecution', null);
     return {
       ...counts,
       errors: library.failures().map((f: FailedPhoto) => ({ path: f.path, reason: f.reason })),
@@ -289,8 +303,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (problems.length) throw new AppError('failed', `model "${id}" cannot be used: ${problems.join('; ')}`);
       store.setSetting('activeModel', id);
       await closeSession();
-      const s = await ensureSession();
-      if (live) s.indexer.start();
+      if (live) (await loadedSession()).indexer.start();
+      else await ensureSession();
       emit('models.changed', modelInfos());
       return modelInfos().find((m) => m.id === id)!;
     },
@@ -332,7 +346,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
     async sync(onProgress) {
       await library.reconcile();
-      const s = await ensureSession();
+      const s = await loadedSession();
       const off = onProgress ? app.on('index.progress', onProgress) : () => undefined;
       try {
         s.indexer.resume();
@@ -348,7 +362,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async startLive() {
       await library.reconcile();
       await library.watch();
-      (await ensureSession()).indexer.start();
+      (await loadedSession()).indexer.start();
     },
 
     async close() {

@@ -135,6 +135,109 @@ export interface DownloadProgress {
   error: string | null;
 }
 
+
+// --- Model lab (issue 5) ---------------------------------------------------------------------
+
+/** The machine a lab run measured on: the figures only mean something beside it. */
+export interface LabMachine {
+  cpu: string;
+  cores: number;
+  os: string;
+  /** Execution provider(s) the sessions actually used, e.g. 'cpu'. */
+  provider: string;
+  threads: number;
+  node: string;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+}
+
+export interface RecallAtK {
+  1: number;
+  5: number;
+  10: number;
+}
+
+/** One model's figures in one lab run. Null where a figure could not be measured (see `error`/`notes`). */
+export interface LabModelResult {
+  modelId: string;
+  name: string;
+  role: ModelRole;
+  lineage: ModelLineage | null;
+  dim: number;
+  diskBytes: number;
+  /** Session creation, per tower (ms). */
+  loadMs: { image: number | null; text: number | null };
+  /** Peak resident memory of a child process that loaded this model alone and ran the speed tests. */
+  peakRssBytes: number | null;
+  /** The same child's peak before it loaded the model (node, sharp, decoded photos). */
+  baselineRssBytes: number | null;
+  imagesPerSecBatch1: number | null;
+  imagesPerSecBatch8: number | null;
+  /** Tokenize + encode one query. */
+  textLatencyMs: Percentiles | null;
+  /** Tokenize + encode + search the library's vectors for this model. */
+  queryLatencyMs: Percentiles | null;
+  /** Agreement with the teacher on the library, no labels needed. */
+  fidelity: {
+    k: number;
+    queries: number;
+    photos: number;
+    overlapAtK: number | null;
+    spearman: number | null;
+    /** Mean cosine to the parent's embeddings (same embedding space only); null otherwise. */
+    cosineToParent: { parent: string; image: number | null; text: number | null; mean: number | null } | null;
+  } | null;
+  /** With a labelled set: text→image and image→text recall@1/5/10. */
+  recall: { setSize: number; captions: number; t2i: RecallAtK; i2t: RecallAtK } | null;
+  execution: ExecutionInfo | null;
+  notes: string[];
+  error: string | null;
+}
+
+export type LabRunState = 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface LabRun {
+  id: number;
+  state: LabRunState;
+  teacher: string;
+  models: string[];
+  labelled: string | null;
+  queries: string[];
+  machine: LabMachine;
+  createdAt: number;
+  finishedAt: number | null;
+  error: string | null;
+  results: LabModelResult[];
+}
+
+export type LabStage = 'prepare' | 'vectors' | 'speed' | 'fidelity' | 'recall' | 'variant' | 'done' | 'failed' | 'cancelled';
+
+/** Pushed while a lab run (runId) or a variant build (runId null) works. */
+export interface LabProgress {
+  runId: number | null;
+  stage: LabStage;
+  modelId: string | null;
+  done: number;
+  total: number;
+  message: string;
+}
+
+export interface LabCompareHit extends SearchHit {
+  /** True when the other model did not return this photo in its top `limit`. */
+  onlyHere: boolean;
+}
+
+export interface LabCompareResult {
+  text: string;
+  limit: number;
+  teacher: { modelId: string; hits: LabCompareHit[]; tookMs: number };
+  student: { modelId: string; hits: LabCompareHit[]; tookMs: number };
+  overlap: number;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 // ---------------------------------------------------------------------------------------------
@@ -176,6 +279,57 @@ const settingsPatch = z.object({
   theme: z.enum(['system', 'light', 'dark']).optional(),
 });
 
+
+// Lab arguments. A variant spec is checked here, so a bad spec never reaches a transform.
+const modelId = z.string().min(1).max(200);
+export const variantSpecArgs = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('fp16') }).strict(),
+  z.object({
+    kind: z.literal('int8'),
+    mode: z.enum(['weight-only', 'dynamic']).optional(),
+    symmetric: z.boolean().optional(),
+    perChannel: z.boolean().optional(),
+  }).strict(),
+  z.object({ kind: z.literal('int4'), blockSize: z.number().int().min(16).max(256).optional() }).strict(),
+  z.object({
+    kind: z.literal('mixed'),
+    /** Size budget for the HAWQ choice, in MB (10^6 bytes). */
+    budgetMb: z.number().positive().max(100_000).optional(),
+    /** Candidate bit-widths. */
+    bits: z.array(z.union([z.literal(4), z.literal(8), z.literal(16), z.literal(32)])).min(1).max(4).optional(),
+  }).strict(),
+  z.object({
+    kind: z.literal('lowrank'),
+    rank: z.number().int().min(1).max(100_000).optional(),
+    energy: z.number().gt(0).max(1).optional(),
+  }).strict().refine((a) => (a.rank === undefined) !== (a.energy === undefined), { message: 'give exactly one of rank or energy' }),
+]);
+export type VariantSpecArgs = z.infer<typeof variantSpecArgs>;
+
+export const labRunArgs = z.object({
+  models: z.array(modelId).min(1).max(32),
+  teacher: modelId,
+  /** A JSON list of {file, captions} (coco-mini's format). */
+  labelled: path.optional(),
+  queries: z.array(z.string().min(1).max(500)).min(1).max(1000).optional(),
+  /** Top-K for overlap@K (default 10). */
+  k: z.number().int().min(1).max(1000).optional(),
+  /** Iterations of the speed tests (default: a few; keep small on slow machines). */
+  iterations: z.number().int().min(1).max(1000).optional(),
+});
+export type LabRunArgs = z.infer<typeof labRunArgs>;
+
+export const labCompareArgs = z.object({
+  teacher: modelId,
+  student: modelId,
+  text: z.string().min(1).max(2000),
+  limit: z.number().int().min(1).max(200).optional(),
+});
+const labRunIdArgs = z.object({ runId: id });
+const labResultsArgs = z.object({ runId: id.optional() }).optional();
+const labExportArgs = z.object({ runId: id, format: z.enum(['csv', 'json']) });
+export const labVariantArgs = z.object({ model: modelId, spec: variantSpecArgs });
+
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
  * run time; it carries the result type so clients are typed from this table alone.
@@ -204,6 +358,13 @@ export const calls = {
   'models.import': call<z.ZodObject<{ path: typeof path }>, ModelInfo>(z.object({ path })),
   'settings.get': call<typeof none, Settings>(none),
   'settings.set': call<typeof settingsPatch, Settings>(settingsPatch),
+  'lab.models': call<typeof none, ModelInfo[]>(none),
+  'lab.run': call<typeof labRunArgs, { runId: number }>(labRunArgs),
+  'lab.cancel': call<typeof labRunIdArgs, { cancelled: boolean }>(labRunIdArgs),
+  'lab.results': call<typeof labResultsArgs, LabRun[]>(labResultsArgs),
+  'lab.export': call<typeof labExportArgs, string>(labExportArgs),
+  'lab.compare': call<typeof labCompareArgs, LabCompareResult>(labCompareArgs),
+  'lab.variant': call<typeof labVariantArgs, ModelInfo>(labVariantArgs),
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -219,6 +380,8 @@ export interface Events {
   'folders.changed': Folder[];
   'models.download': DownloadProgress;
   'models.changed': ModelInfo[];
+  /** Lab run and variant-build progress; a run's last event has stage done, failed or cancelled. */
+  'lab.progress': LabProgress;
 }
 export type EventName = keyof Events;
 export const eventNames: EventName[] = [
@@ -227,6 +390,7 @@ export const eventNames: EventName[] = [
   'folders.changed',
   'models.download',
   'models.changed',
+  'lab.progress',
 ];
 
 /** What every transport's client looks like: one async function per call. */

@@ -196,7 +196,9 @@ function start(): void {
         addFolder: () => void addFolders(),
         setTheme: (t) => void setTheme(t),
         about: () => showAbout(),
-        openWebsite: () => void shell.openExternal(WEBSITE),
+        openWebsite: () => {
+          if (externalLinkDecision(WEBSITE) === 'open-in-browser') void shell.openExternal(WEBSITE);
+        },
       },
       { isMac: process.platform === 'darwin', isDev, theme },
     );

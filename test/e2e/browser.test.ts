@@ -114,6 +114,10 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await page.goto(server.url);
     // The token moved into an HttpOnly cookie and left the address bar.
     expect(page.url()).not.toContain('token=');
+    if (process.env.LEANLENS_E2E_PREWATCH) {
+      await page.getByRole('link', { name: 'Library' }).click();
+      return;
+    }
     await expect.poll(() => page.getByRole('heading', { name: 'No folders yet' }).isVisible()).toBe(true);
     await shoot('search-empty');
     await page.getByRole('button', { name: 'Add a folder' }).click();
@@ -141,7 +145,7 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
 
   it('searches "red": the red photo first, scores on the tiles', async () => {
     await page.getByRole('link', { name: 'Search' }).click();
-    const box = page.getByRole('searchbox', { name: 'Search photos' });
+    const box = page.getByLabel('Search photos');
     await box.fill('red');
     await box.press('Enter');
     await expect.poll(async () => (await tileNames())[0], { timeout: 15_000 }).toBe('red.jpg');

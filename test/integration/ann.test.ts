@@ -91,9 +91,7 @@ describe('VectorIndex', () => {
   it('patches photos added or deleted in SQLite since the save', async () => {
     const dim = 16;
     const { store, indexDir, ids, folderId } = setup(200, dim);
-    (await openIndex(store, indexDir, dim)).index.close();
-    const first = await openIndex(store, indexDir, dim);
-    await first.index.close();
+    await (await openIndex(store, indexDir, dim)).index.close();
     // Behind the index's back: one photo deleted (vector cascades), one added.
     store.db.prepare('DELETE FROM photos WHERE id = ?').run(ids[0]);
     const added = Number(

@@ -138,6 +138,14 @@ describe('per-platform onnxruntime-node filtering', () => {
     expect(kept).toEqual(onnxBindings.filter((f) => f.includes(own)));
     expect(kept).toHaveLength(1);
   });
+  it('leaves out tsx and esbuild (source-only tooling), keeps runtime dependencies', () => {
+    const keep = nodeModulesFilter('linux', 'x64');
+    expect(keep('node_modules/tsx/package.json')).toBe(false);
+    expect(keep('node_modules/esbuild/lib/main.js')).toBe(false);
+    expect(keep('node_modules/@esbuild/linux-x64/bin/esbuild')).toBe(false);
+    expect(keep('node_modules/zod/package.json')).toBe(true);
+    expect(keep('node_modules/better-sqlite3/lib/index.js')).toBe(true);
+  });
   it('linux/x64 keeps the rest of the package and the other native modules', () => {
     const keep = nodeModulesFilter('linux', 'x64');
     expect(keep('node_modules/onnxruntime-node/dist/index.js')).toBe(true);
@@ -153,12 +161,12 @@ describe('per-platform onnxruntime-node filtering', () => {
 describe('app files', () => {
   const keep = appFilesFilter('linux', 'x64');
   it('packs the compiled app, the renderer, the models and package.json', () => {
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json']) {
+    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'dist/services/encoder/worker.js', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json']) {
       expect(keep(f), f).toBe(true);
     }
   });
   it('leaves out sources, tests, generated and distillation models, source maps and installers', () => {
-    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
+    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'dist/services/encoder/worker-shim.mjs', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
       expect(keep(f), f).toBe(false);
     }
   });

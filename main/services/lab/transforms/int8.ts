@@ -1,0 +1,50 @@
+/**
+ * int8 quantization of the weight matrices (MatMul/Gemm/Conv weights) and embedding tables.
+ *  - weight-only: W → int8 (symmetric, zero point 0) or uint8 (asymmetric) + per-output-channel
+ *    scale/zero point + DequantizeLinear(axis) producing W's old name. Compute stays fp32; the file
+ *    is ~¼ size. Needs opset ≥ 13 for per-channel axis.
+ *  - dynamic: MatMul(x, W) → com.microsoft DynamicQuantizeMatMul(x, W_q, scale[N], zp[N]): ORT
+ *    quantizes x to uint8 per call and runs an integer GEMM — the int8 speed-up on CPU. (This is
+ *    the node ORT's own fusion makes from DynamicQuantizeLinear + MatMulInteger.) Conv and Gemm
+ *    weights fall back to weight-only.
+ *  - embedding tables (an initializer read only by axis-0 Gather, e.g. CLIP's token embedding or
+ *    the colour oracle's word table): symmetric per-row int8; the graph gathers int8 rows and
+ *    their scales and multiplies, so the full table is never dequantized.
+ * Biases, LayerNorm parameters and positional embeddings stay fp32 (small, and sensitive).
+ */
+import type { ModelProto } from '../../../core/onnx/proto.ts';
+import { GraphEdit } from './edit.ts';
+import { defaultOpset, ensureOpset, gatherTables, weightMatrices } from './graph.ts';
+import { dequantizeInt8, dynamicInt8, gatherInt8 } from './weight-ops.ts';
+
+export interface Int8Options {
+  mode: 'weight-only' | 'dynamic';
+  symmetric?: boolean;
+  perChannel?: boolean;
+}
+
+export function toInt8(model: ModelProto, opts: Int8Options): { model: ModelProto; changed: string[] } {
+  const symmetric = opts.symmetric ?? true;
+  const perChannel = opts.perChannel ?? true;
+  if (perChannel && defaultOpset(model) < 13) throw new Error(`per-channel int8 needs ONNX opset ≥ 13 (DequantizeLinear axis); this model imports opset ${defaultOpset(model)}`);
+  if (defaultOpset(model) < 10) throw new Error(`int8 needs ONNX opset ≥ 10; this model imports opset ${defaultOpset(model)}`);
+  const edit = new GraphEdit(model);
+  const changed: string[] = [];
+  let usedMs = false;
+  for (const w of weightMatrices(model)) {
+    if (opts.mode === 'dynamic' && edit.use(w.name).matmul) {
+      dynamicInt8(edit, w.name, symmetric, perChannel);
+      usedMs = true;
+    } else {
+      dequantizeInt8(edit, w.name, symmetric, perChannel);
+    }
+    changed.push(w.name);
+  }
+  for (const t of gatherTables(model)) {
+    gatherInt8(edit, t.name);
+    changed.push(t.name);
+  }
+  const out = edit.finish();
+  if (usedMs) ensureOpset(out, 'com.microsoft', 1);
+  return { model: out, changed };
+}

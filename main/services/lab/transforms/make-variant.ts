@@ -1,0 +1,169 @@
+/**
+ * makeVariant: the thin file-handling shell around transformModel. Reads the parent's two towers,
+ * transforms each (one at a time, so only one big model is in memory), writes them to a temporary
+ * folder, and registers the pair with the models registry with its lineage.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AppError, type ModelInfo } from '../../../core/contract.ts';
+import type { ManifestEntry } from '../../../core/model-spec.ts';
+import { GraphBuilder } from '../../../core/onnx/builder.ts';
+import { decodeModel, encodeModel, encodeModelChunks, type ModelProto } from '../../../core/onnx/proto.ts';
+import type { ModelRegistry } from '../../models/index.ts';
+import { weightMatrices } from './graph.ts';
+import { transformModel, variantFileName, variantId, variantTag, type VariantSpec } from './index.ts';
+import { quantizeInt4 } from './quantize.ts';
+
+/** Decodes an .onnx file, with an error that names the file when it is not a model. */
+export function readModelFile(file: string): ModelProto {
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    throw new Error(`Cannot read the model file ${file}: ${(err as Error).message}`);
+  }
+  return decodeModelBytes(bytes, file);
+}
+
+export function decodeModelBytes(bytes: Uint8Array, what = 'the model'): ModelProto {
+  let model: ModelProto;
+  try {
+    model = decodeModel(bytes);
+  } catch (err) {
+    throw new Error(`${what} is not a valid ONNX model (${(err as Error).message}).`);
+  }
+  if (!model.graph || !model.graph.node?.length) throw new Error(`${what} is not a valid ONNX model (no graph nodes found).`);
+  return model;
+}
+
+/** Streams a model to `file` through a temporary name; returns its size and sha256. */
+export function writeModelFile(file: string, model: ModelProto): { bytes: number; sha256: string } {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    for (const chunk of encodeModelChunks(model)) {
+      hash.update(chunk);
+      fs.writeSync(fd, chunk);
+      bytes += chunk.length;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+let contribProbe: Promise<{ matMulNBits: string | null; dynamicQuantizeMatMul: string | null }> | null = null;
+
+/**
+ * Whether this ONNX Runtime build runs the com.microsoft ops the int4 and int8-dynamic variants
+ * use: null when it does, else the reason. Checked once per process on 2-op models.
+ */
+export function probeContribOps(): Promise<{ matMulNBits: string | null; dynamicQuantizeMatMul: string | null }> {
+  contribProbe ??= (async () => {
+    const ort = await import('onnxruntime-node');
+    const tryRun = async (model: ModelProto): Promise<string | null> => {
+      try {
+        const s = await ort.InferenceSession.create(encodeModel(model), { intraOpNumThreads: 1 });
+        await s.run({ x: new ort.Tensor('float32', new Float32Array(32), [1, 32]) });
+        await s.release();
+        return null;
+      } catch (err) {
+        return (err as Error).message.split('\n')[0]!;
+      }
+    };
+    const g4 = new GraphBuilder();
+    const x4 = g4.input('x', 'float32', [1, 32]);
+    const q = quantizeInt4(new Float32Array(32 * 4).fill(0.5), 32, 4, 32);
+    const b = g4.initializer('b', q.packed, [4, 1, 16]);
+    const s = g4.initializer('s', q.scales, [4]);
+    g4.output(g4.op('MatMulNBits', [x4, b, s], { K: 32, N: 4, bits: 4, block_size: 32 }, { domain: 'com.microsoft' }), 'y', 'float32', [1, 4]);
+    const m4 = g4.toModel();
+    m4.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
+    const g8 = new GraphBuilder();
+    const x8 = g8.input('x', 'float32', [1, 32]);
+    const b8 = g8.initializer('b', new Int8Array(32 * 4).fill(1), [32, 4]);
+    const s8 = g8.initializer('s', new Float32Array(4).fill(0.1), [4]);
+    const z8 = g8.initializer('z', new Int8Array(4), [4]);
+    g8.output(g8.op('DynamicQuantizeMatMul', [x8, b8, s8, z8], {}, { domain: 'com.microsoft' }), 'y', 'float32', [1, 4]);
+    const m8 = g8.toModel();
+    m8.opsetImport!.push({ domain: 'com.microsoft', version: 1 });
+    return { matMulNBits: await tryRun(m4), dynamicQuantizeMatMul: await tryRun(m8) };
+  })();
+  return contribProbe;
+}
+
+export interface MakeVariantOptions {
+  onProgress?: (frac: number, what: string) => void;
+  /** Override the id (default variantId(parent, spec)). */
+  id?: string;
+}
+
+/**
+ * Makes a variant of a registered model: both towers transformed, written, and registered with
+ * lineage { parent, transform: spec.kind, params }. For 'mixed', `bits` may name weights of
+ * either tower (their names differ); a name found in neither is an error.
+ */
+export async function makeVariant(registry: ModelRegistry, parentId: string, spec: VariantSpec, opts: MakeVariantOptions = {}): Promise<ModelInfo> {
+  const progress = opts.onProgress ?? (() => {});
+  const id = opts.id ?? variantId(parentId, spec);
+  if (registry.entry(id)) throw new AppError('invalid-argument', `A model with id "${id}" already exists.`);
+  if (spec.kind === 'int4' || (spec.kind === 'int8' && spec.mode === 'dynamic') || (spec.kind === 'mixed' && Object.values(spec.bits).includes(4))) {
+    const probe = await probeContribOps();
+    const reason = spec.kind === 'int8' ? probe.dynamicQuantizeMatMul : probe.matMulNBits;
+    if (reason) throw new AppError('unsupported', `This ONNX Runtime build cannot run the ${spec.kind === 'int8' ? 'DynamicQuantizeMatMul' : 'MatMulNBits (4-bit)'} op that a ${variantTag(spec)} variant needs: ${reason}`);
+  }
+  progress(0, 'resolving parent');
+  const parent = registry.resolve(parentId);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'leanlens-variant-'));
+  try {
+    const files = { image: '', text: '' };
+    const reports: Record<string, unknown> = {};
+    const remaining = spec.kind === 'mixed' ? new Set(Object.keys(spec.bits)) : null;
+    const towers = [['image', parent.imagePath], ['text', parent.textPath]] as const;
+    for (const [i, [tower, src]] of towers.entries()) {
+      progress(i / 2, `reading ${tower} encoder`);
+      const model = readModelFile(src);
+      let towerSpec: VariantSpec = spec;
+      if (spec.kind === 'mixed') {
+        const names = new Set(weightMatrices(model).map((w) => w.name));
+        towerSpec = { kind: 'mixed', bits: Object.fromEntries(Object.entries(spec.bits).filter(([n]) => names.has(n))) };
+        for (const n of names) remaining!.delete(n);
+      }
+      progress(i / 2 + 0.1, `transforming ${tower} encoder`);
+      const { model: out, report } = transformModel(model, towerSpec);
+      progress(i / 2 + 0.4, `writing ${tower} encoder`);
+      const file = path.join(tmp, variantFileName(tower, spec));
+      writeModelFile(file, out);
+      files[tower] = file;
+      reports[tower] = { changed: report.changed.length, bytesBefore: report.bytesBefore, bytesAfter: report.bytesAfter, ...(report.ranks ? { ranks: report.ranks } : {}) };
+    }
+    if (remaining && remaining.size) {
+      throw new AppError('invalid-argument', `mixed precision: ${[...remaining].slice(0, 5).join(', ')} are weights of neither tower of "${parentId}"`);
+    }
+    progress(0.95, 'registering');
+    const { kind, ...params } = spec;
+    const entry: ManifestEntry = {
+      ...parent.entry,
+      id,
+      name: `${parent.entry.name} · ${variantTag(spec)}`,
+      role: parent.entry.role === 'teacher' ? 'student' : parent.entry.role,
+      description: `${variantTag(spec)} variant of ${parentId} made by the LeanLens lab.`,
+      image: { file: path.basename(files.image), bytes: 0, sha256: '' },
+      text: { file: path.basename(files.text), bytes: 0, sha256: '' },
+      lineage: { parent: parentId, transform: kind, params: { ...params, report: reports } },
+    };
+    delete entry.image.url;
+    delete entry.text.url;
+    const info = registry.register(entry, files, { move: true });
+    progress(1, 'done');
+    return info;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
