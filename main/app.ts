@@ -30,6 +30,7 @@ import { Library } from './services/library/index.ts';
 import { Indexer } from './services/indexer/index.ts';
 import { searchByVector, photoVector, rowToPhoto } from './services/search/index.ts';
 import { makeThumbnail, preparePhotoBuffer } from './services/media/index.ts';
+import { createLabCalls } from './services/lab/app-calls.ts';
 
 export type { App, AppOptions } from './app-types.ts';
 
@@ -215,7 +216,22 @@ export async function createApp(options: AppOptions): Promise<App> {
     return { s, vector: vector! };
   }
 
+  // The model lab's calls (issue 5); it reuses the active session's index for the active model.
+  const lab = createLabCalls({
+    store,
+    registry,
+    tokenizer,
+    modelsDir,
+    indexDir: join(dataDir, 'index'),
+    settings: () => settings,
+    activeSession: (id) => (session && session.modelId === id ? { index: session.index, indexer: session.indexer } : null),
+    models: modelInfos,
+    emitProgress: (p) => emit('lab.progress', p),
+    modelsChanged: () => emit('models.changed', modelInfos()),
+  });
+
   const app: App = {
+    ...lab.calls,
     dataDir,
     on(event, listener) {
       emitter.on(event, listener as (p: unknown) => void);
@@ -368,6 +384,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      await lab.close();
       await library.unwatch();
       if (opening) await opening.catch(() => undefined);
       await closeSession();

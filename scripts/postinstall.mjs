@@ -1,4 +1,11 @@
-// Runs after `npm install`: generates the small bundled test models if they are missing.
-// Kept tolerant so a partial install still completes; `npm test` regenerates as needed.
+// Runs after `npm install` in this repository: builds the UI so `npx leanlens serve` works at once.
+// A failure here must not break the install (native modules are already in place); it says what to run.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-console.log('leanlens: postinstall ok');
+
+if (!existsSync('renderer/vite.config.ts') || !existsSync('node_modules/vite')) process.exit(0);
+const r = spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'renderer/vite.config.ts', '--logLevel', 'warn'], {
+  stdio: 'inherit',
+});
+if (r.status === 0) console.log('leanlens: UI built into dist/renderer');
+else console.warn('leanlens: building the UI failed; run "npm run build:renderer" to see why (the CLI works without it)');

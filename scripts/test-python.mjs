@@ -23,4 +23,9 @@ const result = spawnSync(python, ['-m', 'pytest', 'models/distill/tests', '-q', 
   stdio: 'inherit',
   env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
 });
+// pytest exits 5 when it collected no tests: say so rather than fail the whole suite on it.
+if (result.status === 5) {
+  console.log('python: no distillation tests were collected');
+  process.exit(0);
+}
 process.exit(result.status ?? 1);

@@ -10,6 +10,7 @@ import { createApp, type App } from '../app.ts';
 import { AppError, type IndexProgress, type SearchResult } from '../core/contract.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { formatDate, parseDate, progressLine, table } from './format.ts';
+import { LAB_USAGE, LabUsageError, labAppOptions, labCommand } from './lab.ts';
 
 const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
 
@@ -25,6 +26,7 @@ Search
 Models
   models list [--json] | models use <id> | models download <id> | models import <folder>
   tokenize <text> [--json]      the 77 CLIP token ids
+${LAB_USAGE}
 Other
   serve [--port N] [--host H]   the app in your browser (headless server)
   bench                          run the benchmarks (same as npm run bench)
@@ -47,6 +49,22 @@ const FLAGS = {
   port: { type: 'string' },
   host: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  // lab (see ./lab.ts)
+  teacher: { type: 'string' },
+  labelled: { type: 'string' },
+  queries: { type: 'string' },
+  iterations: { type: 'string' },
+  fp16: { type: 'boolean' },
+  int8: { type: 'boolean' },
+  int4: { type: 'boolean' },
+  dynamic: { type: 'boolean' },
+  mixed: { type: 'boolean' },
+  'budget-mb': { type: 'string' },
+  rank: { type: 'string' },
+  energy: { type: 'string' },
+  'text-layers': { type: 'string' },
+  id: { type: 'string' },
+  csv: { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
@@ -92,7 +110,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   let app: App | null = null;
   try {
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
-    app = await createApp({ dataDir });
+    app = await createApp({ dataDir, ...(command === 'lab' ? labAppOptions() : {}) });
     switch (command) {
       case 'folders':
         return await foldersCommand(app, rest, flags, io);
@@ -106,6 +124,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await similarCommand(app, rest, flags, io);
       case 'models':
         return await modelsCommand(app, rest, flags, io);
+      case 'lab':
+        return await labCommand(app, rest, flags, io);
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
@@ -113,7 +133,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     const message = err instanceof UsageError || err instanceof AppError ? err.message : (err as Error).message ?? String(err);
     io.err(`leanlens: ${message}`);
     if (process.env.LEANLENS_DEBUG && err instanceof Error) io.err(err.stack ?? '');
-    return err instanceof UsageError ? 2 : 1;
+    return err instanceof UsageError || err instanceof LabUsageError ? 2 : 1;
   } finally {
     await app?.close();
   }
@@ -338,9 +358,7 @@ async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<n
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
   const app = await createApp({ dataDir, live: true });
   const server = await startServer(app, { host, port });
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
-    io.err(`WARNING: serving on ${host}: anyone who can reach this address and has the token can see your photos.`);
-  }
+  if (server.warning) io.err(`WARNING: ${server.warning}`);
   io.err(`LeanLens is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}. Press Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);

@@ -13,7 +13,8 @@ import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { isIP } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, callNames, eventNames, parseArgs, type CallName } from '../core/contract.ts';
@@ -26,7 +27,7 @@ export interface ServerOptions {
   host?: string;
   /** Default: 32 random hex characters, new every run. */
   token?: string;
-  /** The built renderer; default `dist/renderer` under the current directory. */
+  /** The built renderer; default the package's `dist/renderer` (`npm run build:renderer`). */
   staticDir?: string;
   /** Body limit for ordinary calls (default 1 MiB). */
   maxBodyBytes?: number;
@@ -65,6 +66,9 @@ const CONTENT_TYPES: Record<string, string> = {
   '.txt': 'text/plain; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
 };
+
+/** The package's built UI, wherever the command is run from. */
+export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
@@ -121,7 +125,7 @@ function parseCookies(header: string | undefined): Record<string, string> {
 export function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(16).toString('hex');
-  const staticDir = resolve(opts.staticDir ?? join(process.cwd(), 'dist', 'renderer'));
+  const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR);
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const maxImageBody = opts.maxImageBodyBytes ?? 70 * 1024 * 1024;
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
@@ -295,6 +299,9 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
       real = await realpath(candidate);
       realRoot = await realpath(staticDir);
     } catch {
+      if (rel === 'index.html') {
+        throw new HttpError(503, 'ui-not-built', `the UI is not built (${join(staticDir, 'index.html')} is missing): run \`npm run build:renderer\``);
+      }
       throw new HttpError(404, 'not-found', 'not found');
     }
     // A symlink inside the build folder must not lead outside it.
@@ -329,7 +336,15 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
     const url = new URL(req.url ?? '/', `http://${hostHeader}`);
     const auth = tokenOf(req, url);
     if (!auth.ok) {
-      sendError(res, 401, 'unauthorized', 'open the URL printed by `leanlens serve` (it carries the access token)');
+      const why = 'open the URL printed by `leanlens serve` (it carries the access token)';
+      if (req.method === 'GET' && String(req.headers.accept ?? '').includes('text/html')) {
+        // A person opened the bare address: tell them what to do, in a page with no data and no script.
+        const page = `<!doctype html><meta charset="utf-8"><title>LeanLens: access token needed</title><h1>Access token needed</h1><p>This LeanLens server only answers with its per-run token. Open the full URL that <code>leanlens serve</code> printed when it started (it ends in <code>?token=…</code>).</p>`;
+        res.writeHead(401, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(page), 'Cache-Control': 'no-store' });
+        res.end(page);
+        return;
+      }
+      sendError(res, 401, 'unauthorized', why);
       return;
     }
     const method = req.method ?? 'GET';

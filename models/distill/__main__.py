@@ -70,6 +70,8 @@ def main(argv=None):
     cfg = P.load_config(a.config, a.set, a.out_dir)
     if a.seed is not None:
         cfg["seed"] = a.seed
+    if not a.threads:
+        P.apply_threads(cfg)
     os.makedirs(cfg["out_dir"], exist_ok=True)
     log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
     if a.command == "all":

@@ -7,10 +7,10 @@ ln_1, mlp.c_fc, mlp.c_proj, ln_2}``, ``visual.ln_post``, ``visual.proj``, ``toke
 ``logit_scale``.  QuickGELU, causal text mask, EOT pooling by argmax of the token ids.
 
 One optional extension: ``vocab`` (a list of kept CLIP token ids).  When given, the token
-embedding only has rows for those ids (+1 shared row for every other id) and a persistent
-buffer ``token_map`` [49408] maps CLIP ids to rows.  The exported graph still takes plain
-CLIP ids; the 49408 x width table (25 MB at width 128) shrinks to a few KB.  OpenAI
-checkpoints never have ``token_map`` and load as full-vocabulary models.
+embedding only has rows for those ids (+1 shared row for every other id) and a buffer
+``vocab_ids`` lists the kept ids.  The exported graph still takes plain CLIP ids; the
+49408 x width table (25 MB at width 128) shrinks to a few KB.  OpenAI checkpoints never
+have ``vocab_ids`` and load as full-vocabulary models.
 """
 from __future__ import annotations
 
@@ -138,12 +138,10 @@ class CLIP(nn.Module):
                                        attn_mask=self.build_attention_mask())
         if cfg.vocab:
             ids = sorted(set(int(i) for i in cfg.vocab))
-            tmap = torch.full((cfg.vocab_size,), len(ids), dtype=torch.long)  # unknown ids -> last row
-            tmap[torch.tensor(ids, dtype=torch.long)] = torch.arange(len(ids))
-            self.register_buffer("token_map", tmap)
-            self.token_embedding = nn.Embedding(len(ids) + 1, cfg.transformer_width)
+            self.register_buffer("vocab_ids", torch.tensor(ids, dtype=torch.long))
+            self.token_embedding = nn.Embedding(len(ids) + 1, cfg.transformer_width)  # last row: unknown ids
         else:
-            self.token_map = None
+            self.vocab_ids = None
             self.token_embedding = nn.Embedding(cfg.vocab_size, cfg.transformer_width)
         self.positional_embedding = nn.Parameter(torch.empty(cfg.context_length, cfg.transformer_width))
         self.ln_final = LayerNorm(cfg.transformer_width)
@@ -188,8 +186,7 @@ class CLIP(nn.Module):
         if truncate:
             n = int(text.argmax(dim=-1).max()) + 1
             text, pos = text[:, :n], pos[:n]
-        ids = self.token_map[text] if self.token_map is not None else text
-        x = self.token_embedding(ids).type(self.dtype)
+        x = self.embed_tokens(text).type(self.dtype)
         x = x + pos.type(self.dtype)
         x = x.permute(1, 0, 2)
         x = self.transformer(x)
@@ -197,6 +194,16 @@ class CLIP(nn.Module):
         x = self.ln_final(x).type(self.dtype)
         x = x[torch.arange(x.shape[0], device=x.device), text.argmax(dim=-1)] @ self.text_projection
         return x
+
+    def embed_tokens(self, text: torch.Tensor) -> torch.Tensor:
+        if self.vocab_ids is None:
+            return self.token_embedding(text)
+        # reduced vocabulary: one-hot match against the kept ids (exact, tiny graph, no
+        # 49408-entry lookup table); ids outside the vocabulary get the last row
+        w = self.token_embedding.weight
+        onehot = (text.unsqueeze(-1) == self.vocab_ids).to(w.dtype)  # [N, L, V]
+        known = onehot.sum(-1, keepdim=True)
+        return onehot @ w[:-1] + (1.0 - known) * w[-1]
 
     def forward(self, image, text):
         im = F.normalize(self.encode_image(image), dim=-1)
@@ -236,16 +243,12 @@ def config_from_state_dict(sd: Dict[str, torch.Tensor]) -> ClipConfig:
     context_length = sd["positional_embedding"].shape[0]
     transformer_width = sd["ln_final.weight"].shape[0]
     transformer_layers = len({k.split(".")[2] for k in sd if k.startswith("transformer.resblocks.") and k.endswith(".attn.in_proj_weight")})
-    vocab = None
-    if "token_map" in sd:
-        tmap = sd["token_map"]
-        n = sd["token_embedding.weight"].shape[0] - 1
-        vocab = [int(i) for i in torch.nonzero(tmap < n).flatten().tolist()]
+    vocab = [int(i) for i in sd["vocab_ids"].tolist()] if "vocab_ids" in sd else None
     return ClipConfig(
         embed_dim=embed_dim, image_resolution=vision_patch_size * grid, vision_layers=vision_layers,
         vision_width=vision_width, vision_heads=max(1, vision_width // 64), vision_patch_size=vision_patch_size,
         context_length=context_length,
-        vocab_size=(sd["token_map"].shape[0] if "token_map" in sd else sd["token_embedding.weight"].shape[0]),
+        vocab_size=(VOCAB_SIZE if "vocab_ids" in sd else sd["token_embedding.weight"].shape[0]),
         transformer_width=transformer_width, transformer_heads=max(1, transformer_width // 64),
         transformer_layers=transformer_layers, vocab=vocab)
 
@@ -291,7 +294,7 @@ def student_from_teacher(teacher: CLIP, cfg: ClipConfig, text_layers_from: Seque
     assert cfg.transformer_width == teacher.cfg.transformer_width, "text width must match the teacher to copy layers"
     assert len(text_layers_from) == cfg.transformer_layers
     for k in ["token_embedding.weight", "positional_embedding", "ln_final.weight", "ln_final.bias",
-              "text_projection", "logit_scale"] + (["token_map"] if "token_map" in tsd else []):
+              "text_projection", "logit_scale"] + (["vocab_ids"] if "vocab_ids" in tsd else []):
         if k in ssd and ssd[k].shape == tsd[k].shape:
             ssd[k] = tsd[k].clone()
     for j, i in enumerate(text_layers_from):

@@ -542,7 +542,11 @@ class HardNegativeIndex:
         self.imgs, caps = ShapesWorld(cfg["seed"]).dataset("corpus", n)
         self.texts = [c for cs in caps for c in cs]
         self.text_owner = np.array([i for i, cs in enumerate(caps) for _ in cs])
-        self.img_caps = [set(cs) for cs in caps]
+        self.text_index: Dict[str, List[int]] = {}  # caption -> its positions in self.texts
+        self.caption_images: Dict[str, List[int]] = {}  # caption -> corpus images it describes
+        for j, t in enumerate(self.texts):
+            self.text_index.setdefault(t, []).append(j)
+            self.caption_images.setdefault(t, []).append(int(self.text_owner[j]))
         self.k, self.refresh, self.device = k, max(1, refresh), device
         self.text_emb = self.img_emb = None
         self.last = -10 ** 9
@@ -569,7 +573,7 @@ class HardNegativeIndex:
     def mine_texts(self, query_img: torch.Tensor, own_caps: Sequence[Sequence[str]]) -> torch.Tensor:
         sims = query_img.detach().float() @ self.text_emb.t()
         for i, caps in enumerate(own_caps):
-            bad = [j for j, t in enumerate(self.texts) if t in caps] if caps else []
+            bad = [j for t in set(caps or ()) for j in self.text_index.get(t, ())]
             if bad:
                 sims[i, bad] = -1e4
         idx = sims.topk(self.k, dim=1).indices
@@ -578,7 +582,7 @@ class HardNegativeIndex:
     def mine_images(self, query_txt: torch.Tensor, texts: Sequence[str]) -> torch.Tensor:
         sims = query_txt.detach().float() @ self.img_emb.t()
         for i, t in enumerate(texts):
-            bad = [j for j, cs in enumerate(self.img_caps) if t in cs]
+            bad = self.caption_images.get(t)
             if bad:
                 sims[i, bad] = -1e4
         idx = sims.topk(self.k, dim=1).indices

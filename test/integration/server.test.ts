@@ -123,6 +123,11 @@ describe('headless server', () => {
       expect(r.body).not.toContain('console.log');
     }
     expect(fake.received.filter((c) => c.name === 'folders.list')).toHaveLength(0);
+    // A person opening the bare address gets a page saying what to do, still without data.
+    const page = await http(server, '/', { auth: false, headers: { Accept: 'text/html' } });
+    expect(page.status).toBe(401);
+    expect(page.body).toMatch(/token/);
+    expect(page.body).not.toContain('<script');
   });
 
   it('trades the token in the URL for an HttpOnly SameSite=Strict cookie and drops it from the address', async () => {
@@ -252,6 +257,17 @@ describe('headless server', () => {
     fake.emit('library.changed', { added: [5], changed: [], removed: [2] });
     expect(await got).toEqual({ event: 'library.changed', payload: { added: [5], changed: [], removed: [2] } });
     ws.close();
+  });
+
+  it('says the UI is not built (503) instead of a bare 404 when the build is missing', async () => {
+    const s = await startServer(fake.app, { port: 0, staticDir: join(dir, 'no-build') });
+    try {
+      const r = await http(s, '/');
+      expect(r.status).toBe(503);
+      expect(JSON.parse(r.body).error.message).toMatch(/npm run build:renderer/);
+    } finally {
+      await s.close();
+    }
   });
 
   it('warns when asked to listen beyond the loopback interface', async () => {

@@ -43,7 +43,10 @@ export class FolderWatcher {
       awaitWriteFinish: { stabilityThreshold: opts.stabilityMs, pollInterval: Math.max(20, Math.min(100, opts.stabilityMs / 4)) },
       ignorePermissionErrors: false,
     });
-    this.ready = new Promise((resolve) => this.fsw.once('ready', () => resolve()));
+    // chokidar never emits 'ready' for an empty root list (checked with chokidar 5), which made
+    // createApp({ live: true }) on a library with no folders hang forever; folders added later
+    // go through add(). (Patched by the bench/fault-tests owner.)
+    this.ready = roots.length === 0 ? Promise.resolve() : new Promise((resolve) => this.fsw.once('ready', () => resolve()));
     this.fsw.on('all', (event, path) => {
       if (event === 'addDir' || event === 'unlinkDir') this.push(path, 'dir');
       else if (event === 'add' || event === 'change' || event === 'unlink') this.push(path, 'file');

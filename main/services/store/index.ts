@@ -7,7 +7,7 @@
  * Must never: touch the user's photos, or hold a transaction open across an `await`.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,12 +25,21 @@ export interface Store {
 
 export function openStore(path: string, options: { readonly?: boolean } = {}): Store {
   if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
-  if (!options.readonly) db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
-  if (!options.readonly) migrate(db);
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    if (!options.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) migrate(db);
+  } catch (err) {
+    // SQLite alone says only "unable to open database file" for a read-only data folder: name the
+    // file and the reason, and say what to do. (Patched by the bench/fault-tests owner.)
+    db?.close();
+    throw new Error(`Cannot open the LeanLens database ${path}: ${whyNotWritable(dirname(path)) ?? (err as Error).message}. ` +
+      'Make the data folder writable, or choose another one with --data or LEANLENS_DATA.', { cause: err });
+  }
 
   const getSetting = db.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?');
   const setSetting = db.prepare('INSERT INTO settings(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
@@ -47,6 +56,18 @@ export function openStore(path: string, options: { readonly?: boolean } = {}): S
     },
     close: () => db.close(),
   };
+}
+
+/** Why the folder cannot be written to (e.g. 'read-only file system (EROFS)'), or null when it can. */
+function whyNotWritable(dir: string): string | null {
+  try {
+    accessSync(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const what = code === 'EROFS' ? 'it is on a read-only file system' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : 'it cannot be written';
+    return `the data folder ${dir} is not writable: ${what} (${code})`;
+  }
 }
 
 /** Applies `migrations/NNN_name.sql` files above the database's `user_version`, each in one transaction. */

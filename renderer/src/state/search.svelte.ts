@@ -54,6 +54,9 @@ export class SearchState {
       if (h.score < min) min = h.score;
       if (h.score > max) max = h.score;
     }
+    // Whole thousandths, the slider's step: the browser snaps range values to them.
+    min = Math.floor(min * 1000) / 1000;
+    max = Math.ceil(max * 1000) / 1000;
     return { min, max: max > min ? max : min + 0.001 };
   });
   visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));

@@ -113,21 +113,26 @@ export function quantizeInt4(w: Float32Array, K: number, N: number, blockSize = 
   const half = blockSize / 2;
   const packed = new Uint8Array(N * kBlocks * half);
   const scales = new Float32Array(N * kBlocks);
+  // Work on one transposed column at a time: W is [K,N] row-major, blocks run down a column.
+  const col = new Float32Array(K);
   for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) col[k] = w[k * N + n]!;
     for (let b = 0; b < kBlocks; b++) {
       let m = 0;
       const k0 = b * blockSize, k1 = Math.min(K, k0 + blockSize);
-      for (let k = k0; k < k1; k++) m = Math.max(m, Math.abs(w[k * N + n]!));
+      for (let k = k0; k < k1; k++) {
+        const a = Math.abs(col[k]!);
+        if (a > m) m = a;
+      }
       const s = m > 0 ? Math.fround(m / 7) : 1;
       scales[n * kBlocks + b] = s;
       const base = (n * kBlocks + b) * half;
-      for (let k = k0; k < k1; k++) {
-        const q = Math.min(7, Math.max(-8, Math.round(w[k * N + n]! / s))) + 8;
-        const j = k - k0;
-        packed[base + (j >> 1)]! |= j & 1 ? q << 4 : q;
+      for (let j = 0; j < blockSize; j += 2) {
+        // Padding past K stays at the zero point (8), so it dequantizes to exactly 0.
+        const lo = k0 + j < k1 ? Math.min(7, Math.max(-8, Math.round(col[k0 + j]! / s))) + 8 : 8;
+        const hi = k0 + j + 1 < k1 ? Math.min(7, Math.max(-8, Math.round(col[k0 + j + 1]! / s))) + 8 : 8;
+        packed[base + (j >> 1)] = lo | (hi << 4);
       }
-      // Padding past K stays as the zero point (8) so it dequantizes to exactly 0.
-      for (let j = k1 - k0; j < blockSize; j++) packed[base + (j >> 1)]! |= j & 1 ? 8 << 4 : 8;
     }
   }
   return { packed, scales, kBlocks, blockSize };

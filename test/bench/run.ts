@@ -1,0 +1,88 @@
+/**
+ * `npm run bench`: every benchmark of the core engine, each figure printed beside its target
+ * (PASS/MISS, with a one-line reason under a MISS), then one Markdown table of all figures for
+ * the README. Nothing is asserted. Sections that need ../shared/data/coco-mini skip with a
+ * message when it is absent; the ViT-B/32-shaped models are generated on first need.
+ *
+ * Sections: pipeline throughput, watch latency, text query latency at 10k/100k (+ resident
+ * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
+ * model lab's benchmark (test/bench/lab.bench.ts) when those files exist.
+ */
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { runPipelineBench } from './pipeline.bench.ts';
+import { runQueryBench } from './query.bench.ts';
+import { measureMemory } from './memory.bench.ts';
+import { runWatchBench } from './watch.bench.ts';
+import { heading, info, markdownTable, report, skipped } from './util.ts';
+
+/** Runs another contributor's bench module if it is there; a clear line when it is not. */
+async function optionalBench(file: string, exportName: string, title: string, run: (fn: () => Promise<void>) => Promise<void>): Promise<void> {
+  const url = new URL(file, import.meta.url);
+  if (!existsSync(url)) {
+    heading(title);
+    skipped(title, `not available: ${file.replace('./', 'test/bench/')} is not in this tree yet`);
+    return;
+  }
+  const mod = (await import(url.href)) as Record<string, unknown>;
+  const fn = mod[exportName];
+  if (typeof fn !== 'function') {
+    heading(title);
+    skipped(title, `not available: ${file} does not export ${exportName}()`);
+    return;
+  }
+  await run(fn as () => Promise<void>);
+}
+
+/** Copies the ANN bench's recall and latency lines into the summary table as they print. */
+async function withAnnCapture(fn: () => Promise<void>): Promise<void> {
+  heading('ANN (hnswlib) — runAnnBench');
+  const log = console.log;
+  let current = '';
+  console.log = (...args: unknown[]) => {
+    log(...args);
+    const line = args.map(String).join(' ');
+    const head = /^\s*([\d,]+) × \d+-d, (\w+)/.exec(line);
+    if (head) current = `${head[1]} ${head[2]}`;
+    const recall = /recall@10 vs exact\s+([\d.]+)/.exec(line);
+    if (recall && current) {
+      const value = Number(recall[1]);
+      if (current.startsWith('100,000 clustered')) {
+        report(`recall@10 vs exact, ${current}`, value.toFixed(3), '≥ 0.98', value >= 0.98, 'HNSW ef too low for this data; raise ef in the ann service');
+      } else info(`recall@10 vs exact, ${current}`, value.toFixed(3));
+    }
+    const q = /HNSW query p50 \/ p95\s+([\d.]+) \/ ([\d.]+) ms/.exec(line);
+    if (q && current) info(`HNSW query p50 / p95, ${current}`, `${q[1]} / ${q[2]} ms`);
+  };
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+  }
+}
+
+export async function runBenchmarks(): Promise<void> {
+  const started = performance.now();
+  console.log(`LeanLens benchmarks — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
+  await runPipelineBench();
+  await runWatchBench();
+  await runQueryBench({ atLargest: measureMemory });
+  await optionalBench('./ann.bench.ts', 'runAnnBench', 'ANN (hnswlib) — runAnnBench', withAnnCapture);
+  await optionalBench('./lab.bench.ts', 'runLabBench', 'model lab — runLabBench', async (fn) => {
+    heading('model lab — runLabBench');
+    await fn();
+  });
+  const minutes = (performance.now() - started) / 60_000;
+  console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min.\n`);
+  console.log(markdownTable());
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    await runBenchmarks();
+  } catch (err) {
+    console.error(`bench failed: ${(err as Error).stack ?? err}`);
+    process.exitCode = 1;
+  }
+}
