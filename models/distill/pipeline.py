@@ -310,11 +310,11 @@ def ablation_table(teacher: dict, rows: List[dict]) -> str:
            f"{'variant':<20} {'t2i R@1':>7} {'R@5':>5} {'R@10':>5} {'i2t R@1':>7} {'R@5':>5} {'R@10':>5} {'RSUM':>6} "
            f"{'dRSUM':>6}  paper (Table 2 direction)"]
 
-    def line(name, r, exp):
-        d = "" if full is None or r is full else f"{r['rsum'] - full['rsum']:+6.1f}"
+    def line(name, r, exp, delta=True):
+        d = "" if full is None or r is full or not delta else f"{r['rsum'] - full['rsum']:+6.1f}"
         return (f"{name:<20} {r['t2i_r1']:7.1f} {r['t2i_r5']:5.1f} {r['t2i_r10']:5.1f} {r['i2t_r1']:7.1f} "
                 f"{r['i2t_r5']:5.1f} {r['i2t_r10']:5.1f} {r['rsum']:6.1f} {d:>6}  {exp}")
-    out.append(line("teacher", teacher, "-"))
+    out.append(line("teacher", teacher, "-", delta=False))
     for r in rows:
         agrees = ""
         if full is not None and r is not full:

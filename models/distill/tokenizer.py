@@ -177,7 +177,8 @@ def preprocess_uint8(images: np.ndarray, size: int = 224):
     images are already 224x224 so only the normalisation applies.
     """
     import torch
-    x = torch.from_numpy(np.ascontiguousarray(images))
+    # DataLoader workers hand batches over as tensors; plain calls pass numpy arrays
+    x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(images))
     if x.ndim == 3:
         x = x[None]
     h, w = x.shape[1:3]

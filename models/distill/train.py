@@ -349,7 +349,7 @@ class Trainer:
         self.prec.load_state_dict(ck["precision"])
         self.step = ck["step"]
         self.extra = ck.get("extra", {})
-        torch.set_rng_state(ck["torch_rng"])
+        torch.set_rng_state(ck["torch_rng"].cpu())
         self.log.truncate(self.stage, self.step)
         self.log.add("events", stage=self.stage, step=self.step, event="resumed", path=self.ckpt_path)
         print(f"[{self.stage}] resumed from {self.ckpt_path} at step {self.step}", file=sys.stderr)

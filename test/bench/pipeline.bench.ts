@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
@@ -101,13 +101,17 @@ export async function runPipelineBench(): Promise<void> {
     const pipelineRate = status.indexed / seconds;
     const ratio = pipelineRate / rawRate;
     info('pipeline (folders.add + sync)', `${pipelineRate.toFixed(1)} photos/s`, `${status.indexed} photos in ${seconds.toFixed(1)} s; indexer's own rate ${rate.toFixed(1)}/s`);
-    const cpuShare = (1 / decodeRate) / (1 / decodeRate + 1 / rawRate);
+    // Expected ceiling if decode and encode simply share the CPU: encode time ÷ (encode + decode).
+    const ceiling = (1 / rawRate) / (1 / rawRate + 1 / decodeRate);
+    const load = loadavg()[0]!.toFixed(1);
     report(
       'pipeline ÷ raw encoder',
       ratio.toFixed(2),
       `≥ ${TARGET_RATIO}`,
       ratio >= TARGET_RATIO,
-      `on ${availableParallelism()} cores decoding shares the CPU with the encoder (decode ≈ ${(cpuShare * 100).toFixed(0)}% of the per-photo CPU time), so the pipeline cannot reach the encoder's rate; on a GPU or with spare cores it overlaps`,
+      ceiling < TARGET_RATIO
+        ? `decode and encode share ${availableParallelism()} cores: decode is ${((1 - ceiling) * 100).toFixed(0)}% of the per-photo CPU time, which caps the ratio near ${ceiling.toFixed(2)}`
+        : `decode is only ${((1 - ceiling) * 100).toFixed(0)}% of the per-photo CPU time (ceiling ≈ ${ceiling.toFixed(2)}): the gap is scan/hash/SQLite overhead or CPU taken by other processes (load average ${load} on ${availableParallelism()} cores)`,
     );
   } finally {
     await app.close();

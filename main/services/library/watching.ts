@@ -27,6 +27,8 @@ export interface FolderWatcherOptions {
 export class FolderWatcher {
   private readonly fsw: FSWatcher;
   private pending = new Map<string, WatchEvent['kind']>();
+  /** Whether the pending batch holds a file deletion (see push). */
+  private pendingUnlink = false;
   private firstPendingAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private flushing: Promise<void> = Promise.resolve();
@@ -49,7 +51,7 @@ export class FolderWatcher {
     this.ready = roots.length === 0 ? Promise.resolve() : new Promise((resolve) => this.fsw.once('ready', () => resolve()));
     this.fsw.on('all', (event, path) => {
       if (event === 'addDir' || event === 'unlinkDir') this.push(path, 'dir');
-      else if (event === 'add' || event === 'change' || event === 'unlink') this.push(path, 'file');
+      else if (event === 'add' || event === 'change' || event === 'unlink') this.push(path, 'file', event === 'unlink');
     });
     this.fsw.on('error', (err) => opts.onError(err));
   }
@@ -71,13 +73,24 @@ export class FolderWatcher {
     await this.flushing;
   }
 
-  private push(path: string, kind: WatchEvent['kind']): void {
+  private push(path: string, kind: WatchEvent['kind'], unlink = false): void {
     if (this.closed) return;
     if (this.pending.size === 0) this.firstPendingAt = Date.now();
     if (this.pending.get(path) !== 'dir') this.pending.set(path, kind);
+    if (unlink) this.pendingUnlink = true;
     if (this.timer) clearTimeout(this.timer);
     const waited = Date.now() - this.firstPendingAt;
-    this.timer = setTimeout(() => this.flush(), waited >= this.opts.maxWaitMs ? 0 : this.opts.debounceMs);
+    // A rename arrives as 'unlink' at once but its 'add' only after awaitWriteFinish has seen the
+    // new path's size hold still (stabilityMs + polls). Flushing the unlink after the short quiet
+    // time put the two halves in different batches, so a renamed photo was deleted and re-added
+    // (re-encoded, new id). A batch holding a deletion therefore waits for that add.
+    // (Patched by the bench/fault-tests owner; found by test/integration/app-live.test.ts.)
+    const quiet = this.pendingUnlink ? this.opts.stabilityMs + 2 * this.pollMs() + this.opts.debounceMs : this.opts.debounceMs;
+    this.timer = setTimeout(() => this.flush(), waited >= Math.max(this.opts.maxWaitMs, quiet) ? 0 : quiet);
+  }
+
+  private pollMs(): number {
+    return Math.max(20, Math.min(100, this.opts.stabilityMs / 4));
   }
 
   private flush(): void {
@@ -85,6 +98,7 @@ export class FolderWatcher {
     if (this.closed || this.pending.size === 0) return;
     const events = [...this.pending].map(([path, kind]) => ({ path, kind }));
     this.pending.clear();
+    this.pendingUnlink = false;
     this.flushing = this.flushing.then(() => this.opts.onBatch(events)).catch((err) => this.opts.onError(err));
   }
 }

@@ -13,13 +13,14 @@ import type {
 } from '../../../main/core/contract.ts';
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
-export type Route = 'search' | 'library' | 'models' | 'settings';
+export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings';
 
 /** The sidebar, in order. The Lab view slots in here when it lands (one entry + one view). */
 export const NAV: { route: Route; label: string; icon: string }[] = [
   { route: 'search', label: 'Search', icon: 'search' },
   { route: 'library', label: 'Library', icon: 'folder' },
   { route: 'models', label: 'Models', icon: 'chip' },
+  { route: 'lab', label: 'Lab', icon: 'lab' },
   { route: 'settings', label: 'Settings', icon: 'gear' },
 ];
 

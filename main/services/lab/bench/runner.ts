@@ -319,20 +319,30 @@ async function recallOn(
   report: StageReport,
 ): Promise<LabelledRecall> {
   const images: Float32Array[] = [];
+  const kept: LabelledSet['items'] = [];
   const per = 3 * model.preprocess.size ** 2;
   const batch = 8;
   for (let i = 0; i < set.items.length; i += batch) {
     check(signal);
     report('recall', i, set.items.length, `encoding the labelled photos with ${model.id}`);
-    const chunk = set.items.slice(i, i + batch);
-    const prepared = await Promise.all(chunk.map((it) => preparePhoto(it.file, model.preprocess)));
+    // An unreadable photo drops out with its captions; the rest of the set still counts.
+    const settled = await Promise.allSettled(set.items.slice(i, i + batch).map((it) => preparePhoto(it.file, model.preprocess)));
+    const chunk: Float32Array[] = [];
+    settled.forEach((r, j) => {
+      if (r.status === 'fulfilled') {
+        chunk.push(r.value.pixels);
+        kept.push(set.items[i + j]!);
+      }
+    });
+    if (chunk.length === 0) continue;
     const pixels = new Float32Array(per * chunk.length);
-    prepared.forEach((p, j) => pixels.set(p.pixels, j * per));
+    chunk.forEach((p, j) => pixels.set(p, j * per));
     for (const v of await encoder.encodeImages(pixels, chunk.length)) images.push(Float32Array.from(v));
   }
+  if (kept.length === 0) throw new Error(`none of the labelled set's photos could be read (${set.path})`);
   const captions: string[] = [];
   const owner: number[] = [];
-  set.items.forEach((it, i) => {
+  kept.forEach((it, i) => {
     for (const c of it.captions) {
       captions.push(c);
       owner.push(i);

@@ -1,0 +1,221 @@
+/**
+ * The Lab panel as a person uses it, in Debian's Chromium against the headless server, on a real
+ * app with a small library of generated colour photos and the bundled tiny-clip and color-oracle
+ * models: make an fp16 variant of tiny-clip from the panel, benchmark it and color-oracle against
+ * tiny-clip (progress, table, SVG charts), compare one query side by side, cancel a run, and switch
+ * search to the variant. Screenshots, light and dark, go to test-results/screenshots/lab-*.png.
+ *
+ * browser.test.ts keeps its helpers private, so the two it needs (renderer build check, shooting
+ * both schemes) are copied here in their smallest form.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { createApp } from '../../main/app.ts';
+import type { App } from '../../main/app-types.ts';
+import { startServer, type RunningServer } from '../../main/server/index.ts';
+import { writeColourLibrary } from '../fixtures/photos.ts';
+import { paretoFront } from '../../renderer/src/components/lab/metrics.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const staticDir = join(root, 'dist', 'renderer');
+const shots = join(root, 'test-results', 'screenshots');
+const haveChromium = existsSync(CHROMIUM);
+if (!haveChromium) console.warn(`skipping lab browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
+
+function newestMtime(path: string): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.mtimeMs;
+  let newest = 0;
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
+  return newest;
+}
+
+/** Builds the renderer when dist/renderer is missing or older than its sources (as browser.test.ts does). */
+async function ensureRendererBuilt(): Promise<void> {
+  const built = join(staticDir, 'index.html');
+  const sources = Math.max(newestMtime(join(root, 'renderer')), newestMtime(join(root, 'main', 'core', 'contract.ts')));
+  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'renderer', 'vite.config.ts'), logLevel: 'warn' });
+}
+
+describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, real app, tiny-clip + color-oracle)', () => {
+  let dir: string;
+  let app: App;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+  let variantId = '';
+
+  beforeAll(async () => {
+    await ensureRendererBuilt();
+    dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-lab-'));
+    const photos = join(dir, 'photos');
+    await writeColourLibrary(photos);
+    app = await createApp({ dataDir: join(dir, 'data') });
+    await app['folders.add']({ path: photos });
+    await app.sync(); // indexed with the active model (color-oracle), so search and compare have photos
+    server = await startServer(app, { port: 0, staticDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+    });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', acceptDownloads: true });
+    page = await context.newPage();
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    await mkdir(shots, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await app?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Light and dark, at the panel's full height (the view scrolls inside the window). */
+  async function shoot(name: string, fullHeight = true) {
+    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    const height = fullHeight ? Math.min(4000, await page.locator('.lab-page').evaluate((el) => el.scrollHeight)) : 800;
+    await page.setViewportSize({ width: 1280, height: Math.max(800, height) });
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme });
+      await page.screenshot({ path: join(shots, `lab-${name}-${scheme}.png`) });
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1280, height: 800 });
+  }
+
+  const row = (id: string) => page.locator(`[data-testid="lab-model"][data-model-id="${id}"]`);
+
+  it('opens the Lab from the sidebar and lists the bundled models, explaining where teachers and students come from', async () => {
+    await page.goto(server.url);
+    await page.getByRole('link', { name: 'Lab' }).click();
+    await expect.poll(() => page.url()).toContain('#/lab');
+    await row('tiny-clip').waitFor();
+    await row('color-oracle').waitFor();
+    const listed = (await app['lab.models']({})).filter((m) => m.installed).map((m) => m.id).sort();
+    expect(await page.locator('[data-testid="lab-model"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.modelId).sort())).toEqual(listed);
+    // Both bundled models have the role "other": the panel says how to get real teachers/students.
+    expect(await page.getByTestId('no-roles').textContent()).toMatch(/npm run bench[\s\S]*models import[\s\S]*distillation/);
+    // The larger one is the default teacher.
+    expect(await page.getByRole('radio', { name: 'tiny-clip as teacher' }).isChecked()).toBe(true);
+    expect(await page.getByRole('checkbox', { name: 'Measure tiny-clip' }).isDisabled()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Run benchmark' }).isDisabled()).toBe(true);
+    await shoot('empty', false);
+  });
+
+  it('makes an fp16 variant of tiny-clip from the panel; it appears with its lineage and joins the benchmark', async () => {
+    await page.getByLabel('Source model').selectOption('tiny-clip');
+    await page.getByRole('radio', { name: 'fp16' }).check();
+    await page.getByRole('button', { name: 'Make variant' }).click();
+    const made = page.getByTestId('made-variant');
+    await made.waitFor({ timeout: 30_000 });
+    variantId = (await made.locator('.mono').first().textContent())!.trim();
+    expect(variantId).toMatch(/^tiny-clip.*fp16/);
+    await row(variantId).waitFor();
+    expect(await row(variantId).textContent()).toContain('fp16 of tiny-clip');
+    expect(await page.getByRole('checkbox', { name: `Measure ${variantId}` }).isChecked()).toBe(true);
+    const info = (await app['lab.models']({})).find((m) => m.id === variantId);
+    expect(info?.lineage).toMatchObject({ parent: 'tiny-clip', transform: 'fp16' });
+  });
+
+  it('benchmarks the variant and color-oracle against tiny-clip: progress, then the table and the SVG charts', async () => {
+    await page.getByRole('checkbox', { name: 'Measure color-oracle' }).check();
+    await page.getByRole('button', { name: 'Run benchmark' }).click();
+    await page.getByTestId('run-progress').waitFor({ timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Cancel' }).isVisible()).toBe(true);
+    const table = page.getByTestId('results-table');
+    await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 75_000, interval: 250 }).toBe(true);
+    await table.waitFor();
+    const [run] = await app['lab.results']({});
+    expect(run!.state).toBe('done');
+    // One column per model, teacher first; every speed/size cell filled with a number.
+    const heads = await table.locator('thead th[data-model-id]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.modelId));
+    expect(heads).toEqual(['tiny-clip', variantId, 'color-oracle']);
+    for (const metric of ['disk', 'memory', 'img1', 'img8', 'text50', 'query50', 'overlap', 'spearman']) {
+      const cells = await table.locator(`tr[data-metric="${metric}"] td[data-model-id] .num`).allTextContents();
+      expect(cells, metric).toHaveLength(3);
+      for (const c of cells) expect(c, `${metric}: ${cells}`).toMatch(/^\d[\d,]*(\.\d+)?$/);
+    }
+    // Ratios against the teacher, and the paper's disk ratio.
+    expect(await table.locator(`tr[data-metric="disk"] td[data-model-id="${variantId}"] .ratio`).textContent()).toMatch(/^0\.\d\d×$/);
+    expect(await table.locator('tr[data-metric="disk"] .paper-col').textContent()).toBe('0.43×');
+    const machine = await page.getByTestId('machine').textContent();
+    expect(machine).toContain(run!.machine.cpu);
+    expect(machine).toMatch(/CPU/);
+    expect(machine).toContain(`Threads${run!.machine.threads}`);
+
+    // Charts: plain SVG with a dot per model, the Pareto line, bars and the paper's reference lines.
+    expect(await page.locator('[data-testid="chart-scatter"] .pt').count()).toBe(3);
+    expect(await page.getByTestId('pareto-region').count()).toBe(1);
+    expect(await page.getByTestId('paper-point').count()).toBe(1);
+    expect(await page.locator('[data-testid="chart-throughput"] rect.bar').count()).toBe(6);
+    expect(await page.locator('[data-testid="chart-latency"] rect.bar').count()).toBe(6);
+    expect(await page.locator('[data-testid="chart-memory"] rect.bar').count()).toBeGreaterThanOrEqual(3);
+    expect(await page.getByTestId('chart-throughput-reference').count()).toBe(1);
+    expect(await page.getByTestId('chart-latency-reference').count()).toBe(1);
+    // The dots on the front are the models nothing smaller matches in overlap; a line joins two or more.
+    const expected = paretoFront(run!.results.map((r) => ({ id: r.modelId, size: r.diskBytes, fidelity: r.fidelity!.overlapAtK! }))).map((p) => p.id);
+    const onFront = await page.locator('[data-testid="chart-scatter"] .pt[data-front="true"]').evaluateAll((els) => els.map((e) => (e as SVGElement).dataset.modelId));
+    expect(onFront.sort()).toEqual([...expected].sort());
+    expect(await page.getByTestId('pareto-line').count()).toBe(expected.length > 1 ? 1 : 0);
+
+    // Export: the browser receives the run as a file.
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'CSV' }).click();
+    expect((await download).suggestedFilename()).toBe(`leanlens-lab-run-${run!.id}.csv`);
+    await shoot('results');
+  });
+
+  it('compares one query side by side; photos only one model returned are marked', async () => {
+    await page.getByLabel('Teacher to compare').selectOption('tiny-clip');
+    await page.getByLabel('Student to compare').selectOption('color-oracle');
+    await page.getByLabel('Results per model').selectOption('6');
+    await page.getByLabel('Query to compare').fill('red');
+    await page.getByRole('button', { name: 'Compare' }).click();
+    const teacher = page.getByTestId('compare-teacher');
+    const student = page.getByTestId('compare-student');
+    await student.locator('.compare-tile').first().waitFor({ timeout: 20_000 });
+    expect(await teacher.locator('.compare-tile').count()).toBeGreaterThan(0);
+    // color-oracle puts the red photo first.
+    expect(await student.locator('.compare-tile').first().getAttribute('data-name')).toBe('red.jpg');
+    const c = await app['lab.compare']({ teacher: 'tiny-clip', student: 'color-oracle', text: 'red', limit: 6 });
+    expect(await page.getByTestId('compare-overlap').textContent()).toContain(`${Math.round(c.overlap * 100)}%`);
+    const marked = await page.locator('.compare-tile.only').count();
+    expect(marked).toBeGreaterThan(0); // 6 of 11 colour photos: random tiny-clip and color-oracle disagree somewhere
+    expect(marked).toBe(c.teacher.hits.filter((h) => h.onlyHere).length + c.student.hits.filter((h) => h.onlyHere).length);
+    await page.getByTestId('compare').scrollIntoViewIfNeeded();
+    await shoot('compare');
+  });
+
+  it('cancels a run from the panel', async () => {
+    await page.getByRole('button', { name: 'Run benchmark' }).click();
+    await page.getByTestId('run-progress').waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 30_000, interval: 250 }).toBe(true);
+    const [latest] = await app['lab.results']({});
+    expect(['cancelled', 'done']).toContain(latest!.state);
+    expect(await page.getByLabel('Benchmark run').inputValue()).toBe(String(latest!.id));
+  });
+
+  it('uses the variant for search from the panel', async () => {
+    await row(variantId).getByRole('button', { name: `Use ${variantId} for search` }).click();
+    await expect.poll(async () => (await app['models.list']({})).find((m) => m.active)?.id, { timeout: 20_000 }).toBe(variantId);
+    await expect.poll(() => row(variantId).textContent()).toContain('in use');
+  });
+
+  it('had no script errors and no Content-Security-Policy violations', () => {
+    expect(problems).toEqual([]);
+  });
+});
