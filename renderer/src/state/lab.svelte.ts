@@ -134,7 +134,16 @@ export class LabState {
     const others = this.installed.filter((m) => m.id !== this.teacher);
     if (!this.compareTeacher || !ok.has(this.compareTeacher)) this.compareTeacher = this.teacher;
     if (!this.compareStudent || !ok.has(this.compareStudent)) this.compareStudent = this.students[0] ?? others[0]?.id ?? null;
-    if (!this.variantModel || !ok.has(this.variantModel)) this.variantModel = this.teacher;
+    if (!this.variantModel || !ok.has(this.variantModel)) {
+      this.variantModel = this.teacher;
+      this.suggestBudget();
+    }
+  }
+
+  /** A mixed-precision budget to start from: about int8 size plus a margin, a third of the source. */
+  suggestBudget(): void {
+    const src = this.models.find((m) => m.id === this.variantModel);
+    if (src?.bytes) this.variantBudgetMb = Math.max(0.1, Math.round((src.bytes / 1e6) * 0.35 * 10) / 10);
   }
 
   setTeacher(id: string): void {
