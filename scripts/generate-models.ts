@@ -4,7 +4,6 @@
  *   npx tsx scripts/generate-models.ts --bench  → also models/generated/ (CLIP-shaped, 100s of MB)
  * Seeded: the same code writes byte-identical files, so sha256 sums in the manifest are stable.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -12,7 +11,7 @@ import zlib from 'node:zlib';
 import { CLIP_IO, CLIP_PREPROCESS, type Manifest, type ManifestEntry, type ModelFile } from '../main/core/model-spec.ts';
 import { buildImageTower, buildTextTower, type ImageTowerConfig, type TextTowerConfig } from '../main/core/onnx/clip.ts';
 import { buildColourOracleImage, buildColourOracleText, COLOUR_ORACLE_DIM, colourTokenIds } from '../main/core/onnx/color-oracle.ts';
-import { encodeModelChunks, type ModelProto } from '../main/core/onnx/proto.ts';
+import type { ModelProto } from '../main/core/onnx/proto.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const MODELS_DIR = path.resolve(HERE, '..', 'models');
@@ -20,25 +19,8 @@ export const BENCH_DIR = path.join(MODELS_DIR, 'generated');
 const VOCAB_FILE = 'bpe_simple_vocab_16e6.txt.gz';
 const CLIP_LOGIT_SCALE = 100;
 
-/** Streams a model to `file` (via a temporary name, so readers never see half a file). */
-export function writeModel(file: string, model: ModelProto): { bytes: number; sha256: string } {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const chunk of encodeModelChunks(model)) {
-      hash.update(chunk);
-      fs.writeSync(fd, chunk);
-      bytes += chunk.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  return { bytes, sha256: hash.digest('hex') };
-}
+export { writeModelFile as writeModel } from '../main/services/models/model-file.ts';
+import { writeModelFile as writeModel } from '../main/services/models/model-file.ts';
 
 function writePair(dir: string, id: string, image: () => ModelProto, text: () => ModelProto): { image: ModelFile; text: ModelFile } {
   // Build, write and drop one tower before building the next: only one big model in memory.

@@ -28,6 +28,7 @@ import { readManifest, writeManifest } from './manifest.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
 export { parseManifest, readManifest } from './manifest.ts';
+export { writeModelFile } from './model-file.ts';
 export { pickPair, inferIo, modelIdFrom } from './pairing.ts';
 
 export interface RegistryOptions {

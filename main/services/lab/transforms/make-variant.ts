@@ -3,15 +3,15 @@
  * transforms each (one at a time, so only one big model is in memory), writes them to a temporary
  * folder, and registers the pair with the models registry with its lineage.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError, type ModelInfo } from '../../../core/contract.ts';
 import type { ManifestEntry } from '../../../core/model-spec.ts';
 import { GraphBuilder } from '../../../core/onnx/builder.ts';
-import { decodeModel, encodeModel, encodeModelChunks, type ModelProto } from '../../../core/onnx/proto.ts';
+import { decodeModel, encodeModel, type ModelProto } from '../../../core/onnx/proto.ts';
 import type { ModelRegistry } from '../../models/index.ts';
+import { writeModelFile } from '../../models/model-file.ts';
 import { weightMatrices } from './graph.ts';
 import { transformModel, variantFileName, variantId, variantTag, type VariantSpec } from './index.ts';
 import { quantizeInt4 } from './quantize.ts';
@@ -38,25 +38,6 @@ export function decodeModelBytes(bytes: Uint8Array, what = 'the model'): ModelPr
   return model;
 }
 
-/** Streams a model to `file` through a temporary name; returns its size and sha256. */
-export function writeModelFile(file: string, model: ModelProto): { bytes: number; sha256: string } {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    for (const chunk of encodeModelChunks(model)) {
-      hash.update(chunk);
-      fs.writeSync(fd, chunk);
-      bytes += chunk.length;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  return { bytes, sha256: hash.digest('hex') };
-}
 
 let contribProbe: Promise<{ matMulNBits: string | null; dynamicQuantizeMatMul: string | null }> | null = null;
 
