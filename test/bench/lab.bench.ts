@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
 import type { LabModelResult, LabRun } from '../../main/core/contract.ts';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
-import { makeMixedVariant, makeVariant, readLabelledSet } from '../../main/services/lab/index.ts';
+import { makeVariant, mixedPlan, readLabelledSet, uniformConfig } from '../../main/services/lab/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 
 const GENERATED = join(BUNDLED_MODELS_DIR, 'generated', 'manifest.json');
@@ -82,17 +82,24 @@ export async function runLabBench(opts: LabBenchOptions = {}): Promise<{ run: La
     } catch (err) {
       log(`dynamic int8 could not be made: ${(err as Error).message}`);
     }
+    // HAWQ at the int8 size: the mixed choice and uniform 8-bit, both under the same options table
+    // (the table leaves embedding tables out, so "int8 size" is uniform int8 as the table counts it).
     let mixedId: string | null = null;
+    let uniformId: string | null = null;
     t0 = Date.now();
     try {
-      const mixed = await makeMixedVariant(registry, TEACHER, {
-        budgetBytes: int8.bytes,
+      const plan = await mixedPlan(registry, TEACHER, {
+        budgetBytes: (table) => uniformConfig(table, 8).bytes,
         tokenizer: loadTokenizer(BUNDLED_MODELS_DIR),
         probes: 1,
-        id: `${TEACHER}-mixed-at-int8`,
       });
+      log(`HAWQ sensitivities and choice in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      const uniform = uniformConfig(plan.table, 8);
+      const mixed = await makeVariant(registry, TEACHER, { kind: 'mixed', bits: plan.bits }, { id: `${TEACHER}-hawq-at-int8` });
+      const flat = await makeVariant(registry, TEACHER, { kind: 'mixed', bits: uniform.bits }, { id: `${TEACHER}-uniform8` });
       mixedId = mixed.id;
-      log(`made ${mixed.id} (${(mixed.bytes / 1e6).toFixed(1)} MB, budget ${(int8.bytes / 1e6).toFixed(1)} MB) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      uniformId = flat.id;
+      log(`made ${mixed.id} (${(mixed.bytes / 1e6).toFixed(1)} MB, Ω ${plan.omega.toExponential(2)}) and ${flat.id} (${(flat.bytes / 1e6).toFixed(1)} MB, Ω ${uniform.omega.toExponential(2)})`);
     } catch (err) {
       log(`mixed precision could not be made: ${(err as Error).message}`);
     }
@@ -113,7 +120,7 @@ export async function runLabBench(opts: LabBenchOptions = {}): Promise<{ run: La
         });
       });
       t0 = Date.now();
-      await app['lab.run']({ models: [STUDENT, int8.id, ...(dynamicId ? [dynamicId] : []), ...(mixedId ? [mixedId] : [])], teacher: TEACHER, iterations: opts.iterations ?? 4 });
+      await app['lab.run']({ models: [STUDENT, int8.id, ...(dynamicId ? [dynamicId] : []), ...(mixedId ? [mixedId] : []), ...(uniformId ? [uniformId] : [])], teacher: TEACHER, iterations: opts.iterations ?? 4 });
       const runId = await finished;
       off();
       [run] = await app['lab.results']({ runId });
@@ -122,7 +129,7 @@ export async function runLabBench(opts: LabBenchOptions = {}): Promise<{ run: La
       await app.close();
     }
     if (!run) return { run: null, rows: [] };
-    const rows = report(run, int8.id, dynamicId, mixedId, log);
+    const rows = report(run, int8.id, dynamicId, mixedId, uniformId, log);
     // Recall@K needs a real model: the generated ones have random weights.
     const real = registry.list().filter((m) => m.installed && !registry.entry(m.id)!.hidden);
     if (real.length === 0) {
@@ -135,13 +142,14 @@ export async function runLabBench(opts: LabBenchOptions = {}): Promise<{ run: La
   }
 }
 
-function report(run: LabRun, int8Id: string, dynamicId: string | null, mixedId: string | null, log: (l: string) => void): LabBenchRow[] {
+function report(run: LabRun, int8Id: string, dynamicId: string | null, mixedId: string | null, uniformId: string | null, log: (l: string) => void): LabBenchRow[] {
   const by = (id: string | null) => (id ? run.results.find((r) => r.modelId === id) ?? null : null);
   const t = by(TEACHER)!;
   const s = by(STUDENT);
   const q = by(int8Id);
   const m = by(mixedId);
   const d = by(dynamicId);
+  const u = by(uniformId);
   const m8 = (r: LabModelResult | null) => r?.imagesPerSecBatch8 ?? null;
   const loss = (r: LabModelResult | null) => {
     const c = r?.fidelity?.cosineToParent?.mean;
@@ -162,10 +170,10 @@ function report(run: LabRun, int8Id: string, dynamicId: string | null, mixedId: 
   add('int8-dynamic embedding cosine to fp32', d?.fidelity?.cosineToParent?.mean ?? null, '≥ 0.99', (v) => v >= 0.99, '—', (v) => (v === null ? 'n/a' : v.toFixed(4)));
   add('int8 (weight-only) embedding cosine to fp32', q?.fidelity?.cosineToParent?.mean ?? null, '≥ 0.99', (v) => v >= 0.99, '—', (v) => (v === null ? 'n/a' : v.toFixed(4)));
   const lm = loss(m);
-  const lq = loss(q);
+  const lq = loss(u);
   rows.push({
     target: 'mixed (HAWQ) at int8 size: fidelity loss 1−cos',
-    measured: lm === null ? 'n/a' : `${lm.toExponential(2)} vs int8 ${lq === null ? 'n/a' : lq.toExponential(2)} (${m ? (m.diskBytes / 1e6).toFixed(1) : '?'} vs ${q ? (q.diskBytes / 1e6).toFixed(1) : '?'} MB)`,
+    measured: lm === null ? 'n/a' : `${lm.toExponential(2)} vs uniform int8 ${lq === null ? 'n/a' : lq.toExponential(2)} (${m ? (m.diskBytes / 1e6).toFixed(1) : '?'} vs ${u ? (u.diskBytes / 1e6).toFixed(1) : '?'} MB)`,
     goal: '< uniform int8',
     paper: 'HAWQ-V2',
     met: lm === null || lq === null ? null : lm < lq,

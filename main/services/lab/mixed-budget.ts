@@ -15,7 +15,8 @@ import { makeVariant, type Bits } from './transforms/index.ts';
 import { EVERYDAY_QUERIES } from './bench/queries.ts';
 
 export interface MixedBudgetOptions {
-  budgetBytes: number;
+  /** Bytes, or a function of the options table (e.g. the size of uniform int8 in it). */
+  budgetBytes: number | ((table: CandidateTable) => number);
   tokenizer: ClipTokenizer;
   /** Calibration photos (paths); random pixels when none. */
   photos?: string[];
@@ -64,7 +65,8 @@ export async function mixedPlan(registry: ModelRegistry, parentId: string, opts:
     tables.push(bitChoices(decodeModel(bytes), sens, opts.bits));
   }
   const table: CandidateTable = { weights: tables.flatMap((t) => t.weights), fixedBytes: tables.reduce((s, t) => s + t.fixedBytes, 0) };
-  const choice = chooseUnderBudget(table, opts.budgetBytes);
+  const budget = typeof opts.budgetBytes === 'function' ? opts.budgetBytes(table) : opts.budgetBytes;
+  const choice = chooseUnderBudget(table, budget);
   return { table, bits: choice.bits, bytes: choice.bytes, omega: choice.omega };
 }
 

@@ -3,7 +3,7 @@
  * memory never shows up in another's figures. Reads a SpeedJob (JSON file named by the last
  * argument), prints one line `LEANLENS-SPEED <json SpeedReport>` on stdout, and exits.
  *
- * Peak resident memory is the process's maxRSS (kernel high-water mark): taken once before the
+ * Peak resident memory is the kernel's high-water mark for this process: taken once before the
  * model loads (node, sharp, decoded photos) and once at the end.
  */
 import { readFileSync } from 'node:fs';
@@ -14,9 +14,18 @@ import { loadTokenizer } from '../../models/index.ts';
 import { percentiles } from '../fidelity/index.ts';
 import { SPEED_MARKER, type SpeedJob, type SpeedReport } from './speed-protocol.ts';
 
+/**
+ * This process's peak resident memory. On Linux, VmHWM of /proc/self/status: getrusage's maxRSS
+ * survives exec, so a child of a big parent would report the parent's peak as its own.
+ */
 function maxRss(): number {
-  // resourceUsage().maxRSS is in kilobytes.
-  return process.resourceUsage().maxRSS * 1024;
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS * 1024; // kilobytes elsewhere too
 }
 
 async function main(): Promise<void> {
