@@ -139,9 +139,13 @@ export async function downloadFile(job: FileDownload): Promise<void> {
         done(null, chunk);
       },
     });
+    const file = createWriteStream(part, { flags: start > 0 ? 'a' : 'w' });
     try {
-      await pipeline(res, counter, createWriteStream(part, { flags: start > 0 ? 'a' : 'w' }), { signal: job.signal });
+      await pipeline(res, counter, file, { signal: job.signal });
     } catch (err) {
+      // pipeline rejects as soon as it destroys the streams, while writes already handed to the
+      // file system may still land: wait for the file to close so a resume measures its true size.
+      if (!file.closed) await new Promise((done) => file.once('close', done));
       if (received > job.bytes) rmSync(part, { force: true });
       throw describeFailure(err, job, received);
     }
