@@ -31,6 +31,7 @@ import { Indexer } from './services/indexer/index.ts';
 import { searchByVector, photoVector, rowToPhoto } from './services/search/index.ts';
 import { makeThumbnail, preparePhotoBuffer } from './services/media/index.ts';
 import { createLabCalls } from './services/lab/app-calls.ts';
+import { rememberQuery } from './services/lab/index.ts';
 
 export type { App, AppOptions } from './app-types.ts';
 
@@ -279,6 +280,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
     async 'search.text'(args) {
       const { s, vector } = await embedText(args.text);
+      rememberQuery(store, args.text);
       return searchByVector({ store, index: s.index, modelId: s.modelId }, vector, args);
     },
     async 'search.similar'(args): Promise<SearchResult> {

@@ -16,7 +16,7 @@ export {
   type TransformReport,
 } from './transforms/index.ts';
 export { estimateSensitivity, paretoFrontier, chooseUnderBudget, bitChoices, uniformConfig } from './hawq/index.ts';
-export { LabRunner, runLab, compareModels, CancelledError, machineInfo, EVERYDAY_QUERIES, chooseQueries, readLabelledSet, type LabContext, type LabRunOptions } from './bench/index.ts';
+export { LabRunner, runLab, compareModels, CancelledError, machineInfo, EVERYDAY_QUERIES, chooseQueries, rememberQuery, readLabelledSet, type LabContext, type LabRunOptions } from './bench/index.ts';
 export { libraryFidelity, labelledRecall, meanPhotoCosine, meanPairCosine, percentiles } from './fidelity/index.ts';
 export { LabResults, runToCsv, runToJson, parseCsv, CSV_COLUMNS } from './results/index.ts';
 export { initStudent, studentTextFrom, textConfigOf, VITS16_RECIPE } from './student.ts';

@@ -145,7 +145,7 @@ export async function downloadFile(job: FileDownload): Promise<void> {
     } catch (err) {
       // pipeline rejects as soon as it destroys the streams, while writes already handed to the
       // file system may still land: wait for the file to close so a resume measures its true size.
-      if (!file.closed) await new Promise((done) => file.once('close', done));
+      if (!file.closed) await new Promise<void>((done) => file.once('close', () => done()));
       if (received > job.bytes) rmSync(part, { force: true });
       throw describeFailure(err, job, received);
     }

@@ -18,6 +18,15 @@ export const EVERYDAY_QUERIES: readonly string[] = [
 
 export const MAX_RECENT_QUERIES = 30;
 
+/** Records a search so the lab measures fidelity on what this user really looks for (newest first, unique). */
+export function rememberQuery(store: Store, text: string): void {
+  const query = text.trim();
+  if (!query) return;
+  const recent = store.getSetting<unknown>('recentQueries', []);
+  const previous = Array.isArray(recent) ? recent.filter((q): q is string => typeof q === 'string' && q !== query) : [];
+  store.setSetting('recentQueries', [query, ...previous].slice(0, MAX_RECENT_QUERIES));
+}
+
 export function chooseQueries(store: Store, given?: readonly string[]): { queries: string[]; source: 'given' | 'recent' | 'built-in' } {
   if (given && given.length) return { queries: [...given], source: 'given' };
   const recent = store.getSetting<unknown>('recentQueries', null);
