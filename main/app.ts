@@ -26,7 +26,7 @@ import { openStore, type Store } from './services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from './services/models/index.ts';
 import { openEncoder, type Encoder } from './services/encoder/index.ts';
 import { VectorIndex } from './services/ann/index.ts';
-import { Library } from './services/library/index.ts';
+import { Library, type LibraryChanges } from './services/library/index.ts';
 import { Indexer } from './services/indexer/index.ts';
 import { searchByVector, photoVector, rowToPhoto } from './services/search/index.ts';
 import { makeThumbnail, preparePhotoBuffer } from './services/media/index.ts';
@@ -99,7 +99,6 @@ export async function createApp(options: AppOptions): Promise<App> {
         threads: settings.threads,
         providers: settings.useGpu ? 'auto' : ['cpu'],
       });
-      store.db.prepare('INSERT OR IGNORE INTO models(id, dim, added_at) VALUES (?, ?, ?)').run(modelId, model.dim, Date.now());
       const index = await VectorIndex.open({ store, dir: join(dataDir, 'index'), modelId, dim: model.dim });
       const indexer = new Indexer({ store, encoder, index, modelId, preprocess: model.preprocess });
       indexer.on('progress', (p: IndexProgress) => emit('index.progress', p));
@@ -137,7 +136,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     await s.encoder.close();
   }
 
-  library.on('changed', (changes: { added: number[]; changed: number[]; removed: number[]; moved: number[] }) => {
+  library.on('changed', (changes: LibraryChanges) => {
     if (session) {
       for (const id of changes.removed) session.index.remove(id);
       // Changed content must not keep its old vector in the ANN until re-encoded.
@@ -243,12 +242,12 @@ export async function createApp(options: AppOptions): Promise<App> {
       return library.listFolders();
     },
     async 'folders.add'({ path }) {
+      // addFolder scans the new folder itself; its 'changed' events wake the indexer.
       const folder = await library.addFolder(path);
-      const changes = await library.reconcile();
-      if (session) session.indexer.wake();
-      else if (live) (await ensureSession()).indexer.start();
-      if (live) await library.watch();
-      void changes;
+      if (live) {
+        (await loadedSession()).indexer.start();
+        await library.watch();
+      }
       return library.listFolders().find((f) => f.id === folder.id) ?? folder;
     },
     async 'folders.remove'({ id }) {
