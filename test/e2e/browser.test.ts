@@ -6,42 +6,20 @@
  * token. Screenshots of every view, light and dark, go to test-results/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApp } from '../../main/app.ts';
 import type { App } from '../../main/app-types.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
+import { CHROMIUM, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const staticDir = join(root, 'dist', 'renderer');
-const shots = join(root, 'test-results', 'screenshots');
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`skipping browser tests: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 }
 
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  let newest = 0;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtime(join(path, name)));
-  return newest;
-}
-
-/** Builds the renderer when dist/renderer is missing or older than its sources. */
-async function ensureRendererBuilt(): Promise<void> {
-  const built = join(staticDir, 'index.html');
-  const sources = Math.max(newestMtime(join(root, 'renderer')), newestMtime(join(root, 'main', 'core', 'contract.ts')));
-  if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
-  const { build } = await import('vite');
-  await build({ configFile: join(root, 'renderer', 'vite.config.ts'), logLevel: 'warn' });
-}
 
 describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app, color-oracle)', () => {
   let dir: string;
