@@ -4,18 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../../main/services/store/index.ts';
 import { Library, type LibraryChanges, type LibraryOptions } from '../../main/services/library/index.ts';
+import type { PhotoRow } from '../../main/services/library/reconcile.ts';
 
-export interface PhotoRowView {
-  id: number;
-  folder_id: number;
-  path: string;
-  size: number;
-  mtime_ms: number;
-  hash: string | null;
-  status: string;
-  error: string | null;
-  missing_since: number | null;
-}
+export type PhotoRowView = PhotoRow;
 
 export interface Harness {
   dir: string;

@@ -8,7 +8,7 @@
  * a delete plus a re-encode, and the next reconcile simply finishes the job.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Store } from '../store/index.ts';
+import type { PhotoRecord, Store } from '../store/index.ts';
 import { describeError, hashFile, mapLimited } from './hashing.ts';
 import { isInside } from './filters.ts';
 import type { FileOnDisk, Problem } from './scan.ts';
@@ -28,17 +28,8 @@ export function isEmpty(c: LibraryChanges): boolean {
   return !c.added.length && !c.changed.length && !c.removed.length && !c.moved.length;
 }
 
-export interface PhotoRow {
-  id: number;
-  folder_id: number;
-  path: string;
-  size: number;
-  mtime_ms: number;
-  hash: string | null;
-  status: string;
-  error: string | null;
-  missing_since: number | null;
-}
+/** The columns reconciliation reads (PHOTO_COLUMNS). */
+export type PhotoRow = Pick<PhotoRecord, 'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'hash' | 'status' | 'error' | 'missing_since'>;
 
 /** What one folder looks like now, within the part of it that was looked at. */
 export interface Observation {

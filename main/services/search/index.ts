@@ -10,9 +10,9 @@
  * photo row the library has deleted.
  */
 import { basename } from 'node:path';
-import type { Photo, PhotoStatus, SearchHit, SearchResult } from '../../core/contract.ts';
+import type { Photo, SearchHit, SearchResult } from '../../core/contract.ts';
 import { byScoreDesc, type Scored } from '../../core/ranking.ts';
-import type { Store } from '../store/index.ts';
+import type { PhotoRecord, Store } from '../store/index.ts';
 import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
 export interface SearchContext {
@@ -44,20 +44,11 @@ export const EXACT_CANDIDATES = 5000;
  */
 export const MAX_DEPTH = 5000;
 
-export interface PhotoRow {
-  id: number;
-  folder_id: number;
-  path: string;
-  size: number;
-  mtime_ms: number;
-  width: number | null;
-  height: number | null;
-  taken_at: number | null;
-  camera: string | null;
-  format: string | null;
-  status: PhotoStatus;
-  error: string | null;
-}
+/** The columns `rowToPhoto` reads. */
+export type PhotoRow = Pick<
+  PhotoRecord,
+  'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'width' | 'height' | 'taken_at' | 'camera' | 'format' | 'status' | 'error'
+>;
 
 /**
  * The one mapping from a `photos` row (`SELECT *` or at least PhotoRow's columns) to the contract's

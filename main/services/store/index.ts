@@ -7,11 +7,31 @@
  * Must never: touch the user's photos, or hold a transaction open across an `await`.
  */
 import Database from 'better-sqlite3';
+import type { PhotoStatus } from '../../core/contract.ts';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const migrationsDir = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** One row of the `photos` table (migrations/001_initial.sql) as better-sqlite3 returns it. */
+export interface PhotoRecord {
+  id: number;
+  folder_id: number;
+  path: string;
+  size: number;
+  mtime_ms: number;
+  hash: string | null;
+  width: number | null;
+  height: number | null;
+  taken_at: number | null;
+  camera: string | null;
+  format: string | null;
+  status: PhotoStatus;
+  error: string | null;
+  missing_since: number | null;
+  updated_at: number;
+}
 
 export interface Store {
   readonly db: Database.Database;

@@ -28,13 +28,28 @@ export function toInt8(model: ModelProto, opts: Int8Options): { model: ModelProt
   const perChannel = opts.perChannel ?? true;
   if (perChannel && defaultOpset(model) < 13) throw new Error(`per-channel int8 needs ONNX opset ≥ 13 (DequantizeLinear axis); this model imports opset ${defaultOpset(model)}`);
   if (defaultOpset(model) < 10) throw new Error(`int8 needs ONNX opset ≥ 10; this model imports opset ${defaultOpset(model)}`);
+  const dynamic = opts.mode === 'dynamic' ? (edit: GraphEdit, name: string) => dynamicInt8(edit, name, symmetric, perChannel) : null;
+  return quantizeWeights(model, dynamic, symmetric, perChannel);
+}
+
+/**
+ * The loop int8 and int4 share: MatMul weights go through `matmul` (a com.microsoft contrib op)
+ * when one is given, every other weight matrix to int8 + DequantizeLinear, and embedding tables to
+ * per-row int8.
+ */
+export function quantizeWeights(
+  model: ModelProto,
+  matmul: ((edit: GraphEdit, name: string) => void) | null,
+  symmetric: boolean,
+  perChannel: boolean,
+): { model: ModelProto; changed: string[] } {
   const edit = new GraphEdit(model);
   const changed: string[] = [];
-  let usedMs = false;
+  let usedContribOp = false;
   for (const w of weightMatrices(model)) {
-    if (opts.mode === 'dynamic' && edit.use(w.name).matmul) {
-      dynamicInt8(edit, w.name, symmetric, perChannel);
-      usedMs = true;
+    if (matmul && edit.use(w.name).matmul) {
+      matmul(edit, w.name);
+      usedContribOp = true;
     } else {
       dequantizeInt8(edit, w.name, symmetric, perChannel);
     }
@@ -45,6 +60,6 @@ export function toInt8(model: ModelProto, opts: Int8Options): { model: ModelProt
     changed.push(t.name);
   }
   const out = edit.finish();
-  if (usedMs) ensureOpset(out, 'com.microsoft', 1);
+  if (usedContribOp) ensureOpset(out, 'com.microsoft', 1);
   return { model: out, changed };
 }
