@@ -32,6 +32,7 @@ import { searchByVector, photoVector, rowToPhoto } from './services/search/index
 import { makeThumbnail, preparePhotoBuffer } from './services/media/index.ts';
 import { createLabCalls } from './services/lab/app-calls.ts';
 import { rememberQuery } from './services/lab/index.ts';
+import { readDemo } from './services/demo.ts';
 
 export type { App, AppOptions } from './app-types.ts';
 
@@ -249,6 +250,14 @@ export async function createApp(options: AppOptions): Promise<App> {
         await library.watch();
       }
       return library.listFolders().find((f) => f.id === folder.id) ?? folder;
+    },
+    async 'library.demo'() {
+      const demo = readDemo(modelsDir);
+      // The demo's model understands ShapesWorld; switch to it unless it is missing or broken.
+      const model = registry.entry(demo.model) && registry.verify(demo.model).length === 0 ? demo.model : null;
+      if (model && model !== activeModelId()) await app['models.use']({ id: model });
+      const folder = await app['folders.add']({ path: demo.photos });
+      return { folder, model, queries: demo.queries };
     },
     async 'folders.remove'({ id }) {
       const ids = store.db.prepare<[number], { id: number }>('SELECT id FROM photos WHERE folder_id = ?').all(id).map((r) => r.id);

@@ -20,6 +20,7 @@ Library
   folders list [--json]
   index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
   status [--json]
+  demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
 Search
   search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
@@ -118,6 +119,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await indexCommand(app, flags, io);
       case 'status':
         return await statusCommand(app, flags, io);
+      case 'demo':
+        return await demoCommand(app, flags, io);
       case 'search':
         return await searchCommand(app, rest, flags, io);
       case 'similar':
@@ -216,6 +219,19 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
     if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
     return lines.join('\n');
   });
+}
+
+async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+  const demo = await app['library.demo']({});
+  const status = await app.sync();
+  return print(io, flags, { ...demo, status }, () =>
+    [
+      `Added the demo library ${demo.folder.path}: ${status.indexed} of ${status.files} photos indexed with ${status.model}.`,
+      demo.model ? '' : 'Its trained model is not installed, so the active model is used (results will mean little).',
+      'Try:',
+      ...demo.queries.map((q) => `  leanlens search "${q}"`),
+    ].filter(Boolean).join('\n'),
+  );
 }
 
 async function statusCommand(app: App, flags: Flags, io: CliIo): Promise<number> {

@@ -28,6 +28,14 @@ export interface Folder {
   addedAt: number;
 }
 
+/** What `library.demo` set up: the bundled ShapesWorld photos, the model trained on them, queries to try. */
+export interface DemoLibrary {
+  folder: Folder;
+  /** The model the demo switched to, or null when it is not installed (search then uses the active one). */
+  model: string | null;
+  queries: string[];
+}
+
 export interface Photo {
   id: number;
   folderId: number;
@@ -343,6 +351,7 @@ export const calls = {
   'folders.add': call<z.ZodObject<{ path: typeof path }>, Folder>(z.object({ path })),
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
+  'library.demo': call<typeof none, DemoLibrary>(none),
   'index.status': call<typeof none, Status>(none),
   'index.pause': call<typeof none, IndexProgress>(none),
   'index.resume': call<typeof none, IndexProgress>(none),

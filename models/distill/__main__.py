@@ -8,6 +8,8 @@ Commands
   export          ONNX export + parity check + manifest of the run's teacher and student
   ablation        the paper's ablations, each a real run, as a table
   export-testset  write ShapesWorld test photos + labelled JSON (coco-mini format)
+  export-demo     write the app's demo library (test photos incl. showcase scenes + labelled JSON)
+  ship            copy the run's exported pair into models/ (manifest entries merged) + the demo library
   convert         OpenAI CLIP checkpoint (.pt) -> this package's checkpoint (teacher.pt)
 
 Options: ``--config tiny`` (a file, or a name in models/distill/configs/), ``--out-dir DIR``,
@@ -25,17 +27,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m models.distill", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["all", "train-teacher", "distill", "eval", "export", "ablation",
-                                        "export-testset", "convert"])
+                                        "export-testset", "export-demo", "ship", "convert"])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--out-dir", default=None)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--only", action="append", default=None, help="ablation: run only these variants")
-    ap.add_argument("--n", type=int, default=200, help="export-testset: number of photos")
+    ap.add_argument("--n", type=int, default=None, help="export-testset (200) / export-demo, ship (120): number of photos")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--split", default="test")
     ap.add_argument("--format", default="jpg", choices=["jpg", "png"])
-    ap.add_argument("--out", default=None, help="export-testset: folder; convert: output .pt")
+    ap.add_argument("--out", default=None, help="export-testset/export-demo: folder; ship: models folder; convert: output .pt")
     ap.add_argument("--checkpoint", default=None, help="convert: OpenAI CLIP .pt file")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = ap.parse_args(argv)
@@ -53,8 +55,12 @@ def main(argv=None):
                 seed = load_config(a.config)["seed"]
             except Exception:
                 pass
-        path = export_testset(a.out or "shapesworld-test", n=a.n, seed=seed, split=a.split, fmt=a.format)
+        path = export_testset(a.out or "shapesworld-test", n=a.n or 200, seed=seed, split=a.split, fmt=a.format)
         print(path)
+        return 0
+    if a.command == "export-demo":
+        from .shapesworld import export_demo
+        print(export_demo(a.out or "shapesworld-demo", n=a.n or 120, seed=a.seed or 0))
         return 0
     if a.command == "convert":
         from .model import load_checkpoint_file
@@ -90,6 +96,8 @@ def main(argv=None):
             res.update({"bytes": e["bytes"], "parity": e["parity"]})
             print("manifest:", e["manifest"])
         print(P.report(res))
+    elif a.command == "ship":
+        print(json.dumps(P.ship(cfg, a.out or "models", demo_n=a.n or 120), indent=1))
     elif a.command == "ablation":
         P.run_ablation(cfg, a.only)
     return 0

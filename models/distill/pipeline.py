@@ -321,3 +321,43 @@ def ablation_table(teacher: dict, rows: List[dict]) -> str:
             agrees = " (agrees)" if r["rsum"] < full["rsum"] else " (does NOT agree here)"
         out.append(line(r["variant"], r, r["expected"] + agrees))
     return "\n".join(out)
+
+
+# ----------------------------------------------------------------------------- ship
+def ship(cfg: dict, models_dir: str, demo_n: int = 120) -> dict:
+    """Put a finished run's exported pair into the app: copy the four .onnx files to
+    ``<models_dir>/shapesworld/``, merge their entries into ``<models_dir>/manifest.json``
+    (replacing entries with the same ids, file paths rewritten relative to it), and write the
+    demo library (``shapesworld/demo``: photos, labelled.json, demo.json naming the teacher)."""
+    import shutil
+    from .shapesworld import DEMO_SHOWCASE, export_demo
+    export_dir = os.path.join(cfg["out_dir"], "export")
+    src_manifest = os.path.join(export_dir, "manifest.json")
+    if not os.path.exists(src_manifest):
+        raise SystemExit(f"{src_manifest} does not exist: run `all` or `export` for this config first")
+    entries = json.load(open(src_manifest))["models"]
+    dest = os.path.join(models_dir, "shapesworld")
+    os.makedirs(dest, exist_ok=True)
+    for e in entries:
+        for side in ("image", "text"):
+            name = os.path.basename(e[side]["file"])
+            shutil.copyfile(os.path.join(export_dir, e[side]["file"]), os.path.join(dest, name))
+            e[side]["file"] = f"shapesworld/{name}"
+        problems = ex.validate_entry(e, models_dir)
+        if problems:
+            raise SystemExit(f"{e['id']}: {problems}")
+    mpath = os.path.join(models_dir, "manifest.json")
+    manifest = json.load(open(mpath)) if os.path.exists(mpath) else {"version": 1, "models": []}
+    ids = {e["id"] for e in entries}
+    manifest["models"] = [m for m in manifest["models"] if m["id"] not in ids] + entries
+    with open(mpath, "w") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    teacher = next(e["id"] for e in entries if e["role"] == "teacher")
+    demo = os.path.join(dest, "demo")
+    shutil.rmtree(demo, ignore_errors=True)
+    export_demo(demo, n=demo_n, seed=cfg["seed"], quality=85)
+    with open(os.path.join(demo, "demo.json"), "w") as f:
+        json.dump({"name": "ShapesWorld demo", "model": teacher, "queries": [q for q, _, _ in DEMO_SHOWCASE]}, f, indent=1)
+        f.write("\n")
+    return {"manifest": mpath, "models": sorted(ids), "demo": demo}

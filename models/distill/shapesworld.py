@@ -490,3 +490,49 @@ def export_testset(out_dir: str, n: int = 200, seed: int = 0, split: str = "test
     with open(path, "w") as f:
         json.dump(entries, f, indent=1)
     return path
+
+
+# Scenes the demo library always contains, so its showcase queries have answers:
+# (what a user would type, how many photos, which scenes match).
+DEMO_SHOWCASE = [
+    ("two red circles", 3, lambda sc: sc.kind == "group" and len(sc.objects) == 2
+     and all(o.shape == "circle" and o.color == "red" for o in sc.objects)),
+    ("a yellow star", 2, lambda sc: sc.kind == "group" and len(sc.objects) == 1
+     and sc.objects[0].shape == "star" and sc.objects[0].color == "yellow"),
+    ("a blue ring", 2, lambda sc: any(o.shape == "ring" and o.color == "blue" for o in sc.objects)),
+    ("three green triangles", 2, lambda sc: sc.kind == "group" and len(sc.objects) == 3
+     and all(o.shape == "triangle" and o.color == "green" for o in sc.objects)),
+]
+
+
+def export_demo(out_dir: str, n: int = 150, seed: int = 0, start: int = 5000, quality: int = 90) -> str:
+    """The app's demo library: ``n`` test-split photos (from index ``start``, far from the first
+    test images the pipeline evaluates on) including every DEMO_SHOWCASE scene, written as
+    ``photos/*.jpg`` + ``labelled.json`` in coco-mini's format (files relative to the JSON)."""
+    from PIL import Image  # type: ignore
+    world = ShapesWorld(seed)
+    chosen: List[int] = []
+    for _query, count, match in DEMO_SHOWCASE:
+        found, i = 0, start
+        while found < count:
+            sc = world._scene(np.random.default_rng([world.seed, SPLITS["test"], i]))
+            if match(sc) and i not in chosen:
+                chosen.append(i)
+                found += 1
+            i += 1
+    i = start
+    while len(chosen) < n:
+        if i not in chosen:
+            chosen.append(i)
+        i += 1
+    os.makedirs(os.path.join(out_dir, "photos"), exist_ok=True)
+    entries = []
+    for i in sorted(chosen):
+        img, caps, _ = world.item("test", i)
+        name = f"photos/shapes_{i:05d}.jpg"
+        Image.fromarray(img).save(os.path.join(out_dir, name), quality=quality)
+        entries.append({"file": name, "captions": caps})
+    path = os.path.join(out_dir, "labelled.json")
+    with open(path, "w") as f:
+        json.dump(entries, f, indent=1)
+    return path

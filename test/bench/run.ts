@@ -15,6 +15,7 @@ import { runPipelineBench } from './pipeline.bench.ts';
 import { runQueryBench } from './query.bench.ts';
 import { measureMemory } from './memory.bench.ts';
 import { runWatchBench } from './watch.bench.ts';
+import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs another contributor's bench module if it is there; a clear line when it is not. */
@@ -73,6 +74,7 @@ export async function runBenchmarks(): Promise<void> {
     heading('model lab — runLabBench');
     await fn();
   });
+  await runTrainedLabBench();
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min.\n`);
   console.log(markdownTable());

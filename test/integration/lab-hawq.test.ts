@@ -1,12 +1,14 @@
 // HAWQ-V2 on builder-made models in real ONNX Runtime: Hutchinson against the exact trace, and
 // the budgeted mixed-precision choice against uniform int8 at equal size.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../main/core/onnx/builder.ts';
-import { encodeModel, type ModelProto } from '../../main/core/onnx/proto.ts';
+import { decodeModel, encodeModel, type ModelProto } from '../../main/core/onnx/proto.ts';
 import { SeededRandom } from '../../main/core/onnx/random.ts';
 import { bitChoices, chooseUnderBudget, estimateSensitivity, paretoFrontier, uniformConfig } from '../../main/services/lab/hawq/index.ts';
-import { transformModel } from '../../main/services/lab/transforms/index.ts';
+import { transformModel, weightMatrices } from '../../main/services/lab/transforms/index.ts';
 
 function samples(count: number, width: number, seed: number): Float32Array[] {
   const rng = new SeededRandom(seed);
@@ -113,5 +115,25 @@ describe('HAWQ mixed precision', () => {
     // Uniform int8 via the mixed path is the int8 weight-only transform: same bytes.
     expect(flat.report.bytesAfter).toBe(transformModel(model, { kind: 'int8', mode: 'weight-only' }).report.bytesAfter);
     console.log(`HAWQ pick ${JSON.stringify(pick.bits)} ${pick.bytes} B, 1−cos ${lossHawq.toExponential(2)}; uniform int8 ${uniform.bytes} B, 1−cos ${lossUniform.toExponential(2)}`);
+  });
+});
+
+describe('mixed precision at the int8 size of a CLIP text tower', () => {
+  it('counts and quantizes the token-embedding table as int8 does, so uniform 8-bit is byte-identical to int8', () => {
+    const text = decodeModel(readFileSync(path.resolve(import.meta.dirname, '../../models/tiny-clip/text_fp32.onnx')));
+    // Traces only weigh Ω; the byte accounting under test does not depend on them.
+    const sens = weightMatrices(text).map((w) => ({ name: w.name, params: w.dims.reduce((a, b) => a * b, 1), trace: 1, traceStdErr: 0, traceOneSided: 1, epsilon: 0 }));
+    const table = bitChoices(text, sens);
+    const uniform = uniformConfig(table, 8);
+    const int8 = transformModel(text, { kind: 'int8', mode: 'weight-only' });
+    const flat = transformModel(text, { kind: 'mixed', bits: uniform.bits });
+    // The table's prediction, the mixed file and the int8 file agree to the byte (initializers).
+    expect(flat.report.bytesAfter).toBe(int8.report.bytesAfter);
+    expect(uniform.bytes).toBe(flat.report.bytesAfter);
+    // The token-embedding table is among the changed initializers of both.
+    expect(flat.report.changed).toEqual(int8.report.changed);
+    // So a budget of exactly the int8 size is feasible and never exceeded.
+    const pick = chooseUnderBudget(table, int8.report.bytesAfter);
+    expect(pick.bytes).toBeLessThanOrEqual(int8.report.bytesAfter);
   });
 });

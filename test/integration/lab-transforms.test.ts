@@ -214,4 +214,21 @@ describe('makeVariant', () => {
     expect(out.dims).toEqual([1, 64]);
     await expect(makeVariant(registry, 'tiny-clip', { kind: 'int8', mode: 'dynamic' })).rejects.toThrow(/already exists/);
   });
+
+  it('transforms off the main thread: timers keep firing while a variant is made; a bad spec registers nothing', async () => {
+    const registry = ModelRegistry.open({ bundledDir: MODELS, userDir: path.join(tmp, 'user-models-2') });
+    // Done synchronously, the whole transform would run before the first await returns and
+    // the 1 ms timer could not fire until makeVariant had already resolved.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    try {
+      await makeVariant(registry, 'tiny-clip', { kind: 'fp16' });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(0);
+    // A weight name neither tower has is an error naming it, and nothing is registered.
+    await expect(makeVariant(registry, 'tiny-clip', { kind: 'mixed', bits: { no_such_weight: 8 } })).rejects.toThrow(/no_such_weight/);
+    expect(registry.list().map((m) => m.id)).not.toContain('tiny-clip-mixed');
+  });
 });

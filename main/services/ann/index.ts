@@ -303,7 +303,8 @@ export class VectorIndex {
   private async load(): Promise<void> {
     const why = await this.tryLoadFiles();
     if (typeof why === 'string') {
-      this.log(`ann(${this.opts.modelId}): rebuilding from SQLite — ${why}`);
+      // Nothing to say when there is nothing to rebuild (a new library, or a model not used yet).
+      if (this.sqliteIds().length > 0) this.log(`ann(${this.opts.modelId}): rebuilding from SQLite — ${why}`);
       await this.rebuild(why);
       await this.save();
       return;

@@ -9,10 +9,10 @@
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CONTEXT_LENGTH, type ResolvedModel } from '../../core/model-spec.ts';
 import type { ExecutionInfo } from '../../core/contract.ts';
+import { workerEntry } from '../worker-entry.ts';
 import type { Request, Response, SessionReport, Tower, WorkerConfig } from './protocol.ts';
 import { providerOrder, type ProviderName } from './providers.ts';
 
@@ -45,20 +45,6 @@ export interface Encoder {
   close(): Promise<void>;
 }
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-
-/** Finds how to start the worker: a compiled worker.js beside us, else the tsx shim + worker.ts. */
-function workerEntry(): { file: string; script: string | null } {
-  const compiled = new URL('./worker.js', import.meta.url);
-  if (import.meta.url.endsWith('.js') && existsSync(fileURLToPath(compiled))) {
-    return { file: fileURLToPath(compiled), script: null };
-  }
-  return {
-    file: fileURLToPath(new URL('./worker-shim.mjs', import.meta.url)),
-    script: pathToFileURL(`${here}worker.ts`).href,
-  };
-}
-
 export async function openEncoder(model: ResolvedModel, options: EncoderOptions = {}): Promise<Encoder> {
   for (const [tower, path] of [['image', model.imagePath], ['text', model.textPath]] as const) {
     if (!existsSync(path)) {
@@ -79,7 +65,7 @@ export async function openEncoder(model: ResolvedModel, options: EncoderOptions 
     threads,
     providers,
   };
-  const entry = workerEntry();
+  const entry = workerEntry(import.meta.url, 'worker');
   const worker = new Worker(entry.file, { workerData: { config, script: entry.script } });
   return new WorkerEncoder(model, worker, providers, threads);
 }

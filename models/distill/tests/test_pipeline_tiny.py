@@ -111,3 +111,30 @@ def test_cli_export_testset(tmp_path):
     assert r.returncode == 0, r.stderr
     data = json.load(open(tmp_path / "test.json"))
     assert len(data) == 2 and os.path.exists(tmp_path / data[0]["file"])
+
+
+def test_ship_into_app_models_folder(tiny, tmp_path):
+    """`ship` copies the pair next to an existing manifest (keeping its other entries), and
+    writes the demo library the app's `library.demo` reads."""
+    from models.distill.pipeline import ship
+    cfg, _, _ = tiny
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": 1, "models": [{"id": "keep-me"}]}))
+    out = ship(cfg, str(tmp_path), demo_n=12)
+    man = json.load(open(out["manifest"]))
+    assert [m["id"] for m in man["models"]][0] == "keep-me"
+    shipped = [m for m in man["models"] if m["id"] in out["models"]]
+    assert len(shipped) == 2
+    for e in shipped:
+        assert e["image"]["file"].startswith("shapesworld/")
+        assert ex.validate_entry(e, str(tmp_path)) == []  # bytes + sha256 of the copied files
+    demo = json.load(open(tmp_path / "shapesworld" / "demo" / "demo.json"))
+    assert demo["model"] == next(e["id"] for e in shipped if e["role"] == "teacher")
+    assert "two red circles" in demo["queries"]
+    labelled = json.load(open(tmp_path / "shapesworld" / "demo" / "labelled.json"))
+    assert len(labelled) == 12
+    assert all(os.path.exists(tmp_path / "shapesworld" / "demo" / e["file"]) for e in labelled)
+    # The showcase scenes are in it: "two red circles" has photos whose captions say so.
+    assert sum("two red circles" in " ".join(e["captions"]) for e in labelled) >= 3
+    # Shipping again replaces the entries instead of duplicating them.
+    ship(cfg, str(tmp_path), demo_n=12)
+    assert len(json.load(open(out["manifest"]))["models"]) == 3

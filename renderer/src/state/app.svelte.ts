@@ -46,6 +46,10 @@ export class AppState {
   fatal = $state<string | null>(null);
   /** Calls this transport cannot do (e.g. open a file from a browser), with the app's reason. */
   unsupported = $state<Record<string, string>>({});
+  /** Queries that show off the demo library, once it was added (from `library.demo`). */
+  demoQueries = $state<string[]>([]);
+  demoBusy = $state(false);
+  demoError = $state<string | null>(null);
 
   activeModel = $derived(this.models.find((m) => m.active) ?? null);
   indexing = $derived(this.progress?.state === 'running' && this.progress.total > this.progress.done);
@@ -96,6 +100,23 @@ export class AppState {
     } catch (e) {
       this.fatal = errorCode(e) === 'unauthorized' || errorCode(e) === 'offline' ? errorMessage(e) : this.fatal;
       if (!this.fatal) throw e;
+    }
+  }
+
+  /** Adds the bundled demo library (and switches to its trained model); returns queries to try. */
+  async openDemo(): Promise<string[]> {
+    this.demoBusy = true;
+    this.demoError = null;
+    try {
+      const demo = await this.client['library.demo']({});
+      this.demoQueries = demo.queries;
+      await this.loadAll();
+      return demo.queries;
+    } catch (e) {
+      this.demoError = errorMessage(e);
+      return [];
+    } finally {
+      this.demoBusy = false;
     }
   }
 

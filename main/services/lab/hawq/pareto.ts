@@ -10,7 +10,7 @@ import type { ModelProto } from '../../../core/onnx/proto.ts';
 import { tensorToFloat32 } from '../../../core/onnx/proto.ts';
 import { weightUseFrom } from '../transforms/edit.ts';
 import { consumersOf, initializerBytes, weightMatrices } from '../transforms/graph.ts';
-import { MIXED_BLOCK_SIZE } from '../transforms/mixed.ts';
+import { MIXED_BLOCK_SIZE, toMixed } from '../transforms/mixed.ts';
 import { quantizationError, quantizedBytes, type Bits } from '../transforms/quantize.ts';
 import type { WeightSensitivity } from './sensitivity.ts';
 
@@ -45,7 +45,8 @@ export interface ParetoPoint {
 
 /**
  * The options table: for every sensitivity entry, each bit-width in `bits` that applies
- * (4-bit only for plain MatMul weights), with its size and Ω.
+ * (4-bit only for plain MatMul weights), with its size and Ω. Everything else is fixed bytes,
+ * counted as the mixed transform writes it (embedding tables as per-row int8).
  */
 export function bitChoices(model: ModelProto, sensitivities: WeightSensitivity[], bits: Bits[] = [4, 8, 16, 32]): CandidateTable {
   const graph = model.graph!;
@@ -69,7 +70,8 @@ export function bitChoices(model: ModelProto, sensitivities: WeightSensitivity[]
     weights.push({ name: s.name, params: s.params, trace: s.trace, options });
     chosenBytes32 += 4 * s.params;
   }
-  return { weights, fixedBytes: initializerBytes(model) - chosenBytes32 };
+  // The tables' int8 size is taken from the transform itself (no weights named: only tables change).
+  return { weights, fixedBytes: initializerBytes(toMixed(model, {}).model) - chosenBytes32 };
 }
 
 interface Solved {

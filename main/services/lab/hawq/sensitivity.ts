@@ -19,7 +19,7 @@ import * as ort from 'onnxruntime-node';
 import { DataType, elementCount, encodeModel, tensorToFloat32, type ModelProto, type ValueInfoProto } from '../../../core/onnx/proto.ts';
 import { mulberry32 } from '../../../core/onnx/random.ts';
 import { weightMatrices } from '../transforms/graph.ts';
-import { decodeModelBytes } from '../transforms/make-variant.ts';
+import { decodeModelBytes } from '../transforms/read-model.ts';
 
 export type CalibrationInput = Float32Array | BigInt64Array;
 

@@ -24,7 +24,8 @@ export { weightMatrices, gatherTables, initializerBytes, type WeightMatrix } fro
 export { quantizeInt8, dequantizeInt8, quantizeInt4, dequantizeInt4, fakeQuantize, quantizationError, quantizedBytes, type Bits, type WeightUse } from './quantize.ts';
 export { truncatedSvd, symmetricEigen, type LowRankFactors } from './svd.ts';
 export { weightUseFrom } from './edit.ts';
-export { makeVariant, readModelFile, probeContribOps } from './make-variant.ts';
+export { makeVariant, probeContribOps } from './make-variant.ts';
+export { readModelFile } from './read-model.ts';
 export { writeModelFile } from '../../models/model-file.ts';
 
 export type VariantSpec =

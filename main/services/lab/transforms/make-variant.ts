@@ -1,6 +1,6 @@
 /**
- * makeVariant: the thin file-handling shell around transformModel. Reads the parent's two towers,
- * transforms each (one at a time, so only one big model is in memory), writes them to a temporary
+ * makeVariant: the thin file-handling shell around transformModel. Transforms the parent's two
+ * towers one at a time (only one big model in memory) in a worker thread, into a temporary
  * folder, and registers the pair with the models registry with its lineage.
  */
 import fs from 'node:fs';
@@ -9,35 +9,13 @@ import path from 'node:path';
 import { AppError, type ModelInfo } from '../../../core/contract.ts';
 import type { ManifestEntry } from '../../../core/model-spec.ts';
 import { GraphBuilder } from '../../../core/onnx/builder.ts';
-import { decodeModel, encodeModel, type ModelProto } from '../../../core/onnx/proto.ts';
+import { Worker } from 'node:worker_threads';
+import { encodeModel, type ModelProto } from '../../../core/onnx/proto.ts';
 import type { ModelRegistry } from '../../models/index.ts';
-import { writeModelFile } from '../../models/model-file.ts';
-import { weightMatrices } from './graph.ts';
-import { transformModel, variantFileName, variantId, variantTag, type VariantSpec } from './index.ts';
+import { workerEntry } from '../../worker-entry.ts';
+import { variantFileName, variantId, variantTag, type VariantSpec } from './index.ts';
 import { quantizeInt4 } from './quantize.ts';
-
-/** Decodes an .onnx file, with an error that names the file when it is not a model. */
-export function readModelFile(file: string): ModelProto {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(file);
-  } catch (err) {
-    throw new Error(`Cannot read the model file ${file}: ${(err as Error).message}`);
-  }
-  return decodeModelBytes(bytes, file);
-}
-
-export function decodeModelBytes(bytes: Uint8Array, what = 'the model'): ModelProto {
-  let model: ModelProto;
-  try {
-    model = decodeModel(bytes);
-  } catch (err) {
-    throw new Error(`${what} is not a valid ONNX model (${(err as Error).message}).`);
-  }
-  if (!model.graph || !model.graph.node?.length) throw new Error(`${what} is not a valid ONNX model (no graph nodes found).`);
-  return model;
-}
-
+import type { TowerJob, TowerResult } from './tower-job.ts';
 
 let contribProbe: Promise<{ matMulNBits: string | null; dynamicQuantizeMatMul: string | null }> | null = null;
 
@@ -79,6 +57,27 @@ export function probeContribOps(): Promise<{ matMulNBits: string | null; dynamic
   return contribProbe;
 }
 
+/** Runs one tower job in a worker thread (tower-worker.ts), so the event loop is never held for seconds. */
+function inWorker(job: TowerJob): Promise<TowerResult> {
+  const entry = workerEntry(import.meta.url, 'tower-worker');
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(entry.file, { workerData: { job, script: entry.script } });
+    let settled = false;
+    worker.once('message', (m: { ok: true; result: TowerResult } | { ok: false; message: string }) => {
+      settled = true;
+      if (m.ok) resolve(m.result);
+      else reject(new Error(m.message));
+    });
+    worker.once('error', (err) => {
+      settled = true;
+      reject(err);
+    });
+    worker.once('exit', (code) => {
+      if (!settled) reject(new Error(`the model transform stopped unexpectedly (worker exit code ${code})`));
+    });
+  });
+}
+
 export interface MakeVariantOptions {
   onProgress?: (frac: number, what: string) => void;
   /** Override the id (default variantId(parent, spec)). */
@@ -108,19 +107,10 @@ export async function makeVariant(registry: ModelRegistry, parentId: string, spe
     const remaining = spec.kind === 'mixed' ? new Set(Object.keys(spec.bits)) : null;
     const towers = [['image', parent.imagePath], ['text', parent.textPath]] as const;
     for (const [i, [tower, src]] of towers.entries()) {
-      progress(i / 2, `reading ${tower} encoder`);
-      const model = readModelFile(src);
-      let towerSpec: VariantSpec = spec;
-      if (spec.kind === 'mixed') {
-        const names = new Set(weightMatrices(model).map((w) => w.name));
-        towerSpec = { kind: 'mixed', bits: Object.fromEntries(Object.entries(spec.bits).filter(([n]) => names.has(n))) };
-        for (const n of names) remaining!.delete(n);
-      }
-      progress(i / 2 + 0.1, `transforming ${tower} encoder`);
-      const { model: out, report } = transformModel(model, towerSpec);
-      progress(i / 2 + 0.4, `writing ${tower} encoder`);
+      progress(i / 2 + 0.05, `transforming ${tower} encoder`);
       const file = path.join(tmp, variantFileName(tower, spec));
-      writeModelFile(file, out);
+      const { report, weightNames } = await inWorker({ src, spec, out: file });
+      for (const n of weightNames) remaining?.delete(n);
       files[tower] = file;
       reports[tower] = { changed: report.changed.length, bytesBefore: report.bytesBefore, bytesAfter: report.bytesAfter, ...(report.ranks ? { ranks: report.ranks } : {}) };
     }

@@ -3,12 +3,15 @@
  * 16 = fp16 storage + Cast, 8 = int8 symmetric per-channel + DequantizeLinear, 4 = MatMulNBits
  * (MatMul weights only). These are exactly the quantizers HAWQ's Ω uses (quantize.ts).
  * Weights not named keep fp32; a name that is not a weight matrix of the model is an error.
+ * Embedding tables (read only by Gather, e.g. the token embedding) are not compute weights and a
+ * query reads only a few rows, so they get per-row int8 here exactly as in the int8 transform:
+ * "mixed at the int8 size" then means the same bytes as the int8 variant.
  */
 import type { ModelProto } from '../../../core/onnx/proto.ts';
 import { GraphEdit } from './edit.ts';
-import { ensureOpset, weightMatrices } from './graph.ts';
+import { ensureOpset, gatherTables, weightMatrices } from './graph.ts';
 import type { Bits } from './quantize.ts';
-import { castFp16, dequantizeInt8, matMulNBits4 } from './weight-ops.ts';
+import { castFp16, dequantizeInt8, gatherInt8, matMulNBits4 } from './weight-ops.ts';
 
 export const MIXED_BLOCK_SIZE = 32;
 
@@ -32,6 +35,10 @@ export function toMixed(model: ModelProto, bits: Record<string, Bits>): { model:
       default: throw new Error(`mixed precision: ${name} has unsupported bit-width ${String(b)} (use 4, 8, 16 or 32)`);
     }
     changed.push(name);
+  }
+  for (const t of gatherTables(model)) {
+    gatherInt8(edit, t.name);
+    changed.push(t.name);
   }
   const out = edit.finish();
   if (usedMs) ensureOpset(out, 'com.microsoft', 1);

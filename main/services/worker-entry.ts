@@ -1,0 +1,19 @@
+/**
+ * How to start a worker thread whose code is `<name>.ts` beside `moduleUrl`: the compiled
+ * `<name>.js` in a packaged build, else (development, tests, CLI under tsx) the shim that
+ * registers tsx inside the worker and then imports the TypeScript file named in
+ * `workerData.script` — a Worker cannot load TypeScript by itself.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export function workerEntry(moduleUrl: string, name: string): { file: string; script: string | null } {
+  const compiled = new URL(`./${name}.js`, moduleUrl);
+  if (moduleUrl.endsWith('.js') && existsSync(fileURLToPath(compiled))) {
+    return { file: fileURLToPath(compiled), script: null };
+  }
+  return {
+    file: fileURLToPath(new URL('./worker-shim.mjs', import.meta.url)),
+    script: new URL(`./${name}.ts`, moduleUrl).href,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * A new user's first minutes, in Chromium against the headless server: an empty library offers
+ * the demo; one click adds the shipped ShapesWorld photos, switches to the model trained on them
+ * (models/shapesworld, made by models/distill) and searches "two red circles" — which must find the
+ * demo's photos of two red circles. Real trained model, real indexing, real browser.
+ */
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
+import type { App } from '../../main/app-types.ts';
+import { readDemo } from '../../main/services/demo.ts';
+import { startServer, type RunningServer } from '../../main/server/index.ts';
+import { CHROMIUM, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
+
+const demo = readDemo(BUNDLED_MODELS_DIR);
+/** Demo photos whose captions say "two red circles" (the showcase scenes). */
+const redCircles = new Set(
+  (JSON.parse(readFileSync(demo.labelled, 'utf8')) as { file: string; captions: string[] }[])
+    .filter((e) => e.captions.some((c) => /\b(two|2) (small |large |little |big |tiny )?red circles\b/.test(c)))
+    .map((e) => basename(e.file)),
+);
+
+describe.skipIf(!haveChromium)('first run: the demo library with the shipped trained model', () => {
+  let dir: string;
+  let app: App;
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const problems: string[] = [];
+
+  beforeAll(async () => {
+    await ensureRendererBuilt();
+    dir = await mkdtemp(join(tmpdir(), 'leanlens-demo-e2e-'));
+    app = await createApp({ dataDir: join(dir, 'data'), live: true });
+    server = await startServer(app, { port: 0, staticDir });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
+    page.on('pageerror', (e) => problems.push(String(e)));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await app?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('an empty library offers the demo', async () => {
+    await page.goto(server.url);
+    await page.getByRole('heading', { name: 'No folders yet' }).waitFor();
+    await page.screenshot({ path: join(shots, 'first-run.png') });
+    expect(await page.getByRole('button', { name: 'Try the demo library' }).isEnabled()).toBe(true);
+  });
+
+  it('one click adds the demo, switches to its trained model and finds "two red circles"', async () => {
+    expect(redCircles.size).toBeGreaterThanOrEqual(3);
+    await page.getByRole('button', { name: 'Try the demo library' }).click();
+    await expect.poll(() => page.getByLabel('Search photos').inputValue(), { timeout: 30_000 }).toBe('two red circles');
+    // Results fill in while the 120 photos are indexed; wait for indexing to finish.
+    await expect.poll(async () => (await app['index.status']({})).pending, { timeout: 120_000, interval: 500 }).toBe(0);
+    expect((await app['index.status']({})).model).toBe(demo.model);
+    const top = () => page.locator('.tile').evaluateAll((els) => els.slice(0, 3).map((e) => (e as HTMLElement).dataset.name ?? ''));
+    await expect.poll(async () => (await top()).filter((n) => redCircles.has(n)).length, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await page.screenshot({ path: join(shots, 'demo-search.png') });
+    // The demo's other queries are offered as chips once the box is cleared.
+    await page.getByLabel('Search photos').fill('');
+    await page.getByLabel('Demo searches').getByRole('button', { name: 'a yellow star' }).waitFor();
+    expect(problems).toEqual([]);
+  });
+});
