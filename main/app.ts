@@ -55,6 +55,12 @@ const CONTENT_TYPES: Record<string, string> = {
   '.heic': 'image/heic', '.heif': 'image/heif',
 };
 
+/** Set while the demo library is in the library: its folder, and the model active before it. */
+interface DemoState {
+  folderId: number;
+  modelBefore: string;
+}
+
 /** Everything tied to one active model; rebuilt when the user switches models. */
 interface ModelSession {
   modelId: string;
@@ -255,15 +261,33 @@ export async function createApp(options: AppOptions): Promise<App> {
       const demo = readDemo(modelsDir);
       // The demo's model understands ShapesWorld; switch to it unless it is missing or broken.
       const model = registry.entry(demo.model) && registry.verify(demo.model).length === 0 ? demo.model : null;
-      if (model && model !== activeModelId()) await app['models.use']({ id: model });
+      const before = activeModelId();
+      if (model && model !== before) await app['models.use']({ id: model });
       const folder = await app['folders.add']({ path: demo.photos });
+      // Remembered so that removing the demo puts back the model the user's own photos were using.
+      if (!store.getSetting<DemoState | null>('demo', null)) store.setSetting('demo', { folderId: folder.id, modelBefore: before } satisfies DemoState);
       return { folder, model, queries: demo.queries };
+    },
+    async 'library.demoInfo'() {
+      let demo;
+      try {
+        demo = readDemo(modelsDir);
+      } catch {
+        return null; // not installed: the UI simply offers no demo
+      }
+      const student = registry.list().find((m) => m.lineage?.parent === demo.model && m.lineage.transform === 'distill')?.id ?? null;
+      return { photos: demo.photos, labelled: demo.labelled, model: demo.model, student, queries: demo.queries };
     },
     async 'folders.remove'({ id }) {
       const ids = store.db.prepare<[number], { id: number }>('SELECT id FROM photos WHERE folder_id = ?').all(id).map((r) => r.id);
       library.removeFolder(id);
       if (session) for (const pid of ids) session.index.remove(pid);
       emit('library.changed', { added: [], changed: [], removed: ids });
+      const demo = store.getSetting<DemoState | null>('demo', null);
+      if (demo?.folderId === id) {
+        store.setSetting('demo', null);
+        if (demo.modelBefore !== activeModelId() && registry.entry(demo.modelBefore)) await app['models.use']({ id: demo.modelBefore });
+      }
     },
     async 'folders.confirmDeletions'({ id }) {
       library.confirmDeletions(id);

@@ -28,6 +28,16 @@ export interface Folder {
   addedAt: number;
 }
 
+/** The bundled ShapesWorld demo: its photos, their captions (a labelled set for the lab), its trained pair, queries to try. */
+export interface DemoInfo {
+  photos: string;
+  labelled: string;
+  model: string;
+  /** The model distilled from `model`, when installed. */
+  student: string | null;
+  queries: string[];
+}
+
 /** What `library.demo` set up: the bundled ShapesWorld photos, the model trained on them, queries to try. */
 export interface DemoLibrary {
   folder: Folder;
@@ -352,6 +362,7 @@ export const calls = {
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'library.demo': call<typeof none, DemoLibrary>(none),
+  'library.demoInfo': call<typeof none, DemoInfo | null>(none),
   'index.status': call<typeof none, Status>(none),
   'index.pause': call<typeof none, IndexProgress>(none),
   'index.resume': call<typeof none, IndexProgress>(none),

@@ -165,7 +165,8 @@ class Progress:
         frac = step / max(1, self.total)
         bar = "#" * int(20 * frac) + "-" * (20 - int(20 * frac))
         vals = " ".join(f"{k} {v:.3f}" for k, v in info.items())
-        line = f"[{self.stage}] |{bar}| {step}/{self.total} {vals} {rate:.1f} it/s eta {eta:.0f}s"
+        speed = f"{rate:.1f} it/s" if rate >= 1 or rate == 0 else f"{1 / rate:.1f} s/it"
+        line = f"[{self.stage}] |{bar}| {step}/{self.total} {vals} {speed} eta {eta:.0f}s"
         if self.tty:
             print("\r" + line[:150], end="\n" if (force or step >= self.total) else "", file=sys.stderr, flush=True)
         elif force or step % self.every == 0 or step >= self.total:

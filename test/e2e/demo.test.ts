@@ -71,4 +71,31 @@ describe.skipIf(!haveChromium)('first run: the demo library with the shipped tra
     await page.getByLabel('Demo searches').getByRole('button', { name: 'a yellow star' }).waitFor();
     expect(problems).toEqual([]);
   });
+
+  it('the Lab measures the shipped student against its teacher with recall on the demo captions', async () => {
+    const info = (await app['library.demoInfo']({}))!;
+    await page.getByRole('link', { name: 'Lab' }).click();
+    // The trained teacher is the default teacher and its distilled student is ticked.
+    await expect.poll(() => page.getByRole('radio', { name: `${info.model} as teacher` }).isChecked(), { timeout: 15_000 }).toBe(true);
+    expect(await page.getByRole('checkbox', { name: `Measure ${info.student}` }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Use the demo’s captions' }).click();
+    expect(await page.locator('#labelled').inputValue()).toBe(info.labelled);
+    // Only the pair: untick anything else the defaults picked.
+    for (const box of await page.getByRole('checkbox', { name: /^Measure / }).all()) {
+      const label = await box.getAttribute('aria-label');
+      if (label !== `Measure ${info.student}` && (await box.isChecked())) await box.uncheck();
+    }
+    await page.getByRole('button', { name: 'Run benchmark' }).click();
+    await page.getByTestId('run-progress').waitFor({ timeout: 10_000 });
+    await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 150_000, interval: 500 }).toBe(true);
+    const table = page.getByTestId('results-table');
+    await table.waitFor();
+    const recall = await table.locator('tr[data-metric="t2i-r10"] td[data-model-id] .num').allTextContents();
+    expect(recall).toHaveLength(2);
+    for (const r of recall) expect(Number(r)).toBeGreaterThan(0);
+    const height = Math.min(4000, await page.locator('.lab-page').evaluate((el) => el.scrollHeight));
+    await page.setViewportSize({ width: 1280, height });
+    await page.screenshot({ path: join(shots, 'lab-demo.png') });
+    expect(problems).toEqual([]);
+  }, 200_000);
 });

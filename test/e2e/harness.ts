@@ -1,5 +1,5 @@
 /** What the browser e2e tests share: where Chromium and the built UI are, and building it when stale. */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,4 +24,20 @@ export async function ensureRendererBuilt(): Promise<void> {
   if (existsSync(built) && statSync(built).mtimeMs >= sources) return;
   const { build } = await import('vite');
   await build({ configFile: join(root, 'renderer', 'vite.config.ts'), logLevel: 'warn' });
+}
+
+/**
+ * A models folder like the bundled one without the entries whose ids match `drop` (the other files
+ * are symlinked): for tests of a build that ships only the small test models.
+ */
+export function bundledModelsWithout(drop: RegExp, into: string): string {
+  const models = join(root, 'models');
+  mkdirSync(into, { recursive: true });
+  for (const name of readdirSync(models)) {
+    if (name !== 'manifest.json') symlinkSync(join(models, name), join(into, name));
+  }
+  const manifest = JSON.parse(readFileSync(join(models, 'manifest.json'), 'utf8')) as { models: { id: string }[] };
+  manifest.models = manifest.models.filter((m) => !drop.test(m.id));
+  writeFileSync(join(into, 'manifest.json'), JSON.stringify(manifest));
+  return into;
 }

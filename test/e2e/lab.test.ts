@@ -14,7 +14,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createApp } from '../../main/app.ts';
 import type { App } from '../../main/app-types.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
+import { CHROMIUM, bundledModelsWithout, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { paretoFront } from '../../renderer/src/components/lab/metrics.ts';
 
@@ -35,7 +35,8 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-lab-'));
     const photos = join(dir, 'photos');
     await writeColourLibrary(photos);
-    app = await createApp({ dataDir: join(dir, 'data') });
+    // Only the bundled test models (no trained ShapesWorld pair): the panel's "no teachers yet" state.
+    app = await createApp({ dataDir: join(dir, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-/, join(dir, 'models')) });
     await app['folders.add']({ path: photos });
     await app.sync(); // indexed with the active model (color-oracle), so search and compare have photos
     server = await startServer(app, { port: 0, staticDir });

@@ -4,6 +4,7 @@
  * the side-by-side comparison, and variant building. Views read these fields and call the actions.
  */
 import type {
+  DemoInfo,
   LabCompareResult,
   LabProgress,
   LabRun,
@@ -24,6 +25,8 @@ export class LabState {
   teacher = $state<string | null>(null);
   students = $state<string[]>([]);
   labelled = $state('');
+  /** The bundled demo (its captions are a ready labelled set), or null when not installed. */
+  demo = $state<DemoInfo | null>(null);
 
   /** The run being measured now (its id once 'lab.run' answered). */
   runningId = $state<number | null>(null);
@@ -101,7 +104,23 @@ export class LabState {
   }
 
   async loadAll(): Promise<void> {
-    await Promise.all([this.loadModels(), this.loadRuns()]);
+    await Promise.all([this.loadModels(), this.loadRuns(), this.loadDemo()]);
+  }
+
+  async loadDemo(): Promise<void> {
+    try {
+      this.demo = await this.client['library.demoInfo']({});
+    } catch {
+      this.demo = null; // the demo is an extra; the lab works without it
+    }
+  }
+
+  /** Measures the demo's trained student against its teacher, with recall on the demo's captions. */
+  useDemo(): void {
+    if (!this.demo) return;
+    this.setTeacher(this.demo.model);
+    if (this.demo.student) this.toggleStudent(this.demo.student, true);
+    this.labelled = this.demo.labelled;
   }
 
   async loadModels(): Promise<void> {

@@ -6,10 +6,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { AppError, type ModelInfo } from '../../../core/contract.ts';
 import type { ManifestEntry } from '../../../core/model-spec.ts';
 import { GraphBuilder } from '../../../core/onnx/builder.ts';
-import { Worker } from 'node:worker_threads';
 import { encodeModel, type ModelProto } from '../../../core/onnx/proto.ts';
 import type { ModelRegistry } from '../../models/index.ts';
 import { workerEntry } from '../../worker-entry.ts';
