@@ -159,7 +159,9 @@ def do_export(cfg: dict, teacher: CLIP, student: CLIP, results: Optional[dict] =
     sc = student.cfg
     t_entry = ex.manifest_entry(
         teacher, tpaths, out, f"{prefix}-teacher", f"ShapesWorld {cfg.get('name', '')} teacher".strip(), "teacher",
-        description=f"CLIP ViT/{teacher.cfg.vision_patch_size} teacher trained on ShapesWorld ({tparams['total']:,} params)",
+        description=(f"CLIP (ViT/{teacher.cfg.vision_patch_size} image tower, {teacher.cfg.transformer_layers}-layer text tower, "
+                     f"{tparams['total']:,} params) trained on ShapesWorld, generated photos of shapes: it knows shapes, colours, "
+                     "counts and positions, not real-world photos. The demo library's model."),
         lineage=None, hidden=hidden)
     params = {
         "method": "two-stage (Ren & Zhu 2022)",
@@ -178,7 +180,9 @@ def do_export(cfg: dict, teacher: CLIP, student: CLIP, results: Optional[dict] =
                             "test_images": results["test_images"]}
     s_entry = ex.manifest_entry(
         student, spaths, out, f"{prefix}-student", f"ShapesWorld {cfg.get('name', '')} student".strip(), "student",
-        description=f"Two-stage distilled student of {prefix}-teacher ({tower_params(student)['total']:,} params)",
+        description=(f"Two-stage distilled student of {prefix}-teacher (ViT/{sc.vision_patch_size} image tower width "
+                     f"{sc.vision_width}, {sc.transformer_layers}-layer text tower, {tower_params(student)['total']:,} params), "
+                     "for comparing in the Lab."),
         lineage={"parent": f"{prefix}-teacher", "transform": "distill", "params": params}, hidden=hidden)
     mpath = os.path.join(out, "manifest.json")
     ex.write_manifest([t_entry, s_entry], mpath)

@@ -53,8 +53,11 @@ describe('demo library with the shipped trained models', () => {
     const top = async (text: string, n: number) => (await app['search.text']({ text, limit: n })).hits.map((h) => basename(h.photo.path));
     const red = captioned(/\b(two|2) (\w+ )?red circles\b/);
     expect(red.size).toBeGreaterThanOrEqual(3);
-    const hits = await top('two red circles', 3);
-    expect(hits.filter((n) => red.has(n)).length, `top 3 for "two red circles": ${hits.join(', ')}`).toBeGreaterThanOrEqual(2);
+    // The trained teacher (t2i R@1 ≈ 12 % on 1,000 test photos) puts a photo of two red circles
+    // first and all three in its top 10 of 120; random weights would do neither.
+    const hits = await top('two red circles', 10);
+    expect(red.has(hits[0]!), `first hit for "two red circles": ${hits.join(', ')}`).toBe(true);
+    expect([...red].every((n) => hits.includes(n)), `top 10 for "two red circles": ${hits.join(', ')}`).toBe(true);
     const stars = captioned(/\byellow stars?\b/);
     const starHits = await top('a yellow star', 3);
     expect(starHits.filter((n) => stars.has(n)).length, `top 3 for "a yellow star": ${starHits.join(', ')}`).toBeGreaterThanOrEqual(2);
