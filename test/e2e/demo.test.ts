@@ -74,6 +74,9 @@ describe.skipIf(!haveChromium)('first run: the demo library with the shipped tra
     // The demo's other queries are offered as chips once the box is cleared.
     await page.getByLabel('Search photos').fill('');
     await page.getByLabel('Demo searches').getByRole('button', { name: 'a yellow star' }).waitFor();
+    // …and still after a reload, while the demo folder is in the library.
+    await page.reload();
+    await page.getByLabel('Demo searches').getByRole('button', { name: 'three green triangles' }).waitFor({ timeout: 15_000 });
     expect(problems).toEqual([]);
   });
 

@@ -96,6 +96,7 @@ export class AppState {
   async loadAll(): Promise<void> {
     try {
       await Promise.all([this.loadFolders(), this.loadStatus(), this.loadModels(), this.loadSettings(), this.loadFailures()]);
+      void this.loadDemoQueries();
       this.fatal = null;
     } catch (e) {
       this.fatal = errorCode(e) === 'unauthorized' || errorCode(e) === 'offline' ? errorMessage(e) : this.fatal;
@@ -117,6 +118,16 @@ export class AppState {
       return [];
     } finally {
       this.demoBusy = false;
+    }
+  }
+
+  /** Keeps offering the demo's queries after a reload while its folder is in the library. */
+  private async loadDemoQueries(): Promise<void> {
+    try {
+      const demo = await this.client['library.demoInfo']({});
+      this.demoQueries = demo && this.folders.some((f) => f.path === demo.photos) ? demo.queries : [];
+    } catch {
+      // the demo is an extra: without it there are simply no suggestions
     }
   }
 
