@@ -9,7 +9,7 @@ import type { ModelInfo } from '../../core/contract.ts';
 import type { ClipTokenizer } from '../../core/tokenizer.ts';
 import { decodeModel } from '../../core/onnx/proto.ts';
 import type { ModelRegistry } from '../models/index.ts';
-import { preparePhoto } from '../media/index.ts';
+import { samplePixels } from './sample-pixels.ts';
 import { bitChoices, chooseUnderBudget, estimateSensitivity, type CandidateTable } from './hawq/index.ts';
 import { makeVariant, type Bits } from './transforms/index.ts';
 import { EVERYDAY_QUERIES } from './bench/queries.ts';
@@ -32,26 +32,7 @@ export interface MixedBudgetOptions {
 export async function mixedPlan(registry: ModelRegistry, parentId: string, opts: Omit<MixedBudgetOptions, 'id'>): Promise<{ table: CandidateTable; bits: Record<string, Bits>; bytes: number; omega: number }> {
   const parent = registry.resolve(parentId);
   const report = opts.onProgress ?? (() => {});
-  const size = parent.preprocess.size;
-  const pixels: Float32Array[] = [];
-  for (const p of (opts.photos ?? []).slice(0, 4)) {
-    try {
-      pixels.push((await preparePhoto(p, parent.preprocess)).pixels);
-    } catch {
-      // an unreadable calibration photo is skipped
-    }
-  }
-  if (pixels.length === 0) {
-    let seed = 99;
-    for (let n = 0; n < 2; n++) {
-      const t = new Float32Array(3 * size * size);
-      for (let i = 0; i < t.length; i++) {
-        seed = (seed * 1103515245 + 12345) >>> 0;
-        t[i] = (seed / 4294967296) * 4 - 2;
-      }
-      pixels.push(t);
-    }
-  }
+  const pixels = await samplePixels((opts.photos ?? []).slice(0, 4), parent.preprocess, { count: 2, seed: 99 });
   const tokens = EVERYDAY_QUERIES.slice(0, 4).map((q) => BigInt64Array.from(opts.tokenizer.encode(q).map((x) => BigInt(x))));
   const tables: CandidateTable[] = [];
   for (const [i, [tower, path, calibration]] of ([['image', parent.imagePath, pixels], ['text', parent.textPath, tokens]] as const).entries()) {

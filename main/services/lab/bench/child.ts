@@ -9,9 +9,9 @@
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { openEncoder } from '../../encoder/index.ts';
-import { preparePhoto } from '../../media/index.ts';
 import { loadTokenizer } from '../../models/index.ts';
 import { percentiles } from '../fidelity/index.ts';
+import { samplePixels } from '../sample-pixels.ts';
 import { SPEED_MARKER, type SpeedJob, type SpeedReport } from './speed-protocol.ts';
 
 /**
@@ -36,25 +36,7 @@ async function main(): Promise<void> {
   const tokenizer = loadTokenizer(job.modelsDir);
 
   // The same photos for every model (decoded with this model's preprocessing); noise when there are none.
-  const tensors: Float32Array[] = [];
-  for (const path of job.photos) {
-    try {
-      tensors.push((await preparePhoto(path, model.preprocess)).pixels);
-    } catch {
-      // An unreadable sample photo is skipped; the others still measure.
-    }
-  }
-  if (tensors.length === 0) {
-    let seed = 12345;
-    for (let n = 0; n < 8; n++) {
-      const t = new Float32Array(per);
-      for (let i = 0; i < per; i++) {
-        seed = (seed * 1103515245 + 12345) >>> 0;
-        t[i] = (seed / 4294967296) * 4 - 2;
-      }
-      tensors.push(t);
-    }
-  }
+  const tensors = await samplePixels(job.photos, model.preprocess, { count: 8, seed: 12345 });
   const baselineRssBytes = maxRss();
 
   const encoder = await openEncoder(model, { threads: job.threads, providers: job.providers });

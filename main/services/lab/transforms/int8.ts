@@ -55,11 +55,15 @@ export function quantizeWeights(
     }
     changed.push(w.name);
   }
-  for (const t of gatherTables(model)) {
-    gatherInt8(edit, t.name);
-    changed.push(t.name);
-  }
+  changed.push(...quantizeTables(edit, model));
   const out = edit.finish();
   if (usedContribOp) ensureOpset(out, 'com.microsoft', 1);
   return { model: out, changed };
+}
+
+/** Every embedding table (axis-0 Gather data) to per-row int8; returns their names. Shared with mixed precision. */
+export function quantizeTables(edit: GraphEdit, model: ModelProto): string[] {
+  const names = gatherTables(model).map((t) => t.name);
+  for (const name of names) gatherInt8(edit, name);
+  return names;
 }

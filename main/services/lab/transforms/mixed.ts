@@ -9,9 +9,10 @@
  */
 import type { ModelProto } from '../../../core/onnx/proto.ts';
 import { GraphEdit } from './edit.ts';
-import { ensureOpset, gatherTables, weightMatrices } from './graph.ts';
+import { ensureOpset, weightMatrices } from './graph.ts';
+import { quantizeTables } from './int8.ts';
 import type { Bits } from './quantize.ts';
-import { castFp16, dequantizeInt8, gatherInt8, matMulNBits4 } from './weight-ops.ts';
+import { castFp16, dequantizeInt8, matMulNBits4 } from './weight-ops.ts';
 
 export const MIXED_BLOCK_SIZE = 32;
 
@@ -36,10 +37,7 @@ export function toMixed(model: ModelProto, bits: Record<string, Bits>): { model:
     }
     changed.push(name);
   }
-  for (const t of gatherTables(model)) {
-    gatherInt8(edit, t.name);
-    changed.push(t.name);
-  }
+  changed.push(...quantizeTables(edit, model));
   const out = edit.finish();
   if (usedMs) ensureOpset(out, 'com.microsoft', 1);
   return { model: out, changed };
