@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../main/app.ts';
 import type { App } from '../../main/app-types.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
+import { CHROMIUM, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 
 if (!haveChromium) {
@@ -45,17 +45,10 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await pre.close();
     app = await createApp({ dataDir: join(dir, 'data'), live: true });
     server = await startServer(app, { port: 0, staticDir });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
-    // The CSP forbids inline script and eval: any violation, or any script error, fails the run.
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
+    collectProblems(page, problems);
     await mkdir(shots, { recursive: true });
   });
 

@@ -8,13 +8,13 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
 import type { App } from '../../main/app-types.ts';
 import { readDemo } from '../../main/services/demo.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
+import { collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
 
 const demo = readDemo(BUNDLED_MODELS_DIR);
 /** Demo photos whose captions say "two red circles" (the showcase scenes). */
@@ -37,9 +37,9 @@ describe.skipIf(!haveChromium)('first run: the demo library with the shipped tra
     dir = await mkdtemp(join(tmpdir(), 'leanlens-demo-e2e-'));
     app = await createApp({ dataDir: join(dir, 'data'), live: true });
     server = await startServer(app, { port: 0, staticDir });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu'] });
+    browser = await launchChromium();
     page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    page.on('pageerror', (e) => problems.push(String(e)));
+    collectProblems(page, problems);
   });
 
   afterAll(async () => {

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,4 +41,23 @@ export function bundledModelsWithout(drop: RegExp, into: string): string {
   manifest.models = manifest.models.filter((m) => !drop.test(m.id));
   writeFileSync(join(into, 'manifest.json'), JSON.stringify(manifest));
   return into;
+}
+
+/** Debian's Chromium, headless, without background traffic. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+}
+
+/**
+ * Collects every script error and console error into `problems` (the CSP forbids inline script
+ * and eval, so a violation lands here too); a test ends by expecting it empty.
+ */
+export function collectProblems(page: Page, problems: string[]): void {
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
+  });
+  page.on('pageerror', (e) => problems.push(String(e)));
 }

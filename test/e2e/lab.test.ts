@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../main/app.ts';
 import type { App } from '../../main/app-types.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, bundledModelsWithout, ensureRendererBuilt, haveChromium, shots, staticDir } from './harness.ts';
+import { CHROMIUM, bundledModelsWithout, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { paretoFront } from '../../renderer/src/components/lab/metrics.ts';
 
@@ -40,16 +40,10 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await app['folders.add']({ path: photos });
     await app.sync(); // indexed with the active model (color-oracle), so search and compare have photos
     server = await startServer(app, { port: 0, staticDir });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', acceptDownloads: true });
     page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
-    });
-    page.on('pageerror', (e) => problems.push(String(e)));
+    collectProblems(page, problems);
     await mkdir(shots, { recursive: true });
   });
 
