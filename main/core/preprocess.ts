@@ -39,15 +39,16 @@ export function centreCropBox(w: number, h: number, size: number): CropBox {
 }
 
 /**
- * Interleaved 8-bit RGB (HWC) → planar float32 (CHW), each value (v/255 − mean[c]) / std[c].
- * Writes into `out` at `offset` when given, so a batch can be filled in place.
+ * Interleaved 8-bit RGB (HWC) → planar float32 (CHW), each value (v/255 − mean[c]) / std[c], or
+ * plain v/255 when the model takes no mean/std (null). Writes into `out` at `offset` when given,
+ * so a batch can be filled in place.
  */
 export function toClipTensor(
   rgb: Uint8Array,
   width: number,
   height: number,
-  mean: [number, number, number],
-  std: [number, number, number],
+  mean: [number, number, number] | null,
+  std: [number, number, number] | null,
   out?: Float32Array,
   offset = 0,
 ): Float32Array {
@@ -63,7 +64,7 @@ export function toClipTensor(
   // One lookup table per channel: 256 entries instead of a divide per pixel.
   const luts = [0, 1, 2].map((c) => {
     const lut = new Float32Array(256);
-    for (let v = 0; v < 256; v++) lut[v] = (v / 255 - mean[c]) / std[c];
+    for (let v = 0; v < 256; v++) lut[v] = mean && std ? (v / 255 - mean[c]) / std[c] : v / 255;
     return lut;
   });
   const [r, g, b] = luts;

@@ -39,7 +39,7 @@ const PLANE = SIZE * SIZE;
 
 /** Independent reference: CLIP's normalisation of one 8-bit value, written out from its formula. */
 function expected(v: number, channel: 0 | 1 | 2, spec: PreprocessSpec = CLIP_PREPROCESS): number {
-  return (v / 255 - spec.mean[channel]) / spec.std[channel];
+  return spec.mean && spec.std ? (v / 255 - spec.mean[channel]) / spec.std[channel] : v / 255;
 }
 
 /** Tensor value at (x, y) of channel c (CHW layout). */

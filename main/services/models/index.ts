@@ -143,7 +143,7 @@ export class ModelRegistry {
         : 'Import it again, or restore its files.';
       throw new Error(`Model "${id}" cannot be used: ${problems.join('; ')}. ${fix}`);
     }
-    const { io, preprocess } = resolveSettings(entry);
+    const { io, preprocess, tokens } = resolveSettings(entry);
     return {
       id,
       dim: entry.dim,
@@ -151,6 +151,7 @@ export class ModelRegistry {
       textPath: this.locate(id, 'text')!,
       io,
       preprocess,
+      tokens,
       entry,
     };
   }

@@ -31,15 +31,32 @@ const entry = z.object({
       textInput: z.string(),
       textMask: z.string().nullable(),
       textOutput: z.string(),
+      textIds: z.enum(['int32', 'int64']),
+      imageBatch: z.number().int().positive().nullable(),
+      textBatch: z.number().int().positive().nullable(),
+      normalised: z.boolean(),
     })
     .partial()
     .optional(),
   preprocess: z
-    .object({ size: z.number().int().positive(), resize: z.enum(['shortest', 'squash']), mean: triple, std: triple })
+    .object({
+      size: z.number().int().positive(),
+      resize: z.enum(['shortest', 'cover', 'squash']),
+      interpolation: z.enum(['bicubic', 'bilinear']),
+      mean: triple.nullable(),
+      std: triple.nullable(),
+    })
+    .partial()
+    .optional(),
+  tokens: z
+    .object({ contextLength: z.number().int().positive().max(512), padId: z.number().int().nonnegative() })
     .partial()
     .optional(),
   logitScale: z.number().optional(),
   licence: z.string().optional(),
+  licenceUrl: z.string().url().optional(),
+  requiresAcceptance: z.boolean().optional(),
+  revision: z.string().optional(),
   lineage: z
     .object({ parent: z.string(), transform: z.string(), params: z.record(z.string(), z.unknown()) })
     .nullable()

@@ -82,7 +82,18 @@ export function inferIo(image: GraphSummary, text: GraphSummary, files: { image:
     textInput: textInput.name,
     textMask: textMask?.name ?? null,
     textOutput: textOutput.name,
+    textIds: textInput.type === 'int32' ? 'int32' : 'int64',
+    imageBatch: fixedBatch(imageInput),
+    textBatch: fixedBatch(textInput),
+    // The graph does not say; the app normalises either way, so assuming "not" is always safe.
+    normalised: false,
   };
+}
+
+/** The first dimension when the graph fixes it (e.g. 1), null when it is symbolic. */
+function fixedBatch(v: GraphValue): number | null {
+  const b = v.shape?.[0];
+  return typeof b === 'number' && b > 0 ? b : null;
 }
 
 /** A manifest id from a folder name: lower-case words joined by '-', unique among `taken`. */
