@@ -30,8 +30,8 @@ import { Library, type LibraryChanges } from './services/library/index.ts';
 import { Indexer } from './services/indexer/index.ts';
 import { searchByVector, photoVector, rowToPhoto } from './services/search/index.ts';
 import { makeThumbnail, preparePhotoBuffer } from './services/media/index.ts';
-import { createLabCalls } from './services/lab/app-calls.ts';
-import { rememberQuery } from './services/lab/index.ts';
+import { createLabCalls } from './lab/app-calls.ts';
+import { rememberQuery } from './lab/index.ts';
 import { readDemo } from './services/demo.ts';
 
 export type { App, AppOptions } from './app-types.ts';

@@ -8,8 +8,8 @@ import type { App, AppOptions } from '../app.ts';
 import { BUNDLED_MODELS_DIR } from '../app.ts';
 import type { LabCompareResult, LabModelResult, LabProgress, LabRun, VariantSpecArgs } from '../core/contract.ts';
 import { ModelRegistry } from '../services/models/index.ts';
-import { EVERYDAY_QUERIES } from '../services/lab/bench/queries.ts';
-import { initStudent } from '../services/lab/student.ts';
+import { EVERYDAY_QUERIES } from '../lab/bench/queries.ts';
+import { initStudent } from '../lab/student.ts';
 import { table } from './format.ts';
 
 export const LAB_USAGE = `Model lab

@@ -15,7 +15,7 @@ import { pathToFileURL } from 'node:url';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
 import type { LabModelResult, LabRun } from '../../main/core/contract.ts';
 import { readDemo } from '../../main/services/demo.ts';
-import { makeVariant, mixedPlan, uniformConfig } from '../../main/services/lab/index.ts';
+import { makeVariant, mixedPlan, uniformConfig } from '../../main/lab/index.ts';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
 import { heading, info, report, skipped } from './util.ts';
 

@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
 import type { LabModelResult, LabRun } from '../../main/core/contract.ts';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
-import { makeVariant, mixedPlan, readLabelledSet, uniformConfig } from '../../main/services/lab/index.ts';
+import { makeVariant, mixedPlan, readLabelledSet, uniformConfig } from '../../main/lab/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 
 const GENERATED = join(BUNDLED_MODELS_DIR, 'generated', 'manifest.json');

@@ -6,7 +6,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { rmSync } from 'node:fs';
 import type { LabProgress, LabRun } from '../../main/core/contract.ts';
-import { CSV_COLUMNS, parseCsv } from '../../main/services/lab/index.ts';
+import { CSV_COLUMNS, parseCsv } from '../../main/lab/index.ts';
 import { labFixture, runAndWait, COLOUR_QUERIES, type LabFixture } from './lab-helpers.ts';
 
 let f: LabFixture;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AppError, parseArgs, type LabCompareResult, type LabRun, type ModelInfo } from '../../main/core/contract.ts';
 import { decodeModel, tensorBytes } from '../../main/core/onnx/proto.ts';
-import { CSV_COLUMNS, parseCsv } from '../../main/services/lab/index.ts';
+import { CSV_COLUMNS, parseCsv } from '../../main/lab/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 
 const BIN = resolve('bin/leanlens.mjs');

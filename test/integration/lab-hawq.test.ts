@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../main/core/onnx/builder.ts';
 import { decodeModel, encodeModel, type ModelProto } from '../../main/core/onnx/proto.ts';
 import { SeededRandom } from '../../main/core/onnx/random.ts';
-import { bitChoices, chooseUnderBudget, estimateSensitivity, paretoFrontier, uniformConfig } from '../../main/services/lab/hawq/index.ts';
-import { transformModel, weightMatrices } from '../../main/services/lab/transforms/index.ts';
+import { bitChoices, chooseUnderBudget, estimateSensitivity, paretoFrontier, uniformConfig } from '../../main/lab/mixed-precision/index.ts';
+import { transformModel, weightMatrices } from '../../main/lab/transforms/index.ts';
 
 function samples(count: number, width: number, seed: number): Float32Array[] {
   const rng = new SeededRandom(seed);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../main/services/store/index.ts';
-import { chooseQueries, rememberQuery, EVERYDAY_QUERIES } from '../../main/services/lab/index.ts';
+import { chooseQueries, rememberQuery, EVERYDAY_QUERIES } from '../../main/lab/index.ts';
 
 describe('recent queries for the lab', () => {
   it('uses the built-in list until five searches are remembered, then the newest unique ones', () => {

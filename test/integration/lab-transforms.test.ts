@@ -11,7 +11,7 @@ import { COLOUR_ANCHORS, COLOUR_NAMES, colourTokenIds } from '../../main/core/on
 import { decodeModel, encodeModel, type ModelProto } from '../../main/core/onnx/proto.ts';
 import { SeededRandom } from '../../main/core/onnx/random.ts';
 import { ModelRegistry } from '../../main/services/models/index.ts';
-import { makeVariant, readModelFile, transformModel, weightMatrices, type VariantSpec } from '../../main/services/lab/transforms/index.ts';
+import { makeVariant, readModelFile, transformModel, weightMatrices, type VariantSpec } from '../../main/lab/transforms/index.ts';
 
 const MODELS = path.resolve(import.meta.dirname, '../../models');
 const SOT = 49406, EOT = 49407;

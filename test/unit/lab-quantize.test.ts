@@ -1,10 +1,10 @@
 // Pure maths of the lab: quantizers, SVD, variant ids, and the HAWQ knapsack against brute force.
 import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../main/core/onnx/random.ts';
-import { chooseUnderBudget, paretoFrontier, type CandidateTable } from '../../main/services/lab/hawq/pareto.ts';
+import { chooseUnderBudget, paretoFrontier, type CandidateTable } from '../../main/lab/mixed-precision/pareto.ts';
 import {
   dequantizeInt4, dequantizeInt8, quantizedBytes, quantizeInt4, quantizeInt8, symmetricEigen, truncatedSvd, variantFileName, variantId,
-} from '../../main/services/lab/transforms/index.ts';
+} from '../../main/lab/transforms/index.ts';
 
 const rng = new SeededRandom(7);
 
