@@ -4,12 +4,9 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { App, AppOptions } from '../app.ts';
-import { BUNDLED_MODELS_DIR } from '../app.ts';
+import type { App, AppOptions } from '../app/index.ts';
+import { BUNDLED_MODELS_DIR, EVERYDAY_QUERIES } from '../app/index.ts';
 import type { LabCompareResult, LabModelResult, LabProgress, LabRun, VariantSpecArgs } from '../core/contract.ts';
-import { ModelRegistry } from '../services/models/index.ts';
-import { EVERYDAY_QUERIES } from '../lab/bench/queries.ts';
-import { initStudent } from '../lab/student.ts';
 import { table } from './format.ts';
 
 export const LAB_USAGE = `Model lab
@@ -233,8 +230,8 @@ export async function labCommand(app: App, words: string[], flags: LabFlags, io:
       if (args.length < 1 || !flags['text-layers']) throw new LabUsageError('usage: leanlens lab init-student <teacher> --text-layers 0,4,8,11 [--id ID]');
       const layers = flags['text-layers'].split(',').map((s) => Number(s.trim()));
       if (layers.some((l) => !Number.isInteger(l) || l < 0)) throw new LabUsageError(`--text-layers must be a comma-separated list of layer numbers, got "${flags['text-layers']}"`);
-      const registry = ModelRegistry.open({ bundledDir: BUNDLED_MODELS_DIR, userDir: join(app.dataDir, 'models'), ...labAppOptions() });
-      const info = await initStudent(registry, args[0]!, { textLayers: layers, id: flags.id, onProgress: (m) => !flags.json && io.err(m) });
+      const off = app.on('lab.progress', (p) => !flags.json && p.stage === 'variant' && io.err(p.message));
+      const info = await app['lab.initStudent']({ teacher: args[0]!, textLayers: layers, id: flags.id }).finally(off);
       return print(info, () => `Made student ${info.id} (${mb(info.bytes)} MB): text layers ${layers.join(',')} of ${args[0]}, ViT-S/16 image encoder to train.`);
     }
     default:

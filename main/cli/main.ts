@@ -5,8 +5,8 @@
  */
 import { parseArgs as parseFlags } from 'node:util';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { createApp, type App } from '../app.ts';
+import { join, resolve } from 'node:path';
+import { createApp, type App } from '../app/index.ts';
 import { AppError, type IndexProgress, type SearchResult } from '../core/contract.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { formatDate, parseDate, progressLine, table } from './format.ts';
@@ -101,11 +101,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const [command, ...rest] = words;
   // Commands that need no library.
   if (command === 'tokenize') return tokenizeCommand(rest, flags, io);
-  if (command === 'bench') {
-    const { runBenchmarks } = await import('../../test/bench/run.ts');
-    await runBenchmarks();
-    return 0;
-  }
+  if (command === 'bench') return benchCommand(io);
 
   const dataDir = resolve(flags.data ?? defaultDataDir());
   let app: App | null = null;
@@ -359,10 +355,26 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
   throw new UsageError('usage: leanlens models list|use|download|import');
 }
 
+/**
+ * The benchmarks live with the tests (test/bench) and generate what they measure; they run as
+ * their own process, so the CLI never loads test code and a packaged app says where they are.
+ */
+async function benchCommand(io: CliIo): Promise<number> {
+  const { BUNDLED_MODELS_DIR } = await import('../app/index.ts');
+  const root = resolve(BUNDLED_MODELS_DIR, '..');
+  const script = join(root, 'test', 'bench', 'run.ts');
+  if (!existsSync(script)) {
+    io.err('The benchmarks ship with the source checkout (test/bench); run `npm run bench` there.');
+    return 2;
+  }
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: 'inherit' });
+  return r.status ?? 1;
+}
+
 async function tokenizeCommand(words: string[], flags: Flags, io: CliIo): Promise<number> {
   need(words, 1, 'tokenize <text>');
-  const { loadTokenizer } = await import('../services/models/index.ts');
-  const { BUNDLED_MODELS_DIR } = await import('../app.ts');
+  const { loadTokenizer, BUNDLED_MODELS_DIR } = await import('../app/index.ts');
   const ids = loadTokenizer(BUNDLED_MODELS_DIR).encode(words.join(' '));
   return print(io, flags, ids, () => ids.join(' '));
 }

@@ -347,6 +347,12 @@ const labRunIdArgs = z.object({ runId: id });
 const labResultsArgs = z.object({ runId: id.optional() }).optional();
 const labExportArgs = z.object({ runId: id, format: z.enum(['csv', 'json']) });
 export const labVariantArgs = z.object({ model: modelId, spec: variantSpecArgs });
+/** A student to train: the teacher's text layers at these indices, a fresh ViT-S/16-shaped image tower. */
+export const labInitStudentArgs = z.object({
+  teacher: modelId,
+  textLayers: z.array(z.number().int().nonnegative()).min(1).max(64),
+  id: modelId.optional(),
+});
 
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
@@ -385,6 +391,7 @@ export const calls = {
   'lab.export': call<typeof labExportArgs, string>(labExportArgs),
   'lab.compare': call<typeof labCompareArgs, LabCompareResult>(labCompareArgs),
   'lab.variant': call<typeof labVariantArgs, ModelInfo>(labVariantArgs),
+  'lab.initStudent': call<typeof labInitStudentArgs, ModelInfo>(labInitStudentArgs),
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -416,10 +423,14 @@ export const eventNames: EventName[] = [
 /** What every transport's client looks like: one async function per call. */
 export type Api = { [N in CallName]: (args: CallArgs<N>) => Promise<CallResult<N>> };
 
+/** Every code an AppError may carry; clients parse errors against this list. */
+export const errorCodes = ['invalid-argument', 'not-found', 'unsupported', 'failed'] as const;
+export type ErrorCode = (typeof errorCodes)[number];
+
 /** Errors that cross the contract carry a stable code and a message a person can act on. */
 export class AppError extends Error {
   constructor(
-    readonly code: 'invalid-argument' | 'not-found' | 'unsupported' | 'failed' | 'busy',
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);

@@ -79,11 +79,6 @@ export function toClipTensor(
   return target;
 }
 
-/** The value every element of channel `c` takes for a solid colour: handy for checks and tests. */
-export function normaliseValue(v: number, mean: number, std: number): number {
-  return (v / 255 - mean) / std;
-}
-
 function assertDims(width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new RangeError(`invalid image size ${width}x${height}`);

@@ -9,8 +9,8 @@
 import { app, BrowserWindow, dialog, ipcMain, Menu, nativeTheme, net, protocol, screen, session, shell } from 'electron';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { createApp } from '../app.ts';
-import type { App } from '../app-types.ts';
+import { createApp } from '../app/index.ts';
+import type { App } from '../app/index.ts';
 import { AppError, callNames, eventNames, parseArgs, type EventName, type Settings } from '../core/contract.ts';
 import { resolveAppFile } from './app-files.ts';
 import { bridgeArgument, callChannel, EVENT_CHANNEL, type EventMessage } from './bridge-spec.ts';

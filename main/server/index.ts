@@ -9,16 +9,18 @@
  *
  * Routes are derived from the contract's `callNames`: adding a call needs no edit here.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isIP } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { AppError, callNames, eventNames, parseArgs, type CallName } from '../core/contract.ts';
-import type { App } from '../app-types.ts';
+import type { App } from '../app/index.ts';
+import { contentTypeOf } from '../core/mime.ts';
+import { isInside, realInside } from '../core/paths.ts';
+import { hostAllowed, isLoopbackBind, isWildcard, originAllowed, statusOf, tokenFrom } from './http-rules.ts';
 
 export interface ServerOptions {
   /** 0 (default) picks a free port. */
@@ -50,43 +52,9 @@ export interface RunningServer {
 const IMAGE_CALLS: ReadonlySet<string> = new Set(['search.similar']);
 const CALLS: ReadonlySet<string> = new Set(callNames);
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-};
-
 /** The package's built UI, wherever the command is run from. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** HTTP status for each AppError code. */
-function statusOf(code: AppError['code']): number {
-  switch (code) {
-    case 'invalid-argument':
-      return 400;
-    case 'not-found':
-      return 404;
-    case 'unsupported':
-      return 501;
-    case 'busy':
-      return 409;
-    default:
-      return 500;
-  }
-}
 
 class HttpError extends Error {
   constructor(
@@ -98,79 +66,21 @@ class HttpError extends Error {
   }
 }
 
-function sameSecret(given: string | undefined | null, token: string): boolean {
-  if (!given) return false;
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function parseCookies(header: string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!header) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    const k = part.slice(0, eq).trim();
-    const v = part.slice(eq + 1).trim();
-    try {
-      out[k] = decodeURIComponent(v);
-    } catch {
-      out[k] = v;
-    }
-  }
-  return out;
-}
-
 export function startServer(app: App, opts: ServerOptions = {}): Promise<RunningServer> {
   const host = opts.host ?? '127.0.0.1';
   const token = opts.token ?? randomBytes(16).toString('hex');
   const staticDir = resolve(opts.staticDir ?? DEFAULT_STATIC_DIR);
   const maxBody = opts.maxBodyBytes ?? 1024 * 1024;
   const maxImageBody = opts.maxImageBodyBytes ?? 70 * 1024 * 1024;
-  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  const loopbackBind = LOOPBACK_NAMES.has(host) || host === '::1';
+  const wildcard = isWildcard(host);
+  const loopbackBind = isLoopbackBind(host);
   let port = 0;
   // Cookies are shared across ports on one host, so the name carries the port: two servers on
   // the same machine do not overwrite each other's token.
   const cookieName = () => `leanlens_token_${port}`;
 
-  /** DNS-rebinding defence: the Host header must name this server, never some other domain. */
-  function hostAllowed(hostHeader: string | undefined): boolean {
-    if (!hostHeader) return false;
-    let name: string;
-    let p: string;
-    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
-    if (!m) return false;
-    name = m[1]!;
-    p = m[2] ?? '80';
-    if (Number(p) !== port) return false;
-    if (LOOPBACK_NAMES.has(name)) return true;
-    const bare = name.replace(/^\[|\]$/g, '');
-    if (bare === host.toLowerCase()) return true;
-    // Bound to every interface: any IP literal reaches us legitimately; a domain name might be a
-    // rebinding attack, so only IP literals pass.
-    if (wildcard && isIP(bare) !== 0) return true;
-    return false;
-  }
-
-  function originAllowed(req: IncomingMessage): boolean {
-    const origin = req.headers.origin;
-    if (origin === undefined) return true;
-    return origin.toLowerCase() === `http://${String(req.headers.host).toLowerCase()}`;
-  }
-
-  /** Token from the query, the bearer header, or this server's cookie. */
-  function tokenOf(req: IncomingMessage, url: URL): { ok: boolean; fromQuery: boolean } {
-    const q = url.searchParams.get('token');
-    if (sameSecret(q, token)) return { ok: true, fromQuery: true };
-    const auth = req.headers.authorization;
-    if (auth && /^Bearer\s+/i.test(auth) && sameSecret(auth.replace(/^Bearer\s+/i, '').trim(), token)) {
-      return { ok: true, fromQuery: false };
-    }
-    const cookie = parseCookies(req.headers.cookie)[cookieName()];
-    return { ok: sameSecret(cookie, token), fromQuery: false };
-  }
+  const tokenOf = (req: IncomingMessage, url: URL) =>
+    tokenFrom({ query: url.searchParams.get('token'), authorization: req.headers.authorization, cookieHeader: req.headers.cookie }, cookieName(), token);
 
   function securityHeaders(res: ServerResponse, hostHeader: string): void {
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -288,28 +198,19 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
     }
     const rel = decoded === '/' || decoded === '' ? 'index.html' : decoded.replace(/^\/+/, '');
     const candidate = resolve(staticDir, rel);
-    const inside = (p: string, root: string) => {
-      const r = relative(root, p);
-      return r !== '' && !r.startsWith('..') && !isAbsolute(r) && !r.split(sep).includes('..');
-    };
-    if (!inside(candidate, staticDir)) throw new HttpError(404, 'not-found', 'not found');
-    let real: string;
-    let realRoot: string;
-    try {
-      real = await realpath(candidate);
-      realRoot = await realpath(staticDir);
-    } catch {
-      if (rel === 'index.html') {
+    if (!isInside(candidate, staticDir, { allowSame: false })) throw new HttpError(404, 'not-found', 'not found');
+    // Symlinks resolved: one inside the build folder must not lead outside it.
+    const real = await realInside(candidate, staticDir, realpath, { allowSame: false });
+    if (!real) {
+      if (rel === 'index.html' && !existsSync(candidate)) {
         throw new HttpError(503, 'ui-not-built', `the UI is not built (${join(staticDir, 'index.html')} is missing): run \`npm run build:renderer\``);
       }
       throw new HttpError(404, 'not-found', 'not found');
     }
-    // A symlink inside the build folder must not lead outside it.
-    if (!inside(real, realRoot)) throw new HttpError(404, 'not-found', 'not found');
     const info = await stat(real);
     // No directory listings, ever.
     if (!info.isFile()) throw new HttpError(404, 'not-found', 'not found');
-    const type = CONTENT_TYPES[extname(real).toLowerCase()] ?? 'application/octet-stream';
+    const type = contentTypeOf(real) ?? 'application/octet-stream';
     res.writeHead(200, {
       'Content-Type': type,
       'Content-Length': info.size,
@@ -324,11 +225,11 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hostHeader = String(req.headers.host ?? '');
-    if (!hostAllowed(hostHeader)) {
+    if (!hostAllowed(hostHeader, { host, port })) {
       sendError(res, 403, 'forbidden-host', 'this server answers only to its own address (Host header refused)');
       return;
     }
-    if (!originAllowed(req)) {
+    if (!originAllowed(req.headers.origin, req.headers.host)) {
       sendError(res, 403, 'forbidden-origin', 'cross-origin requests are refused');
       return;
     }
@@ -422,7 +323,7 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
       socket.destroy();
     };
     const hostHeader = String(req.headers.host ?? '');
-    if (!hostAllowed(hostHeader) || !originAllowed(req)) return refuse(403, 'Forbidden');
+    if (!hostAllowed(hostHeader, { host, port }) || !originAllowed(req.headers.origin, req.headers.host)) return refuse(403, 'Forbidden');
     const url = new URL(req.url ?? '/', `http://${hostHeader}`);
     if (!tokenOf(req, url).ok) return refuse(401, 'Unauthorized');
     if (url.pathname !== '/events') return refuse(404, 'Not Found');

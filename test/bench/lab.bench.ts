@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
+import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
 import type { LabModelResult, LabRun } from '../../main/core/contract.ts';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
 import { makeVariant, mixedPlan, readLabelledSet, uniformConfig } from '../../main/lab/index.ts';

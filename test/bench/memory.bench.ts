@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
-import { createApp, type App } from '../../main/app.ts';
+import { createApp, type App } from '../../main/app/index.ts';
 import type { ResolvedModel } from '../../main/core/model-spec.ts';
 import { ensureBenchModel, modelBytes, resolveBenchModel } from './models.ts';
 import { syntheticLibrary } from './query.bench.ts';

@@ -13,7 +13,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
-import { createApp } from '../../main/app.ts';
+import { createApp } from '../../main/app/index.ts';
 import { openEncoder } from '../../main/services/encoder/index.ts';
 import { preparePhoto } from '../../main/services/media/index.ts';
 import { ensureBenchModel, resolveBenchModel } from './models.ts';

@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createApp, type App } from '../../main/app.ts';
+import { createApp, type App } from '../../main/app/index.ts';
 import { openEncoder } from '../../main/services/encoder/index.ts';
 import { loadTokenizer } from '../../main/services/models/index.ts';
 import { VectorIndex } from '../../main/services/ann/index.ts';

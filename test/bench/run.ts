@@ -18,7 +18,7 @@ import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
-/** Runs another contributor's bench module if it is there; a clear line when it is not. */
+/** Runs one bench module; a failure is reported and the other sections still run. */
 async function optionalBench(file: string, exportName: string, title: string, run: (fn: () => Promise<void>) => Promise<void>): Promise<void> {
   const url = new URL(file, import.meta.url);
   if (!existsSync(url)) {

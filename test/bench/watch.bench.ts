@@ -9,7 +9,7 @@ import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createApp } from '../../main/app.ts';
+import { createApp } from '../../main/app/index.ts';
 import { COCO_DIR, cocoAvailable, heading, info, median, ms, report, skipped, sleep } from './util.ts';
 
 const REPEATS = 5;

@@ -10,8 +10,8 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { createApp } from '../../main/app.ts';
-import type { App } from '../../main/app-types.ts';
+import { createApp } from '../../main/app/index.ts';
+import type { App } from '../../main/app/index.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
 import { CHROMIUM, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';

@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
-import type { App } from '../../main/app-types.ts';
-import { readDemo } from '../../main/services/demo.ts';
+import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
+import type { App } from '../../main/app/index.ts';
+import { readDemo } from '../../main/app/demo.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
 import { collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type App } from '../../main/app.ts';
+import { createApp, type App } from '../../main/app/index.ts';
 import type { Events } from '../../main/core/contract.ts';
 import { COLOURS, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 

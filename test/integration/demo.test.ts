@@ -6,10 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLED_MODELS_DIR, createApp } from '../../main/app.ts';
-import type { App } from '../../main/app-types.ts';
+import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
+import type { App } from '../../main/app/index.ts';
 import type { LabRun } from '../../main/core/contract.ts';
-import { readDemo } from '../../main/services/demo.ts';
+import { readDemo } from '../../main/app/demo.ts';
 
 const demo = readDemo(BUNDLED_MODELS_DIR);
 const labelled = JSON.parse(readFileSync(demo.labelled, 'utf8')) as { file: string; captions: string[] }[];

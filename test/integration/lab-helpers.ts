@@ -2,7 +2,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type App } from '../../main/app.ts';
+import { createApp, type App } from '../../main/app/index.ts';
 import type { LabRun, LabRunArgs } from '../../main/core/contract.ts';
 import { COLOURS, writeColourLibrary } from '../fixtures/photos.ts';
 

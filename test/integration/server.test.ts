@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { AppError, callNames, type EventName, type Events, type Folder } from '../../main/core/contract.ts';
-import type { App } from '../../main/app-types.ts';
+import type { App } from '../../main/app/index.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
 
 function standInApp(dataDir: string, photoPath: string) {

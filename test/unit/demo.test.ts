@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BUNDLED_MODELS_DIR } from '../../main/app.ts';
-import { demoDir, readDemo } from '../../main/services/demo.ts';
+import { BUNDLED_MODELS_DIR } from '../../main/app/index.ts';
+import { demoDir, readDemo } from '../../main/app/demo.ts';
 
 describe('readDemo', () => {
   let dir = '';

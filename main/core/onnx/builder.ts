@@ -24,7 +24,6 @@ export const ELEM_TYPE_CODE: Record<ElemType, number> = {
 export interface FloatAttr { kind: 'float'; value: number }
 export interface FloatsAttr { kind: 'floats'; value: number[] }
 export const floatAttr = (value: number): FloatAttr => ({ kind: 'float', value });
-export const floatsAttr = (value: number[]): FloatsAttr => ({ kind: 'floats', value });
 
 /** Whole numbers become INT(S), others FLOAT(S); strings STRING; TensorProto TENSOR. */
 export type AttrValue = number | number[] | string | TensorProto | FloatAttr | FloatsAttr;

@@ -71,19 +71,6 @@ export function srgbToLab(rgb: readonly [number, number, number]): [number, numb
   return [116 * f[1]! - 16, 500 * (f[0]! - f[1]!), 200 * (f[1]! - f[2]!)];
 }
 
-/** Soft membership of one sRGB colour (0..255) to each anchor, in COLOUR_NAMES order. */
-export function colourMemberships(rgb255: readonly [number, number, number]): number[] {
-  const lab = srgbToLab(rgb255.map((c) => c / 255) as [number, number, number]);
-  const logits = COLOUR_NAMES.map((name) => {
-    const a = srgbToLab(COLOUR_ANCHORS[name].map((c) => c / 255) as [number, number, number]);
-    return -((lab[0] - a[0]) ** 2 + (lab[1] - a[1]) ** 2 + (lab[2] - a[2]) ** 2) / COLOUR_TEMPERATURE;
-  });
-  const max = Math.max(...logits);
-  const e = logits.map((l) => Math.exp(l - max));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
 /**
  * Token ids of the colour words in CLIP's vocabulary, from the text of bpe_simple_vocab_16e6.txt
  * (already decompressed). Vocabulary order: 256 byte characters, the same with '</w>', then one

@@ -19,6 +19,7 @@ import { VectorIndex, blobToVector } from '../../services/ann/index.ts';
 import { Indexer } from '../../services/indexer/index.ts';
 import { preparePhoto } from '../../services/media/index.ts';
 import { searchByVector } from '../../services/search/index.ts';
+import { indexedPhotoPaths, photoCounts } from '../../services/library/index.ts';
 import { labelledRecall, libraryFidelity, meanPairCosine, meanPhotoCosine, percentiles, type LabelledRecall, type LibraryEmbeddings } from '../fidelity/index.ts';
 import { LabResults } from '../results/index.ts';
 import { chooseQueries } from './queries.ts';
@@ -203,10 +204,7 @@ function blankResult(ctx: LabContext, id: string): LabModelResult {
 
 /** Up to 8 of the library's indexed photos, else the labelled set's first photos. */
 function samplePhotos(store: Store, labelled: LabelledSet | null): string[] {
-  const library = store.db
-    .prepare<[number], string>("SELECT path FROM photos WHERE status = 'indexed' ORDER BY id LIMIT ?")
-    .pluck()
-    .all(SPEED_SAMPLE);
+  const library = indexedPhotoPaths(store, SPEED_SAMPLE);
   if (library.length) return library;
   return labelled ? labelled.items.slice(0, SPEED_SAMPLE).map((i) => i.file) : [];
 }
@@ -231,7 +229,8 @@ async function embedModel(
   const shared = ctx.activeSession?.(model.id) ?? null;
   let index: VectorIndex | null = shared?.index ?? null;
   try {
-    const libraryCount = ctx.store.db.prepare<[], number>("SELECT count(*) FROM photos WHERE status IN ('indexed', 'pending')").pluck().get() ?? 0;
+    const counts = photoCounts(ctx.store);
+    const libraryCount = counts.indexed + counts.pending;
     if (libraryCount > 0) {
       index ??= await VectorIndex.open({ store: ctx.store, dir: ctx.indexDir, modelId: model.id, dim: model.dim, log: ctx.log });
       await buildVectors(ctx, model, encoder, index, shared?.indexer ?? null, signal, report);

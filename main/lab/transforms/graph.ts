@@ -152,9 +152,3 @@ export function dropUnusedInitializers(graph: GraphProto): void {
   graph.initializer = (graph.initializer ?? []).filter((t) => read.has(t.name ?? ''));
 }
 
-/** Inserts `nodes` right before the first node that reads `value` (keeps the list topologically sorted). */
-export function insertBeforeFirstUse(graph: GraphProto, value: string, nodes: NodeProto[]): void {
-  const list = graph.node!;
-  const at = list.findIndex((n) => (n.input ?? []).includes(value));
-  list.splice(at < 0 ? 0 : at, 0, ...nodes);
-}

@@ -3,7 +3,8 @@
  * paths it is told to ignore (the app's own data folder may sit inside a photo folder).
  */
 import { realpathSync } from 'node:fs';
-import { relative, resolve, sep, isAbsolute } from 'node:path';
+import { relative, resolve, sep } from 'node:path';
+import { isInside } from '../../core/paths.ts';
 
 // One list of photo extensions for the whole app: media decides what it can decode.
 export { isPhotoPath, PHOTO_EXTENSIONS } from '../media/index.ts';
@@ -19,21 +20,15 @@ export function isSkippedName(name: string): boolean {
   return name.startsWith('.') || SYSTEM_NAMES.has(name.toLowerCase());
 }
 
-/** True when `child` is `parent` or lies beneath it (path-component aware: /a/bc is not inside /a/b). */
-export function isInside(child: string, parent: string): boolean {
-  if (child === parent) return true;
-  const rel = relative(parent, child);
-  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
-}
+export { isInside } from '../../core/paths.ts';
 
 /**
  * True when any component of `path` below `root` is hidden or a system name. Only the part
  * below the folder root counts: a library folder may itself live under a dot-folder.
  */
 export function hasSkippedComponent(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  if (rel === '' || rel.startsWith('..')) return false;
-  return rel.split(sep).some(isSkippedName);
+  if (path === root || !isInside(path, root)) return false;
+  return relative(root, path).split(sep).some(isSkippedName);
 }
 
 /** Absolute paths never indexed. Each is kept as given and as its real path, so symlinks cannot sneak around it. */

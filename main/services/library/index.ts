@@ -31,6 +31,18 @@ import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
 export { hashFile } from './hashing.ts';
+export {
+  photoById,
+  indexedPhotosById,
+  takenAtById,
+  photoIdsInFolder,
+  photoIdByPath,
+  indexedPhotoPaths,
+  photoCounts,
+  resolvePhotoFile,
+  rowToPhoto,
+  type PhotoCounts,
+} from './photos.ts';
 export type { LibraryChanges } from './reconcile.ts';
 
 export interface LibraryOptions {

@@ -9,10 +9,10 @@
  * Must never: encode queries (the caller brings the vector), write to the database, or return a
  * photo row the library has deleted.
  */
-import { basename } from 'node:path';
-import type { Photo, SearchHit, SearchResult } from '../../core/contract.ts';
+import type { SearchHit, SearchResult } from '../../core/contract.ts';
 import { byScoreDesc, type Scored } from '../../core/ranking.ts';
-import type { PhotoRecord, Store } from '../store/index.ts';
+import type { Store } from '../store/index.ts';
+import { indexedPhotosById, takenAtById } from '../library/index.ts';
 import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
 export interface SearchContext {
@@ -43,35 +43,6 @@ export const EXACT_CANDIDATES = 5000;
  * Beyond it `total` is a lower bound; a cut-off that lets more than this through is barely a cut-off.
  */
 export const MAX_DEPTH = 5000;
-
-/** The columns `rowToPhoto` reads. */
-export type PhotoRow = Pick<
-  PhotoRecord,
-  'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'width' | 'height' | 'taken_at' | 'camera' | 'format' | 'status' | 'error'
->;
-
-/**
- * The one mapping from a `photos` row (`SELECT *` or at least PhotoRow's columns) to the contract's
- * Photo. Takes `unknown` because better-sqlite3 rows are untyped.
- */
-export function rowToPhoto(raw: unknown): Photo {
-  const row = raw as PhotoRow;
-  return {
-    id: row.id,
-    folderId: row.folder_id,
-    path: row.path,
-    name: basename(row.path),
-    size: row.size,
-    mtimeMs: row.mtime_ms,
-    width: row.width,
-    height: row.height,
-    takenAt: row.taken_at,
-    camera: row.camera,
-    format: row.format,
-    status: row.status,
-    error: row.error,
-  };
-}
 
 /** A photo's stored vector for a model ("more like this"), or null when it has none. */
 export function photoVector(store: Store, photoId: number, modelId: string): Float32Array | null {
@@ -126,7 +97,7 @@ export function searchByVector(ctx: SearchContext, query: Float32Array, args: Ve
 
 /** Hydrates the page's photo rows. */
 function finish(ctx: SearchContext, page: Scored[], total: number, started: number): SearchResult {
-  const photos = photosById(ctx.store, page.map((h) => h.id));
+  const photos = indexedPhotosById(ctx.store, page.map((h) => h.id));
   const result: SearchHit[] = [];
   for (const h of page) {
     const photo = photos.get(h.id);
@@ -271,31 +242,9 @@ function newestFirst(
 
 /** Newest first (photos with no date last), ties by relevance. */
 function byDate(store: Store, hits: Scored[]): Scored[] {
-  const taken = new Map<number, number | null>();
-  for (const chunk of chunks(hits.map((h) => h.id), 500)) {
-    const rows = store.db
-      .prepare<number[], { id: number; taken_at: number | null }>(
-        `SELECT id, taken_at FROM photos WHERE id IN (${chunk.map(() => '?').join(',')})`,
-      )
-      .all(...chunk);
-    for (const r of rows) taken.set(r.id, r.taken_at);
-  }
+  const taken = takenAtById(store, hits.map((h) => h.id));
   const t = (id: number) => taken.get(id) ?? -Infinity;
   return [...hits].sort((a, b) => t(b.id) - t(a.id) || byScoreDesc(a, b));
-}
-
-function photosById(store: Store, ids: number[]): Map<number, Photo> {
-  const out = new Map<number, Photo>();
-  for (const chunk of chunks(ids, 500)) {
-    const rows = store.db
-      .prepare<number[], PhotoRow>(
-        `SELECT id, folder_id, path, size, mtime_ms, width, height, taken_at, camera, format, status, error
-         FROM photos WHERE status = 'indexed' AND id IN (${chunk.map(() => '?').join(',')})`,
-      )
-      .all(...chunk);
-    for (const r of rows) out.set(r.id, rowToPhoto(r));
-  }
-  return out;
 }
 
 function dotBlob(blob: Buffer, query: Float32Array): number {
@@ -304,10 +253,4 @@ function dotBlob(blob: Buffer, query: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
   return s;
-}
-
-function chunks<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
 }

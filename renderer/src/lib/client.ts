@@ -4,7 +4,7 @@
  * the headless server (HTTP + WebSocket, token in an HttpOnly cookie) and the Electron preload
  * (`window.leanlens`). Views never know which one they run on, except through `transport`.
  */
-import { callNames, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
+import { callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
 
 export type PhotoKind = 'thumbnail' | 'original';
 export type TransportKind = 'browser' | 'desktop';
@@ -146,7 +146,6 @@ export function httpTransport(base: URL = new URL('./', location.href)): Transpo
  */
 export type DesktopBridge = Api & {
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
-  photoUrl?(id: number, kind: PhotoKind): string;
 };
 
 declare global {
@@ -156,13 +155,13 @@ declare global {
 }
 
 /** Electron's IPC turns errors into "Error invoking remote method 'x': Error: code: message". */
-function desktopError(e: unknown): CallError {
+export function desktopError(e: unknown): CallError {
   const raw = e instanceof Error ? e.message : String(e);
   const code = (e as { code?: string })?.code;
   const message = raw.replace(/^Error invoking remote method '[^']+': (?:\w*Error: )?/, '');
   // The preload sends the code as the message's prefix: "not-found: photo 12 is not in the library".
-  const m = /^(invalid-argument|not-found|unsupported|failed|busy):\s*(.*)$/s.exec(message);
-  if (m) return new CallError(m[1]!, m[2]!);
+  const m = /^([a-z-]+):\s*(.*)$/s.exec(message);
+  if (m && (errorCodes as readonly string[]).includes(m[1]!)) return new CallError(m[1]!, m[2]!);
   return new CallError(code ?? 'failed', message);
 }
 
@@ -182,7 +181,7 @@ export function desktopTransport(bridge: DesktopBridge): Transport {
       return () => offs.forEach((off) => off());
     },
     photoUrl(id, kind, version) {
-      const base = bridge.photoUrl ? bridge.photoUrl(id, kind) : `photo://${kind}/${id}`;
+      const base = `photo://${kind}/${id}`;
       return version ? `${base}?v=${Math.round(version)}` : base;
     },
   };

@@ -15,7 +15,7 @@ import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
 export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings';
 
-/** The sidebar, in order. The Lab view slots in here when it lands (one entry + one view). */
+/** The sidebar, in order: one entry per view. */
 export const NAV: { route: Route; label: string; icon: string }[] = [
   { route: 'search', label: 'Search', icon: 'search' },
   { route: 'library', label: 'Library', icon: 'folder' },

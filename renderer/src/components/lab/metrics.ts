@@ -24,18 +24,9 @@ export function lineageText(l: ModelLineage | null): string | null {
   return l ? `${l.transform} of ${l.parent}` : null;
 }
 
-export function modelLabel(m: Pick<ModelInfo, 'id' | 'lineage'>): string {
-  const l = lineageText(m.lineage);
-  return l ? `${m.id} (${l})` : m.id;
-}
-
 /** The fidelity a person cares about first: overlap@K with the teacher's results. */
 export function fidelityOf(r: LabModelResult): number | null {
   return r.fidelity?.overlapAtK ?? null;
-}
-
-export function memoryOf(r: LabModelResult): number | null {
-  return r.peakRssBytes;
 }
 
 /** Memory the model itself added to its process (peak minus the process before loading it). */

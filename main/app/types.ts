@@ -4,7 +4,7 @@
  * plus the few things a transport needs that are not calls: events, file serving by photo id,
  * and shutdown.
  */
-import type { Api, EventName, Events, IndexProgress, Status } from './core/contract.ts';
+import type { Api, EventName, Events, IndexProgress, Status } from '../core/contract.ts';
 
 /** Desktop actions the Electron shell provides; the headless server has none. */
 export interface DesktopShell {

@@ -1,0 +1,142 @@
+/**
+ * Composes the services into one `App` that implements the contract. The CLI, the headless
+ * server and the Electron main process all start here, so they behave the same. This file only
+ * builds the dependencies and joins the call groups; each group is the table of contents of its
+ * area:
+ *   library-calls  folders, indexing progress, status        search-calls  text and similar
+ *   photo-calls    one photo and its files                   model-calls   models and settings
+ *   demo-calls     the demo library                          lab-calls     the model lab
+ * The model in use (encoder + index + indexer) is the `ActiveModel`.
+ */
+import { EventEmitter } from 'node:events';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventName, Events, Settings } from '../core/contract.ts';
+import { openStore } from '../services/store/index.ts';
+import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
+import { Library } from '../services/library/index.ts';
+import { ActiveModel } from './active-model.ts';
+import type { AppContext } from './context.ts';
+import { demoCalls } from './demo-calls.ts';
+import { labCalls } from './lab-calls.ts';
+import { libraryCalls, status } from './library-calls.ts';
+import { modelCalls } from './model-calls.ts';
+import { photoCalls } from './photo-calls.ts';
+import { searchCalls } from './search-calls.ts';
+import type { App, AppOptions } from './types.ts';
+
+/** The repo's (or the packaged app's) `models/` folder. */
+export const BUNDLED_MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+
+const DEFAULT_SETTINGS: Settings = {
+  threads: Math.max(1, availableParallelism()),
+  useGpu: true,
+  thumbnailSize: 256,
+  theme: 'system',
+};
+
+export async function createApp(options: AppOptions): Promise<App> {
+  const { dataDir } = options;
+  const modelsDir = options.modelsDir ?? BUNDLED_MODELS_DIR;
+  const live = options.live ?? false;
+
+  const store = openStore(join(dataDir, 'library.db'));
+  const registry = ModelRegistry.open({ bundledDir: modelsDir, userDir: join(dataDir, 'models'), extraManifests: options.extraManifests });
+  const library = new Library({ store, ignore: [dataDir] });
+  const emitter = new EventEmitter();
+  const emit = <E extends EventName>(event: E, payload: Events[E]) => void emitter.emit(event, payload);
+
+  let settings: Settings = { ...DEFAULT_SETTINGS, ...store.getSetting<Partial<Settings>>('settings', {}) };
+  const model = new ActiveModel({
+    store,
+    registry,
+    dataDir,
+    live,
+    settings: () => settings,
+    onProgress: (p) => emit('index.progress', p),
+    onIndexed: (ids) => {
+      emit('library.changed', { added: ids, changed: [], removed: [] });
+      emit('folders.changed', library.listFolders());
+    },
+  });
+  const ctx: AppContext = {
+    dataDir,
+    modelsDir,
+    live,
+    store,
+    registry,
+    tokenizer: loadTokenizer(modelsDir),
+    library,
+    model,
+    settings: () => settings,
+    emit,
+    models: () => registry.list().map((m) => ({ ...m, active: m.id === model.id })),
+    shell: options.shell,
+  };
+
+  library.on('changed', (changes) => {
+    model.libraryChanged(changes);
+    if (changes.removed.length || changes.moved.length) {
+      emit('library.changed', { added: [], changed: changes.moved, removed: changes.removed });
+    }
+    emit('folders.changed', library.listFolders());
+  });
+  library.on('folders', (folders) => emit('folders.changed', folders));
+
+  const lab = labCalls(ctx);
+  const models = modelCalls(ctx, (patch) => {
+    settings = { ...settings, ...patch };
+    store.setSetting('settings', settings);
+  });
+  // The demo and the library call each other (adding the demo adds a folder; removing its folder
+  // switches back), so the library's calls reach the demo through this late-bound hook.
+  let demo: ReturnType<typeof demoCalls> | null = null;
+  const libraryApi = libraryCalls(ctx, (id) => demo?.folderRemoved(id) ?? Promise.resolve());
+  demo = demoCalls(ctx, { 'models.use': models['models.use'], 'folders.add': libraryApi['folders.add'] });
+
+  let closed = false;
+  const app: App = {
+    ...libraryApi,
+    ...demo.calls,
+    ...searchCalls(ctx, lab.searched),
+    ...photoCalls(ctx),
+    ...models,
+    ...lab.calls,
+    dataDir,
+    on(event, listener) {
+      emitter.on(event, listener as (p: unknown) => void);
+      return () => emitter.off(event, listener as (p: unknown) => void);
+    },
+    async sync(onProgress) {
+      await library.reconcile();
+      const s = await model.loaded();
+      const off = onProgress ? app.on('index.progress', onProgress) : () => undefined;
+      try {
+        s.indexer.resume();
+        s.indexer.start();
+        await s.indexer.whenIdle();
+        await s.index.save();
+      } finally {
+        off();
+      }
+      return status(ctx);
+    },
+    async startLive() {
+      await library.reconcile();
+      await library.watch();
+      (await model.loaded()).indexer.start();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await lab.close();
+      await library.unwatch();
+      await model.close();
+      store.close();
+    },
+  };
+
+  if (live) await app.startLive();
+  return app;
+}

@@ -1,0 +1,11 @@
+/**
+ * app — the composed application, the only thing the entry points (main/cli, main/server,
+ * main/electron) import besides the contract. Owns how services are joined into the contract's
+ * calls and which model is active. Must never: be imported by a service or by the renderer.
+ */
+export { createApp, BUNDLED_MODELS_DIR } from './app.ts';
+export { FALLBACK_MODEL } from './active-model.ts';
+// What the entry points need beyond the contract, so none of them reaches into a service.
+export { EVERYDAY_QUERIES } from '../lab/index.ts';
+export { loadTokenizer } from '../services/models/index.ts';
+export type { App, AppOptions, DesktopShell, PhotoFile } from './types.ts';

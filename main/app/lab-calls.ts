@@ -1,0 +1,156 @@
+/**
+ * The lab's calls ('lab.*'): benchmark runs and their results, side-by-side comparison, making
+ * variants and students. The lab also listens to searches (`rememberQuery`) so it can measure
+ * fidelity on the user's own queries.
+ */
+import { join } from 'node:path';
+import { AppError, type Api, type ModelInfo } from '../core/contract.ts';
+import { indexedPhotoPaths } from '../services/library/index.ts';
+import {
+  LabRunner,
+  LabResults,
+  compareModels,
+  initStudent,
+  makeMixedVariant,
+  makeVariant,
+  rememberQuery,
+  runToCsv,
+  runToJson,
+  toVariantSpec,
+  type LabContext,
+} from '../lab/index.ts';
+import type { AppContext } from './context.ts';
+
+type LabCallName = 'lab.models' | 'lab.run' | 'lab.cancel' | 'lab.results' | 'lab.export' | 'lab.compare' | 'lab.variant' | 'lab.initStudent';
+
+export interface LabCalls {
+  calls: Pick<Api, LabCallName>;
+  /** Records a text query for fidelity runs on the user's own queries. */
+  searched(text: string): void;
+  close(): Promise<void>;
+}
+
+/** Errors from services carry plain messages; the contract wants a code. */
+function asAppError(err: unknown, code: AppError['code'] = 'failed'): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError(code, (err as Error)?.message ?? String(err));
+}
+
+export function labCalls(ctx: AppContext): LabCalls {
+  const results = new LabResults(ctx.store);
+  results.abandonStale();
+  const context = (): LabContext => {
+    const s = ctx.settings();
+    return {
+      store: ctx.store,
+      registry: ctx.registry,
+      tokenizer: ctx.tokenizer,
+      modelsDir: ctx.modelsDir,
+      indexDir: join(ctx.dataDir, 'index'),
+      threads: s.threads,
+      providers: s.useGpu ? 'auto' : ['cpu'],
+      // The lab reuses the active model's open index and indexer instead of opening them twice.
+      activeSession: (id) => {
+        const open = ctx.model.open;
+        return open && open.modelId === id ? { index: open.index, indexer: open.indexer } : null;
+      },
+    };
+  };
+  const emitProgress = (p: Parameters<typeof ctx.emit<'lab.progress'>>[1]) => ctx.emit('lab.progress', p);
+  const modelsChanged = () => ctx.emit('models.changed', ctx.models());
+  const runner = new LabRunner(context, emitProgress);
+  const known = (id: string) => {
+    if (!ctx.registry.entry(id)) throw new AppError('not-found', `unknown model "${id}"; see lab.models`);
+  };
+
+  const calls: Pick<Api, LabCallName> = {
+    async 'lab.models'() {
+      // Every model, hidden test/benchmark ones included: the lab measures those too.
+      return ctx.models();
+    },
+    async 'lab.run'(args) {
+      known(args.teacher);
+      for (const m of args.models) known(m);
+      try {
+        const runId = await runner.start({
+          models: args.models,
+          teacher: args.teacher,
+          labelled: args.labelled,
+          queries: args.queries,
+          k: args.k,
+          iterations: args.iterations,
+        });
+        return { runId };
+      } catch (err) {
+        throw asAppError(err, 'invalid-argument');
+      }
+    },
+    async 'lab.cancel'({ runId }) {
+      return { cancelled: runner.cancel(runId) };
+    },
+    async 'lab.results'(args) {
+      if (args?.runId !== undefined) {
+        const run = results.get(args.runId);
+        if (!run) throw new AppError('not-found', `no lab run with id ${args.runId}`);
+        return [run];
+      }
+      return results.list();
+    },
+    async 'lab.export'({ runId, format }) {
+      const run = results.get(runId);
+      if (!run) throw new AppError('not-found', `no lab run with id ${runId}`);
+      return format === 'csv' ? runToCsv(run) : runToJson(run);
+    },
+    async 'lab.compare'(args) {
+      known(args.teacher);
+      known(args.student);
+      try {
+        return await compareModels(context(), args);
+      } catch (err) {
+        throw asAppError(err);
+      }
+    },
+    async 'lab.initStudent'({ teacher, textLayers, id }) {
+      known(teacher);
+      try {
+        const info = await initStudent(ctx.registry, teacher, {
+          textLayers,
+          id,
+          onProgress: (message) => emitProgress({ runId: null, stage: 'variant', modelId: teacher, done: 0, total: 1, message }),
+        });
+        modelsChanged();
+        return ctx.models().find((m) => m.id === info.id) ?? info;
+      } catch (err) {
+        throw asAppError(err);
+      }
+    },
+    async 'lab.variant'({ model, spec }) {
+      known(model);
+      const onProgress = (frac: number, what: string) =>
+        emitProgress({ runId: null, stage: 'variant', modelId: model, done: Math.round(frac * 1000), total: 1000, message: what });
+      try {
+        let info: ModelInfo;
+        if (spec.kind === 'mixed') {
+          if (spec.budgetMb === undefined) throw new AppError('invalid-argument', 'lab.variant: a mixed-precision variant needs spec.budgetMb');
+          const photos = indexedPhotoPaths(ctx.store, 4);
+          info = await makeMixedVariant(ctx.registry, model, {
+            budgetBytes: spec.budgetMb * 1e6,
+            bits: spec.bits,
+            tokenizer: ctx.tokenizer,
+            photos,
+            threads: ctx.settings().threads,
+            onProgress,
+          });
+        } else {
+          info = await makeVariant(ctx.registry, model, toVariantSpec(spec), { onProgress });
+        }
+        onProgress(1, `made ${info.id}`);
+        modelsChanged();
+        return ctx.models().find((m) => m.id === info.id) ?? info;
+      } catch (err) {
+        throw asAppError(err);
+      }
+    },
+  };
+  return { calls, searched: (text) => rememberQuery(ctx.store, text), close: () => runner.close() };
+}

@@ -1,0 +1,71 @@
+/** The library's calls: folders, indexing progress and failures, and the status summary. */
+import type { Api, Status } from '../core/contract.ts';
+import { photoCounts, photoIdsInFolder } from '../services/library/index.ts';
+import type { AppContext } from './context.ts';
+
+type LibraryCallName =
+  | 'folders.list'
+  | 'folders.add'
+  | 'folders.remove'
+  | 'folders.confirmDeletions'
+  | 'index.status'
+  | 'index.pause'
+  | 'index.resume'
+  | 'index.failures';
+
+export function status(ctx: AppContext): Status {
+  return {
+    ...photoCounts(ctx.store),
+    errors: ctx.library.failures().map((f) => ({ path: f.path, reason: f.reason })),
+    model: ctx.model.open?.modelId ?? ctx.model.id,
+    // The provider is only known once a session ran; between runs report the last one used.
+    execution: ctx.model.execution(),
+    progress: ctx.model.progress(),
+    dataDir: ctx.dataDir,
+  };
+}
+
+/** `onFolderRemoved` lets the demo put back the model used before it when its folder goes. */
+export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => Promise<void>): Pick<Api, LibraryCallName> {
+  const { library } = ctx;
+  return {
+    async 'folders.list'() {
+      return library.listFolders();
+    },
+    async 'folders.add'({ path }) {
+      // addFolder scans the new folder itself; its 'changed' events wake the indexer.
+      const folder = await library.addFolder(path);
+      if (ctx.live) {
+        (await ctx.model.loaded()).indexer.start();
+        await library.watch();
+      }
+      return library.listFolders().find((f) => f.id === folder.id) ?? folder;
+    },
+    async 'folders.remove'({ id }) {
+      const ids = photoIdsInFolder(ctx.store, id);
+      library.removeFolder(id);
+      ctx.model.forget(ids);
+      ctx.emit('library.changed', { added: [], changed: [], removed: ids });
+      await onFolderRemoved(id);
+    },
+    async 'folders.confirmDeletions'({ id }) {
+      library.confirmDeletions(id);
+    },
+    async 'index.status'() {
+      return status(ctx);
+    },
+    async 'index.pause'() {
+      const s = await ctx.model.session();
+      s.indexer.pause();
+      return s.indexer.progress();
+    },
+    async 'index.resume'() {
+      const s = await ctx.model.session();
+      s.indexer.resume();
+      return s.indexer.progress();
+    },
+    async 'index.failures'() {
+      return library.failures();
+    },
+  };
+}

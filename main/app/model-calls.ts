@@ -1,0 +1,40 @@
+/** Model calls: the list, the switch, download and import, and the settings that shape the encoder. */
+import { AppError, type Api } from '../core/contract.ts';
+import type { AppContext } from './context.ts';
+
+type ModelCallName = 'models.list' | 'models.use' | 'models.download' | 'models.import' | 'settings.get' | 'settings.set';
+
+export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api['settings.set']>[0]) => void): Pick<Api, ModelCallName> {
+  const infoOf = (id: string) => ctx.models().find((m) => m.id === id)!;
+  return {
+    async 'models.list'() {
+      return ctx.models();
+    },
+    async 'models.use'({ id }) {
+      const problems = ctx.registry.verify(id);
+      if (problems.length) throw new AppError('failed', `model "${id}" cannot be used: ${problems.join('; ')}`);
+      await ctx.model.switchTo(id);
+      ctx.emit('models.changed', ctx.models());
+      return infoOf(id);
+    },
+    async 'models.download'({ id }) {
+      const info = await ctx.registry.download(id, { onProgress: (p) => ctx.emit('models.download', p) });
+      ctx.emit('models.changed', ctx.models());
+      return infoOf(info.id);
+    },
+    async 'models.import'({ path }) {
+      const info = await ctx.registry.importFolder(path);
+      ctx.emit('models.changed', ctx.models());
+      return infoOf(info.id);
+    },
+    async 'settings.get'() {
+      return ctx.settings();
+    },
+    async 'settings.set'(patch) {
+      saveSettings(patch);
+      // Threads and GPU take effect now, without a restart.
+      await ctx.model.applySettings();
+      return ctx.settings();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * Search calls: text and "more like this" (by photo or by an image the user brings). Each text
+ * query is announced through `onSearched`, so features that learn from queries (the lab's recent
+ * queries) listen without search depending on them.
+ */
+import { AppError, type Api, type SearchResult } from '../core/contract.ts';
+import { photoById } from '../services/library/index.ts';
+import { preparePhotoBuffer } from '../services/media/index.ts';
+import { photoVector, searchByVector } from '../services/search/index.ts';
+import type { AppContext } from './context.ts';
+
+export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
+  return {
+    async 'search.text'(args) {
+      const s = await ctx.model.session();
+      const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
+      onSearched(args.text);
+      return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+    },
+    async 'search.similar'(args): Promise<SearchResult> {
+      const s = await ctx.model.session();
+      let vector: Float32Array | null;
+      const excludeIds: number[] = [];
+      if (args.photoId !== undefined) {
+        photoById(ctx.store, args.photoId);
+        vector = photoVector(ctx.store, args.photoId, s.modelId);
+        if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
+        excludeIds.push(args.photoId);
+      } else {
+        const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
+          throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
+        });
+        [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
+      }
+      return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
+    },
+  };
+}

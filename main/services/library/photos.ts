@@ -1,0 +1,128 @@
+/**
+ * Reads of the `photos` table that other modules need (the app's calls, search results, the lab's
+ * sample photos). The library owns the table, so its SQL lives here and nowhere else: a column
+ * change is made in one folder.
+ */
+import { realpath } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { AppError, type Photo } from '../../core/contract.ts';
+import { realInside } from '../../core/paths.ts';
+import type { PhotoRecord, Store } from '../store/index.ts';
+
+/** The columns `rowToPhoto` reads. */
+export type PhotoRow = Pick<
+  PhotoRecord,
+  'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'width' | 'height' | 'taken_at' | 'camera' | 'format' | 'status' | 'error'
+>;
+
+const PHOTO_COLUMNS = 'id, folder_id, path, size, mtime_ms, width, height, taken_at, camera, format, status, error';
+
+/** The one mapping from a `photos` row to the contract's Photo. */
+export function rowToPhoto(row: PhotoRow): Photo {
+  return {
+    id: row.id,
+    folderId: row.folder_id,
+    path: row.path,
+    name: basename(row.path),
+    size: row.size,
+    mtimeMs: row.mtime_ms,
+    width: row.width,
+    height: row.height,
+    takenAt: row.taken_at,
+    camera: row.camera,
+    format: row.format,
+    status: row.status,
+    error: row.error,
+  };
+}
+
+/** One photo by id; `not-found` when the library has no such row. */
+export function photoById(store: Store, id: number): Photo {
+  const row = store.db.prepare<[number], PhotoRow>(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE id = ?`).get(id);
+  if (!row) throw new AppError('not-found', `no photo with id ${id} in the library`);
+  return rowToPhoto(row);
+}
+
+/** Indexed photos among `ids`, keyed by id (deleted or pending ones are left out). */
+export function indexedPhotosById(store: Store, ids: number[]): Map<number, Photo> {
+  const out = new Map<number, Photo>();
+  for (const chunk of chunks(ids, 500)) {
+    const rows = store.db
+      .prepare<number[], PhotoRow>(
+        `SELECT ${PHOTO_COLUMNS} FROM photos WHERE status = 'indexed' AND id IN (${chunk.map(() => '?').join(',')})`,
+      )
+      .all(...chunk);
+    for (const r of rows) out.set(r.id, rowToPhoto(r));
+  }
+  return out;
+}
+
+/** Capture time of each of `ids` (null when the photo has none). */
+export function takenAtById(store: Store, ids: number[]): Map<number, number | null> {
+  const taken = new Map<number, number | null>();
+  for (const chunk of chunks(ids, 500)) {
+    const rows = store.db
+      .prepare<number[], { id: number; taken_at: number | null }>(
+        `SELECT id, taken_at FROM photos WHERE id IN (${chunk.map(() => '?').join(',')})`,
+      )
+      .all(...chunk);
+    for (const r of rows) taken.set(r.id, r.taken_at);
+  }
+  return taken;
+}
+
+export function photoIdsInFolder(store: Store, folderId: number): number[] {
+  return store.db.prepare<[number], number>('SELECT id FROM photos WHERE folder_id = ?').pluck().all(folderId);
+}
+
+export function photoIdByPath(store: Store, path: string): number | null {
+  return store.db.prepare<[string], number>('SELECT id FROM photos WHERE path = ?').pluck().get(path) ?? null;
+}
+
+/** The first `limit` indexed photos' paths, in library order: calibration and benchmark samples. */
+export function indexedPhotoPaths(store: Store, limit: number): string[] {
+  return store.db.prepare<[number], string>("SELECT path FROM photos WHERE status = 'indexed' ORDER BY id LIMIT ?").pluck().all(limit);
+}
+
+export interface PhotoCounts {
+  files: number;
+  indexed: number;
+  pending: number;
+  failed: number;
+}
+
+export function photoCounts(store: Store): PhotoCounts {
+  return store.db
+    .prepare<[], PhotoCounts>(
+      `SELECT count(*) AS files,
+              coalesce(sum(status = 'indexed'), 0) AS indexed,
+              coalesce(sum(status = 'pending'), 0) AS pending,
+              coalesce(sum(status = 'failed'), 0) AS failed
+       FROM photos`,
+    )
+    .get()!;
+}
+
+/**
+ * A photo id → its real path, refusing anything that resolves outside its library folder (a
+ * symlink swapped in after the scan), so no id can be turned into an arbitrary file read.
+ */
+export async function resolvePhotoFile(store: Store, id: number): Promise<string> {
+  const row = store.db
+    .prepare<[number], { path: string; folder: string }>(
+      'SELECT p.path AS path, f.path AS folder FROM photos p JOIN folders f ON f.id = p.folder_id WHERE p.id = ?',
+    )
+    .get(id);
+  if (!row) throw new AppError('not-found', `no photo with id ${id} in the library`);
+  const real = await realInside(row.path, row.folder, realpath, { allowSame: false });
+  if (real) return real;
+  // Say which of the two it was: a missing file is common (unplugged drive), an escape is not.
+  const exists = await realpath(row.path).then(() => true, () => false);
+  throw new AppError('not-found', exists ? `the photo resolves outside its library folder: ${row.path}` : `the photo file is missing: ${row.path}`);
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
