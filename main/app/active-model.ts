@@ -44,6 +44,9 @@ export class ActiveModel {
   /** The encoder settings the open session was built with, to tell whether a change needs a reopen. */
   private builtWith: Pick<Settings, 'threads' | 'useGpu'> | null = null;
   private closed = false;
+  /** Calls running on the open session (see `use`); closing waits for them. */
+  private readonly leases = new Set<Promise<void>>();
+  private pending = 0;
 
   constructor(private readonly o: ActiveModelOptions) {}
 
@@ -62,6 +65,25 @@ export class ActiveModel {
   session(): Promise<ModelSession> {
     if (this.current && !this.busy) return Promise.resolve(this.current);
     return this.serial(() => this.ensure());
+  }
+
+  /**
+   * Runs `fn` on the session and keeps that session open until `fn` ends: a switch asked for
+   * meanwhile waits for it, so a search in flight is answered by the model it started with.
+   */
+  async use<T>(fn: (s: ModelSession) => Promise<T>): Promise<T> {
+    const s = await this.session();
+    const run = fn(s);
+    const lease = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.leases.add(lease);
+    try {
+      return await run;
+    } finally {
+      this.leases.delete(lease);
+    }
   }
 
   /**
@@ -130,7 +152,6 @@ export class ActiveModel {
     return this.serial(() => this.closeSession());
   }
 
-  private pending = 0;
   private get busy(): boolean {
     return this.pending > 0;
   }
@@ -168,6 +189,7 @@ export class ActiveModel {
     this.current = null;
     this.builtWith = null;
     if (!s) return;
+    await Promise.all(this.leases);
     await s.indexer.stop();
     await s.index.close();
     await s.encoder.close();

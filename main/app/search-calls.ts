@@ -7,32 +7,39 @@ import { AppError, type Api, type SearchResult } from '../core/contract.ts';
 import { photoById } from '../services/library/index.ts';
 import { preparePhotoBuffer } from '../services/media/index.ts';
 import { photoVector, searchByVector } from '../services/search/index.ts';
+import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
 
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
-      const s = await ctx.model.session();
-      const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
+      const result = await ctx.model.use(async (s) => {
+        const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
+        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+      });
       onSearched(args.text);
-      return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+      return result;
     },
-    async 'search.similar'(args): Promise<SearchResult> {
-      const s = await ctx.model.session();
-      let vector: Float32Array | null;
-      const excludeIds: number[] = [];
-      if (args.photoId !== undefined) {
-        photoById(ctx.store, args.photoId);
-        vector = photoVector(ctx.store, args.photoId, s.modelId);
-        if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
-        excludeIds.push(args.photoId);
-      } else {
-        const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
-          throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
-        });
-        [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
-      }
-      return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
+    'search.similar'(args): Promise<SearchResult> {
+      return ctx.model.use((s) => similar(ctx, s, args));
     },
   };
+}
+
+/** "More like this": a library photo's stored vector, or the vector of an image the user brings. */
+async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['search.similar']>[0]): Promise<SearchResult> {
+  let vector: Float32Array | null;
+  const excludeIds: number[] = [];
+  if (args.photoId !== undefined) {
+    photoById(ctx.store, args.photoId);
+    vector = photoVector(ctx.store, args.photoId, s.modelId);
+    if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
+    excludeIds.push(args.photoId);
+  } else {
+    const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
+      throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
+    });
+    [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
+  }
+  return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
 }
