@@ -8,6 +8,7 @@
  * means editing this file (and implementing it in `App`).
  */
 import { z } from 'zod';
+import paperReference from './paper-reference.json' with { type: 'json' };
 
 // ---------------------------------------------------------------------------------------------
 // Domain types (shared by core, services, CLI, server and renderer)
@@ -449,3 +450,9 @@ export function parseArgs<N extends CallName>(name: N, raw: unknown): z.output<(
   }
   return r.data as z.output<(typeof calls)[N]['args']>;
 }
+
+/**
+ * The paper's reference figures, in one file (paper-reference.json) read by the lab's panel and
+ * benchmarks here and by the Python pipeline (models/distill), so the two never disagree.
+ */
+export const PAPER_REFERENCE = paperReference;

@@ -12,7 +12,9 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { recallAtK } from '../../main/core/metrics.ts';
 import { TopK } from '../../main/core/ranking.ts';
@@ -117,13 +119,33 @@ async function benchOne(n: number, kind: Kind): Promise<void> {
   }
 }
 
+/**
+ * Each size runs in a fresh child process: the index's resident memory is then the growth of that
+ * process alone, not mixed with what earlier sections freed (which made it print negative values).
+ */
+function benchInChild(n: number, kind: Kind): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--expose-gc', fileURLToPath(import.meta.url), '--one', String(n), kind], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    // Lines go through console.log so the summary table's capture (run.ts) sees them.
+    createInterface({ input: child.stdout! }).on('line', (line) => console.log(line));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`ANN bench child for ${n} ${kind} exited with ${code}`))));
+  });
+}
+
 export async function runAnnBench(sizes: number[] = [10_000, 100_000]): Promise<void> {
   console.log('ANN benchmark — VectorIndex over hnswlib-node (M=16, efConstruction=200, ef=max(256, 2k))');
-  for (const n of sizes) await benchOne(n, 'clustered');
-  await benchOne(Math.min(...sizes), 'uniform');
+  for (const n of sizes) await benchInChild(n, 'clustered');
+  await benchInChild(Math.min(...sizes), 'uniform');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
-  await runAnnBench(sizes.length ? sizes : undefined);
+  const args = process.argv.slice(2);
+  if (args[0] === '--one') await benchOne(Number(args[1]), args[2] as Kind);
+  else {
+    const sizes = args.map(Number).filter((x) => x > 0);
+    await runAnnBench(sizes.length ? sizes : undefined);
+  }
 }

@@ -14,12 +14,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
-import type { LabModelResult, LabRun } from '../../main/core/contract.ts';
+import { PAPER_REFERENCE, type LabModelResult, type LabRun } from '../../main/core/contract.ts';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
 import { makeVariant, mixedPlan, readLabelledSet, uniformConfig } from '../../main/lab/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
+import { ensureBenchModel } from './models.ts';
+import { GENERATED_MANIFEST as GENERATED } from './util.ts';
 
-const GENERATED = join(BUNDLED_MODELS_DIR, 'generated', 'manifest.json');
 const COCO_VAL = join(BUNDLED_MODELS_DIR, '..', '..', 'shared', 'data', 'coco-mini', 'val.json');
 const TEACHER = 'vitb32-shaped';
 const STUDENT = 'vits16-t4-shaped';
@@ -47,10 +48,7 @@ const x = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(2)}×`);
 export async function runLabBench(opts: LabBenchOptions = {}): Promise<{ run: LabRun | null; rows: LabBenchRow[] }> {
   const log = opts.log ?? ((l: string) => console.log(l));
   log('\n== Model lab: students and compressed teachers vs the fp32 ViT-B/32-shaped teacher ==');
-  if (!existsSync(GENERATED)) {
-    log(`SKIPPED: the CLIP-shaped benchmark models are missing (${GENERATED}). Make them with: npx tsx scripts/generate-models.ts --bench`);
-    return { run: null, rows: [] };
-  }
+  await ensureBenchModel([TEACHER, STUDENT]);
   const root = mkdtempSync(join(tmpdir(), 'leanlens-lab-bench-'));
   const dataDir = join(root, 'data');
   try {
@@ -155,9 +153,10 @@ function report(run: LabRun, int8Id: string, dynamicId: string | null, mixedId: 
   const add = (target: string, v: number | null, goal: string, ok: (v: number) => boolean, paper: string, fmt = x) =>
     rows.push({ target, measured: fmt(v), goal, paper, met: v === null ? null : ok(v) });
 
-  add('student disk (ViT-S/16 + 4-layer text)', ratio(s?.diskBytes, t.diskBytes), '≤ 0.45×', (v) => v <= 0.45, '0.43× (2.3× smaller)');
-  add('student query-encoding speed', ratio(t.textLatencyMs?.p50, s?.textLatencyMs?.p50), '≥ 2.77×', (v) => v >= 2.77, '2.77×');
-  add('student image throughput (batch 8)', ratio(m8(s), m8(t)), '(paper 1.51×)', () => true, '1.51× (GPU)');
+  const paper = PAPER_REFERENCE.lab;
+  add('student disk (ViT-S/16 + 4-layer text)', ratio(s?.diskBytes, t.diskBytes), '≤ 0.45×', (v) => v <= 0.45, x(paper.diskRatio));
+  add('student query-encoding speed', ratio(t.textLatencyMs?.p50, s?.textLatencyMs?.p50), `≥ ${x(paper.querySpeedup)}`, (v) => v >= paper.querySpeedup, x(paper.querySpeedup));
+  add('student image throughput (batch 8)', ratio(m8(s), m8(t)), `(paper ${x(paper.imageThroughputBatch8)})`, () => true, `${x(paper.imageThroughputBatch8)} (GPU)`);
   add('int8 teacher disk', ratio(q?.diskBytes, t.diskBytes), '≤ 0.27×', (v) => v <= 0.27, '—');
   add('int8 (weight-only) image throughput (batch 8)', ratio(m8(q), m8(t)), '≥ 1.5×', (v) => v >= 1.5, '—');
   add('int8-dynamic disk', ratio(d?.diskBytes, t.diskBytes), '≤ 0.27×', (v) => v <= 0.27, '—');

@@ -1,6 +1,7 @@
 /**
- * The ViT-B/32-shaped benchmark model: generated on first need (seeded, ~50 s), then resolved
- * through the real model registry exactly as the app would (size + sha256 verified).
+ * The CLIP-shaped benchmark models (ViT-B/32 teacher, ViT-S/16 students): generated on first need
+ * (seeded, about a minute each), then resolved through the real model registry exactly as the app
+ * would (size + sha256 verified). The bench generates everything it measures.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,11 +10,11 @@ import { ModelRegistry } from '../../main/services/models/index.ts';
 import type { ResolvedModel } from '../../main/core/model-spec.ts';
 import { BENCH_MODEL, GENERATED_MANIFEST, REPO_ROOT } from './util.ts';
 
-function benchModelPresent(): boolean {
+function benchModelPresent(id: string): boolean {
   if (!existsSync(GENERATED_MANIFEST)) return false;
   try {
     const m = JSON.parse(readFileSync(GENERATED_MANIFEST, 'utf8')) as { models: { id: string; image: { file: string }; text: { file: string } }[] };
-    const e = m.models.find((x) => x.id === BENCH_MODEL);
+    const e = m.models.find((x) => x.id === id);
     const dir = join(REPO_ROOT, 'models', 'generated');
     return !!e && existsSync(join(dir, e.image.file)) && existsSync(join(dir, e.text.file));
   } catch {
@@ -21,13 +22,14 @@ function benchModelPresent(): boolean {
   }
 }
 
-/** Generates models/generated/vitb32-shaped when missing. */
-export async function ensureBenchModel(): Promise<void> {
-  if (benchModelPresent()) return;
-  console.log(`generating the ${BENCH_MODEL} model into models/generated (seeded, about a minute) …`);
+/** Generates the named models into models/generated when missing (default: the ViT-B/32 shape). */
+export async function ensureBenchModel(ids: readonly string[] = [BENCH_MODEL]): Promise<void> {
+  const missing = ids.filter((id) => !benchModelPresent(id));
+  if (!missing.length) return;
+  console.log(`generating ${missing.join(', ')} into models/generated (seeded, about a minute each) …`);
   const t = performance.now();
   const { generateBenchModels } = await import('../../scripts/generate-models.ts');
-  generateBenchModels(undefined, [BENCH_MODEL]);
+  generateBenchModels(undefined, missing);
   console.log(`  done in ${((performance.now() - t) / 1000).toFixed(0)} s`);
 }
 

@@ -63,28 +63,36 @@ async function withAnnCapture(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-export async function runBenchmarks(): Promise<void> {
+/** One section; its failure is printed as a MISS line and the next section still runs. */
+async function section(title: string, run: () => Promise<unknown>, failed: string[]): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    failed.push(title);
+    report(`${title}: section ran to the end`, 'failed', 'ran', false, (err as Error).stack ?? String(err));
+  }
+}
+
+export async function runBenchmarks(): Promise<string[]> {
   const started = performance.now();
+  const failed: string[] = [];
   console.log(`LeanLens benchmarks — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
-  await runPipelineBench();
-  await runWatchBench();
-  await runQueryBench({ atLargest: measureMemory });
-  await optionalBench('./ann.bench.ts', 'runAnnBench', 'ANN (hnswlib) — runAnnBench', withAnnCapture);
-  await optionalBench('./lab.bench.ts', 'runLabBench', 'model lab — runLabBench', async (fn) => {
+  await section('pipeline', runPipelineBench, failed);
+  await section('watch', runWatchBench, failed);
+  await section('query', () => runQueryBench({ atLargest: measureMemory }), failed);
+  await section('ANN', () => optionalBench('./ann.bench.ts', 'runAnnBench', 'ANN (hnswlib) — runAnnBench', withAnnCapture), failed);
+  await section('model lab', () => optionalBench('./lab.bench.ts', 'runLabBench', 'model lab — runLabBench', async (fn) => {
     heading('model lab — runLabBench');
     await fn();
-  });
-  await runTrainedLabBench();
+  }), failed);
+  await section('trained lab', runTrainedLabBench, failed);
   const minutes = (performance.now() - started) / 60_000;
-  console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min.\n`);
+  console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());
+  return failed;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    await runBenchmarks();
-  } catch (err) {
-    console.error(`bench failed: ${(err as Error).stack ?? err}`);
-    process.exitCode = 1;
-  }
+  const failed = await runBenchmarks();
+  if (failed.length) process.exitCode = 1;
 }

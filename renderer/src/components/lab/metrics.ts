@@ -3,7 +3,7 @@
  * "better"), ratios against the teacher, the paper's reference ratios, and the Pareto front of
  * size versus fidelity. No DOM, no client: the charts and the table both read from here.
  */
-import type { LabModelResult, ModelInfo, ModelLineage } from '../../../../main/core/contract.ts';
+import { PAPER_REFERENCE, type LabModelResult, type ModelInfo, type ModelLineage } from '../../../../main/core/contract.ts';
 
 /**
  * "Leaner and Faster" (CLIP ViT-B/32 teacher → ViT-S/16 + 4-layer text student), as ratios
@@ -11,11 +11,11 @@ import type { LabModelResult, ModelInfo, ModelLineage } from '../../../../main/c
  * throughput, query encoding 2.77× faster (so 1/2.77 of the latency), recall unchanged.
  */
 export const PAPER = {
-  disk: 1 / 2.3,
-  imageThroughput: 1.51,
-  queryLatency: 1 / 2.77,
-  querySpeedup: 2.77,
-  recall: 1,
+  disk: PAPER_REFERENCE.lab.diskRatio,
+  imageThroughput: PAPER_REFERENCE.lab.imageThroughputBatch8,
+  queryLatency: 1 / PAPER_REFERENCE.lab.querySpeedup,
+  querySpeedup: PAPER_REFERENCE.lab.querySpeedup,
+  recall: PAPER_REFERENCE.lab.recallRatio,
 } as const;
 
 export const MB = 1e6;
