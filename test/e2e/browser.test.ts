@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
+import { CHROMIUM, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 
 if (!haveChromium) {
@@ -28,36 +28,25 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
+  let ui: UiSession;
   beforeAll(async () => {
-    await ensureRendererBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-'));
-    photos = join(dir, 'Holiday photos');
-    await writeColourLibrary(photos);
-    await writeBadFiles(photos);
-    // The library starts with one empty folder, which the UI removes first (testing removal too).
-    // It also works around a core bug: on a library with no folders at all, chokidar never reports
-    // "ready", so createApp({ live: true }) never resolves (see the report for issue 4).
-    await mkdir(join(dir, 'Empty'), { recursive: true });
-    const pre = await createApp({ dataDir: join(dir, 'data'), live: false });
-    await pre['folders.add']({ path: join(dir, 'Empty') });
-    await pre.close();
-    app = await createApp({ dataDir: join(dir, 'data'), live: true });
-    server = await startServer(app, { port: 0, staticDir });
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
-    page = await context.newPage();
-    collectProblems(page, problems);
-    await mkdir(shots, { recursive: true });
+    ui = await openUi('leanlens-e2e-', async (d) => {
+      photos = join(d, 'Holiday photos');
+      await writeColourLibrary(photos);
+      await writeBadFiles(photos);
+      // The library starts with one empty folder, which the UI removes first (testing removal too).
+      await mkdir(join(d, 'Empty'), { recursive: true });
+      const pre = await createApp({ dataDir: join(d, 'data'), live: false });
+      await pre['folders.add']({ path: join(d, 'Empty') });
+      await pre.close();
+      return createApp({ dataDir: join(d, 'data'), live: true });
+    });
+    ({ dir, app, server, browser, page, problems } = ui);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await app?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => ui?.close());
 
   async function shoot(name: string) {
     await page.waitForFunction(() => [...document.images].every((i) => i.complete));

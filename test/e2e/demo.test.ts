@@ -14,7 +14,7 @@ import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
 import { readDemo } from '../../main/app/demo.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
+import { collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
 
 const demo = readDemo(BUNDLED_MODELS_DIR);
 /** Demo photos whose captions say "two red circles" (the showcase scenes). */
@@ -30,24 +30,15 @@ describe.skipIf(!haveChromium)('first run: the demo library with the shipped tra
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
 
+  let ui: UiSession;
   beforeAll(async () => {
-    await ensureRendererBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'leanlens-demo-e2e-'));
-    app = await createApp({ dataDir: join(dir, 'data'), live: true });
-    server = await startServer(app, { port: 0, staticDir });
-    browser = await launchChromium();
-    page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
-    collectProblems(page, problems);
+    ui = await openUi('leanlens-demo-e2e-', (d) => createApp({ dataDir: join(d, 'data'), live: true }));
+    ({ dir, app, server, browser, page, problems } = ui);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await app?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => ui?.close());
 
   it('an empty library offers the demo', async () => {
     await page.goto(server.url);

@@ -1,8 +1,12 @@
-/** What the browser e2e tests share: where Chromium and the built UI are, and building it when stale. */
+/** What the browser e2e tests share: where Chromium and the built UI are, building it when stale, and one setup (`openUi`). */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import type { App } from '../../main/app/index.ts';
+import { startServer, type RunningServer } from '../../main/server/index.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -60,4 +64,46 @@ export function collectProblems(page: Page, problems: string[]): void {
     if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(m.text());
   });
   page.on('pageerror', (e) => problems.push(String(e)));
+}
+
+/** One browser test setup: a temp folder, the app, the headless server, Chromium and a page. */
+export interface UiSession {
+  dir: string;
+  app: App;
+  server: RunningServer;
+  browser: Browser;
+  page: Page;
+  /** Console and page errors seen so far; each suite ends by expecting it empty. */
+  problems: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the UI if stale, makes a temp folder, lets `makeApp` fill it and create the app, then
+ * serves it and opens a 1280×800 page (light scheme unless the context says otherwise).
+ */
+export async function openUi(prefix: string, makeApp: (dir: string) => Promise<App>, context: BrowserContextOptions = {}): Promise<UiSession> {
+  await ensureRendererBuilt();
+  await mkdir(shots, { recursive: true });
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const app = await makeApp(dir);
+  const server = await startServer(app, { port: 0, staticDir });
+  const browser = await launchChromium();
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', ...context })).newPage();
+  const problems: string[] = [];
+  collectProblems(page, problems);
+  return {
+    dir,
+    app,
+    server,
+    browser,
+    page,
+    problems,
+    async close() {
+      await browser.close();
+      await server.close();
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type { Browser, Page } from 'playwright-core';
 import { createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, bundledModelsWithout, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir } from './harness.ts';
+import { CHROMIUM, bundledModelsWithout, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { paretoFront } from '../../renderer/src/components/lab/metrics.ts';
 
@@ -27,32 +27,28 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
   let server: RunningServer;
   let browser: Browser;
   let page: Page;
-  const problems: string[] = [];
+  let problems: string[] = [];
   let variantId = '';
 
+  let ui: UiSession;
   beforeAll(async () => {
-    await ensureRendererBuilt();
-    dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-lab-'));
-    const photos = join(dir, 'photos');
-    await writeColourLibrary(photos);
-    // Only the bundled test models (no trained ShapesWorld pair): the panel's "no teachers yet" state.
-    app = await createApp({ dataDir: join(dir, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-/, join(dir, 'models')) });
-    await app['folders.add']({ path: photos });
-    await app.sync(); // indexed with the active model (color-oracle), so search and compare have photos
-    server = await startServer(app, { port: 0, staticDir });
-    browser = await launchChromium();
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light', acceptDownloads: true });
-    page = await context.newPage();
-    collectProblems(page, problems);
-    await mkdir(shots, { recursive: true });
+    ui = await openUi(
+      'leanlens-e2e-lab-',
+      async (d) => {
+        const photos = join(d, 'photos');
+        await writeColourLibrary(photos);
+        // Only the bundled test models (no trained ShapesWorld pair): the panel's "no teachers yet" state.
+        const a = await createApp({ dataDir: join(d, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-/, join(d, 'models')) });
+        await a['folders.add']({ path: photos });
+        await a.sync(); // indexed with the active model (color-oracle), so search and compare have photos
+        return a;
+      },
+      { acceptDownloads: true },
+    );
+    ({ dir, app, server, browser, page, problems } = ui);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await app?.close();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  afterAll(() => ui?.close());
 
   /** Light and dark, at the panel's full height (the view scrolls inside the window). */
   async function shoot(name: string, fullHeight = true) {
