@@ -31,6 +31,28 @@ export { parseManifest, readManifest } from './manifest.ts';
 export { writeModelFile } from './model-file.ts';
 export { pickPair, inferIo, modelIdFrom } from './pairing.ts';
 
+export interface DownloadOptions {
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  /** The user has seen and accepted the model's licence (required when the entry says requiresAcceptance). */
+  acceptLicense?: boolean;
+}
+
+/** Thrown by download() for a model whose licence was not accepted; names the licence and how to accept it. */
+export class LicenceNotAcceptedError extends Error {
+  constructor(
+    readonly modelId: string,
+    readonly licence: string,
+    readonly licenceUrl: string | null,
+  ) {
+    super(
+      `Model "${modelId}" is distributed under ${licence}${licenceUrl ? ` (${licenceUrl})` : ''}, which you must read and accept before it is downloaded. ` +
+        `Accept it in Models → Download, or run \`leanlens models download ${modelId} --accept-license\`.`,
+    );
+    this.name = 'LicenceNotAcceptedError';
+  }
+}
+
 export interface RegistryOptions {
   /** The repository's / app's `models/` folder, holding `manifest.json` (read-only at run time). */
   bundledDir: string;
@@ -57,7 +79,7 @@ interface Listed {
 export class ModelRegistry {
   private listed = new Map<string, Listed>();
   private hashes: HashCache;
-  private downloads = new Map<string, Promise<ModelInfo>>();
+  private downloads = new Map<string, { job: Promise<ModelInfo>; controller: AbortController }>();
   private readonly userManifestPath: string;
   private readonly sources: Source[];
 
@@ -130,6 +152,10 @@ export class ModelRegistry {
       lineage: entry.lineage ?? null,
       problems,
       description: entry.description ?? '',
+      licence: entry.licence ?? null,
+      licenceUrl: entry.licenceUrl ?? null,
+      requiresAcceptance: entry.requiresAcceptance === true,
+      revision: entry.revision ?? null,
     };
   }
 
@@ -185,13 +211,38 @@ export class ModelRegistry {
     return problems;
   }
 
-  /** Fetches whatever files are missing or damaged, resuming partial downloads. */
-  download(id: string, opts: { onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal } = {}): Promise<ModelInfo> {
+  /**
+   * Fetches whatever files are missing or damaged, resuming partial downloads. A model whose
+   * licence requires acceptance is refused unless `acceptLicense` says the user accepted it (the
+   * UI and CLI show the licence first). A second call while one runs joins the running one.
+   */
+  download(id: string, opts: DownloadOptions = {}): Promise<ModelInfo> {
+    const { entry } = this.get(id);
+    if (entry.requiresAcceptance && opts.acceptLicense !== true) {
+      return Promise.reject(new LicenceNotAcceptedError(id, entry.licence ?? 'its own licence', entry.licenceUrl ?? null));
+    }
     const running = this.downloads.get(id);
-    if (running) return running;
-    const job = this.runDownload(id, opts).finally(() => this.downloads.delete(id));
-    this.downloads.set(id, job);
+    if (running) return running.job;
+    // Our own controller, so cancelDownload() works for callers that passed no signal.
+    const controller = new AbortController();
+    const outer = opts.signal;
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    const job = this.runDownload(id, { onProgress: opts.onProgress, signal: controller.signal }).finally(() => {
+      outer?.removeEventListener('abort', forward);
+      this.downloads.delete(id);
+    });
+    this.downloads.set(id, { job, controller });
     return job;
+  }
+
+  /** Stops a running download; its partial file is kept for a later resume. False when none runs. */
+  cancelDownload(id: string): boolean {
+    const running = this.downloads.get(id);
+    if (!running) return false;
+    running.controller.abort(new Error('cancelled'));
+    return true;
   }
 
   private async runDownload(id: string, opts: { onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal }): Promise<ModelInfo> {
