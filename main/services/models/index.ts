@@ -25,11 +25,13 @@ import { downloadFile } from './download.ts';
 import { HashCache, sha256File } from './hashing.ts';
 import { openGraph, outputDim, zeroImage, zeroText } from './inspect.ts';
 import { readManifest, writeManifest } from './manifest.ts';
+import { readLayout, type Variant } from './layouts.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
 export { parseManifest, readManifest } from './manifest.ts';
 export { writeModelFile } from './model-file.ts';
 export { pickPair, inferIo, modelIdFrom } from './pairing.ts';
+export { readLayout, type Variant } from './layouts.ts';
 
 export interface DownloadOptions {
   onProgress?: (p: DownloadProgress) => void;
@@ -280,11 +282,13 @@ export class ModelRegistry {
   }
 
   /**
-   * Imports a folder holding a user's own ONNX pair: picks the image and text files, reads
-   * their io names and embedding width from the graphs, copies them into the user models
-   * folder and lists them in the user manifest.
+   * Imports a folder of ONNX models: an Immich model folder, a Hugging Face snapshot of a CLIP
+   * export (`variant` picks its precision), or a user's own pair. Reads the io names and embedding
+   * width from the graphs and, for Immich and Hugging Face folders, the processing (crop,
+   * normalisation, pad token, context length) from their config files; copies the two graphs into
+   * the user models folder and lists them in the user manifest.
    */
-  async importFolder(folder: string): Promise<ModelInfo> {
+  async importFolder(folder: string, opts: { variant?: Variant } = {}): Promise<ModelInfo> {
     const abs = resolvePath(folder);
     let names: string[];
     try {
@@ -292,8 +296,13 @@ export class ModelRegistry {
     } catch (err) {
       throw new Error(`Cannot read the folder ${abs}: ${(err as Error).message}`);
     }
-    const pair = pickPair(names, abs);
-    const files = { image: join(abs, pair.image), text: join(abs, pair.text) };
+    const layout = readLayout(abs, opts.variant);
+    if (!layout && opts.variant) {
+      throw new Error(`${abs} is not a Hugging Face snapshot (no onnx/vision_model*.onnx); a variant can only be chosen there.`);
+    }
+    const pair = layout ? { image: layout.imageName, text: layout.textName } : pickPair(names, abs);
+    const files = layout ? { image: layout.image, text: layout.text } : { image: join(abs, pair.image), text: join(abs, pair.text) };
+    const displayName = layout?.name ?? basename(abs);
     const image = await openGraph(files.image);
     let text: Awaited<ReturnType<typeof openGraph>>;
     try {
@@ -307,24 +316,39 @@ export class ModelRegistry {
       const io = inferIo(image.summary, text.summary, files);
       const inShape = image.summary.inputs.find((v) => v.name === io.imageInput)?.shape;
       const h = inShape?.[2];
-      const size = typeof h === 'number' && h > 0 && h === inShape?.[3] ? h : CLIP_PREPROCESS.size;
+      const graphSize = typeof h === 'number' && h > 0 && h === inShape?.[3] ? h : null;
+      const statedSize = layout?.preprocess.size;
+      if (graphSize !== null && statedSize !== undefined && statedSize !== graphSize) {
+        throw new Error(`${files.image} takes ${graphSize}×${graphSize} images but ${layout!.sources[0] ?? 'its config'} says ${statedSize}; the folder's files do not belong together.`);
+      }
+      const size = graphSize ?? statedSize ?? CLIP_PREPROCESS.size;
       const imageDim = await outputDim(image.session, image.summary, io.imageOutput, () => zeroImage(io.imageInput, size));
       const textInput = text.summary.inputs.find((v) => v.name === io.textInput)!;
       const textDim = await outputDim(text.session, text.summary, io.textOutput, () => zeroText(textInput, io.textMask));
       if (imageDim !== textDim) {
         throw new Error(`${pair.image} outputs ${imageDim}-d vectors but ${pair.text} outputs ${textDim}-d; they are not one model's pair.`);
       }
-      const id = modelIdFrom(basename(abs), (c) => this.listed.has(c) || existsSync(join(this.opts.userDir, c)));
+      const id = modelIdFrom(displayName.replace(/\//g, '-'), (c) => this.listed.has(c) || existsSync(join(this.opts.userDir, c)));
+      const what = layout
+        ? ` (${layout.kind === 'immich' ? 'Immich model folder' : `Hugging Face snapshot, ${layout.variant}`}${layout.sources.length ? `; settings from ${layout.sources.join(', ')}` : ''})`
+        : '';
+      // A graph with fixed 77-wide ids states the context length too; the config files win otherwise.
+      const idsWidth = textInput.shape?.[1];
+      const tokens = { ...(typeof idsWidth === 'number' && idsWidth > 0 ? { contextLength: idsWidth } : {}), ...layout?.tokens };
+      if (typeof idsWidth === 'number' && tokens.contextLength !== idsWidth) {
+        throw new Error(`${files.text} takes ${idsWidth} token ids but the folder's config says ${tokens.contextLength}; the folder's files do not belong together.`);
+      }
       entry = {
         id,
-        name: basename(abs),
+        name: displayName,
         role: 'other',
-        description: `Imported from ${abs}`,
+        description: `Imported from ${abs}${what}`,
         dim: imageDim,
         image: { file: `${id}/${pair.image}`, bytes: 0, sha256: '' },
         text: { file: `${id}/${pair.text}`, bytes: 0, sha256: '' },
         io,
-        ...(size !== CLIP_PREPROCESS.size ? { preprocess: { size } } : {}),
+        ...(layout ? { preprocess: { ...layout.preprocess, size } } : size !== CLIP_PREPROCESS.size ? { preprocess: { size } } : {}),
+        ...(Object.keys(tokens).length ? { tokens } : {}),
         lineage: null,
       };
     } finally {
