@@ -29,6 +29,7 @@ describe('inferIo', () => {
   it('reads the standard CLIP export names', () => {
     expect(inferIo(clipImage, clipText, files)).toEqual({
       imageInput: 'pixel_values', imageOutput: 'image_embeds', textInput: 'input_ids', textMask: null, textOutput: 'text_embeds',
+      textIds: 'int64', imageBatch: null, textBatch: null, normalised: false,
     });
   });
 
@@ -49,6 +50,7 @@ describe('inferIo', () => {
     };
     expect(inferIo(image, text, files)).toEqual({
       imageInput: 'x', imageOutput: 'pooled_embedding', textInput: 'tokens', textMask: 'attention_mask', textOutput: 'out',
+      textIds: 'int32', imageBatch: 1, textBatch: 1, normalised: false,
     });
   });
 
