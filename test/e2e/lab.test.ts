@@ -35,8 +35,9 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     dir = await mkdtemp(join(tmpdir(), 'leanlens-e2e-lab-'));
     const photos = join(dir, 'photos');
     await writeColourLibrary(photos);
-    // Only the bundled test models (no trained ShapesWorld pair): the panel's "no teachers yet" state.
-    app = await createApp({ dataDir: join(dir, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-/, join(dir, 'models')) });
+    // Only the bundled test models (no trained ShapesWorld pair, no catalog of downloadable real
+    // models, whose roles are teacher/student): the panel's "no teachers yet" state.
+    app = await createApp({ dataDir: join(dir, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-|^clip-vit-b32|^mobileclip-/, join(dir, 'models')) });
     await app['folders.add']({ path: photos });
     await app.sync(); // indexed with the active model (color-oracle), so search and compare have photos
     server = await startServer(app, { port: 0, staticDir });
