@@ -18,6 +18,8 @@ import { openEncoder } from '../../main/services/encoder/index.ts';
 import type { Manifest, ManifestEntry } from '../../main/core/model-spec.ts';
 import type { DownloadProgress } from '../../main/core/contract.ts';
 import { catalogEntries, generateTwins } from '../../scripts/generate-models.ts';
+import { buildTwin } from '../../main/core/onnx/twin.ts';
+import { writeModelFile } from '../../main/services/models/model-file.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const bundledDir = join(repo, 'models');
@@ -207,7 +209,9 @@ describe('downloading catalog entries (twins served on 127.0.0.1)', () => {
       const progress: DownloadProgress[] = [];
       const info = await registry.download(t.id, { acceptLicense: true, onProgress: (p) => progress.push(p) });
       expect(info, t.id).toMatchObject({ installed: true, problems: [] });
-      expect(readdirSync(join(userDir, t.id)).sort()).toEqual([t.image.file, t.text.file].map((f) => f.split('/')[1]).sort());
+      // Names the entry leaves out (int8: not confirmed) are read from the graphs into signature.json.
+      const extra = t.id === 'clip-vit-b32-int8' ? ['signature.json'] : [];
+      expect(readdirSync(join(userDir, t.id)).sort()).toEqual([...[t.image.file, t.text.file].map((f) => f.split('/')[1]), ...extra].sort());
       const total = t.image.bytes + t.text.bytes;
       expect(progress.at(-1)).toEqual({ modelId: t.id, received: total, total, done: true, error: null });
       expect(progress.some((p) => p.received > 0 && p.received < total)).toBe(true);
@@ -230,6 +234,52 @@ describe('downloading catalog entries (twins served on 127.0.0.1)', () => {
       }
     }
   }, 60_000);
+
+  it('takes the names an entry leaves out from the downloaded graphs', async () => {
+    // The real int8 files might name things otherwise than expected: a twin that does.
+    const other = buildTwin(
+      { dim: 512, imageSize: 224, context: 77,
+        image: { input: 'pixel_values', output: 'image_features', inputType: 'float32', batch: null, normalised: false },
+        text: { input: 'input_ids', mask: 'attention_mask', output: 'text_features', inputType: 'int64', batch: null, normalised: false } },
+      99, 'renamed twin');
+    const files = { image: join(tmp, 'renamed', 'image_int8.onnx'), text: join(tmp, 'renamed', 'text_int8.onnx') };
+    const info = { image: writeModelFile(files.image, other.image), text: writeModelFile(files.text, other.text) };
+    served.set('/files/renamed/image_int8.onnx', readFileSync(files.image));
+    served.set('/files/renamed/text_int8.onnx', readFileSync(files.text));
+    const { registry, userDir } = localCatalog((e) =>
+      e.id !== 'clip-vit-b32-int8' ? e : {
+        ...e,
+        image: { ...e.image, ...info.image, url: `${base}/files/renamed/image_int8.onnx` },
+        text: { ...e.text, ...info.text, url: `${base}/files/renamed/text_int8.onnx` },
+      });
+    await registry.download('clip-vit-b32-int8');
+    expect(JSON.parse(readFileSync(join(userDir, 'clip-vit-b32-int8', 'signature.json'), 'utf8'))).toEqual({
+      io: { imageInput: 'pixel_values', imageOutput: 'image_features', textInput: 'input_ids', textOutput: 'text_features', textMask: 'attention_mask' },
+    });
+    const model = registry.resolve('clip-vit-b32-int8');
+    expect(model.io).toMatchObject({ imageOutput: 'image_features', textOutput: 'text_features', textMask: 'attention_mask', textIds: 'int64' });
+    const enc = await openEncoder(model, { threads: 1, providers: ['cpu'] });
+    try {
+      const [v] = await enc.encodeTexts([loadTokenizer(bundledDir).encode('a cat')]);
+      expect(v!.length).toBe(512);
+    } finally {
+      await enc.close();
+    }
+  });
+
+  it('says so when the downloaded graphs do not have the signature the entry states', async () => {
+    // clip-vit-b32 served with files of another signature (pixel_values/int64/dynamic batch).
+    const wrong = twin('clip-vit-b32-int8');
+    const { registry } = localCatalog((e) =>
+      e.id !== 'clip-vit-b32' ? e : {
+        ...e,
+        image: { ...e.image, bytes: wrong.image.bytes, sha256: wrong.image.sha256, url: `${base}/files/${wrong.image.file}` },
+        text: { ...e.text, bytes: wrong.text.bytes, sha256: wrong.text.sha256, url: `${base}/files/${wrong.text.file}` },
+      });
+    await expect(registry.download('clip-vit-b32')).rejects.toThrow(
+      /Model "clip-vit-b32" was downloaded and its sha256 matches, but its files do not have the signature its manifest entry states: the image graph has no input "image" \(it has pixel_values\);.*the text graph has no input "text".*The manifest entry is wrong/,
+    );
+  });
 
   it('resumes an interrupted download with a Range request', async () => {
     const { registry, userDir } = localCatalog();

@@ -18,13 +18,14 @@ import {
   type Manifest,
   type ManifestEntry,
   type ModelFile,
+  type ModelIo,
   type ResolvedModel,
 } from '../../core/model-spec.ts';
 import { ClipTokenizer } from '../../core/tokenizer.ts';
 import { downloadFile } from './download.ts';
 import { HashCache, sha256File } from './hashing.ts';
 import { openGraph, outputDim, zeroImage, zeroText } from './inspect.ts';
-import { readManifest, writeManifest } from './manifest.ts';
+import { readManifest, writeJsonAtomic, writeManifest } from './manifest.ts';
 import { readLayout, type Variant } from './layouts.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
@@ -65,6 +66,9 @@ export interface RegistryOptions {
 }
 
 type Tower = 'image' | 'text';
+
+/** The io names a manifest entry may leave to the graph. */
+const SIGNATURE_NAMES = ['imageInput', 'imageOutput', 'textInput', 'textOutput', 'textMask'] as const;
 
 interface Source {
   kind: 'bundled' | 'extra' | 'user';
@@ -171,7 +175,9 @@ export class ModelRegistry {
         : 'Import it again, or restore its files.';
       throw new Error(`Model "${id}" cannot be used: ${problems.join('; ')}. ${fix}`);
     }
-    const { io, preprocess, tokens } = resolveSettings(entry);
+    // Names the entry leaves out (not confirmed from the real files) come from the downloaded graphs.
+    const learned = this.learnedIo(id);
+    const { io, preprocess, tokens } = resolveSettings(learned ? { ...entry, io: { ...learned, ...entry.io } } : entry);
     return {
       id,
       dim: entry.dim,
@@ -273,12 +279,85 @@ export class ModelRegistry {
         this.hashes.put(dest, file.sha256.toLowerCase());
         before += file.bytes;
       }
+      const unstated = SIGNATURE_NAMES.some((k) => !(k in (entry.io ?? {})));
+      if (needed.length > 0 || (unstated && !existsSync(this.signaturePath(id)))) await this.learnSignature(id);
     } catch (err) {
       report(before, false, (err as Error).message);
       throw err;
     }
     report(total, true, null);
     return this.info(id);
+  }
+
+  /** `<userDir>/<id>/signature.json`: io names read from a downloaded model's graphs. */
+  private signaturePath(id: string): string {
+    return join(this.opts.userDir, id, 'signature.json');
+  }
+
+  private learnedIo(id: string): Partial<ModelIo> | null {
+    const path = this.signaturePath(id);
+    // Only for files that are the downloaded ones (a bundled copy was never inspected).
+    if (!existsSync(path) || this.locate(id, 'image') !== this.downloadPath(id, 'image')) return null;
+    try {
+      return (JSON.parse(readFileSync(path, 'utf8')) as { io: Partial<ModelIo> }).io;
+    } catch {
+      return null; // a damaged note: the next download writes it again
+    }
+  }
+
+  /**
+   * Opens the downloaded graphs once. Every input/output the entry states must be there with the
+   * stated id type and batch — the sha256 proves the bytes, this proves the catalog describes them
+   * — and the names the entry leaves out are read from the graphs and kept in signature.json.
+   */
+  private async learnSignature(id: string): Promise<void> {
+    const { entry } = this.get(id);
+    const paths = { image: this.locate(id, 'image')!, text: this.locate(id, 'text')! };
+    const image = await openGraph(paths.image);
+    const text = await openGraph(paths.text).catch(async (err) => {
+      await image.session.release();
+      throw err;
+    });
+    try {
+      const stated = entry.io ?? {};
+      const resolved = resolveSettings(entry).io;
+      const unstated = SIGNATURE_NAMES.filter((k) => !(k in stated));
+      const learned: Partial<ModelIo> = {};
+      if (unstated.length > 0) {
+        const graphIo = inferIo(image.summary, text.summary, paths);
+        for (const k of unstated) (learned as Record<string, unknown>)[k] = graphIo[k];
+      }
+      const io = { ...resolved, ...learned };
+      const problems: string[] = [];
+      const find = (g: typeof image, name: string | null, where: 'inputs' | 'outputs') => (name === null ? null : g.summary[where].find((v) => v.name === name));
+      const has = (g: typeof image, name: string | null, where: 'inputs' | 'outputs', tower: string) => {
+        if (name !== null && !find(g, name, where)) {
+          problems.push(`the ${tower} graph has no ${where.slice(0, -1)} "${name}" (it has ${g.summary[where].map((v) => v.name).join(', ')})`);
+        }
+      };
+      has(image, io.imageInput, 'inputs', 'image');
+      has(image, io.imageOutput, 'outputs', 'image');
+      has(text, io.textInput, 'inputs', 'text');
+      has(text, io.textOutput, 'outputs', 'text');
+      has(text, io.textMask, 'inputs', 'text');
+      const ids = find(text, io.textInput, 'inputs');
+      if ('textIds' in stated && ids && ids.type !== io.textIds) problems.push(`the text graph takes ${ids.type} token ids, the entry says ${io.textIds}`);
+      for (const [tower, g, input, key] of [['image', image, io.imageInput, 'imageBatch'], ['text', text, io.textInput, 'textBatch']] as const) {
+        const b = find(g, input, 'inputs')?.shape?.[0];
+        const batch = typeof b === 'number' && b > 0 ? b : null;
+        if (key in stated && find(g, input, 'inputs') && batch !== io[key]) problems.push(`the ${tower} graph's batch is ${batch ?? 'dynamic'}, the entry says ${io[key] ?? 'dynamic'}`);
+      }
+      if (problems.length > 0) {
+        throw new Error(
+          `Model "${id}" was downloaded and its sha256 matches, but its files do not have the signature its manifest entry states: ${problems.join('; ')}. ` +
+            'The manifest entry is wrong; please report it.',
+        );
+      }
+      if (unstated.length > 0) writeJsonAtomic(this.signaturePath(id), { io: learned });
+    } finally {
+      await image.session.release().catch(() => {});
+      await text.session.release().catch(() => {});
+    }
   }
 
   /**
