@@ -2,6 +2,7 @@
  * Writes the models the project generates itself (no pretrained weights can be downloaded here):
  *   npx tsx scripts/generate-models.ts          → models/color-oracle, models/tiny-clip (+ manifest)
  *   npx tsx scripts/generate-models.ts --bench  → also models/generated/ (CLIP-shaped, 100s of MB)
+ *   npx tsx scripts/generate-models.ts --twins  → only models/generated/twins/ (signature twins of the catalog, ~2 MB each)
  * Seeded: the same code writes byte-identical files, so sha256 sums in the manifest are stable.
  */
 import fs from 'node:fs';
@@ -12,6 +13,7 @@ import { CLIP_IO, CLIP_PREPROCESS, type Manifest, type ManifestEntry, type Model
 import { buildImageTower, buildTextTower, type ImageTowerConfig, type TextTowerConfig } from '../main/core/onnx/clip.ts';
 import { buildColourOracleImage, buildColourOracleText, COLOUR_ORACLE_DIM, colourTokenIds } from '../main/core/onnx/color-oracle.ts';
 import type { ModelProto } from '../main/core/onnx/proto.ts';
+import { buildTwin, signatureOf } from '../main/core/onnx/twin.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const MODELS_DIR = path.resolve(HERE, '..', 'models');
@@ -131,6 +133,46 @@ export function generateBenchModels(outDir = BENCH_DIR, which?: readonly string[
   return entries;
 }
 
+/** The catalog: bundled entries users can download (both files have a URL). */
+export function catalogEntries(modelsDir = MODELS_DIR): ManifestEntry[] {
+  const manifest = JSON.parse(fs.readFileSync(path.join(modelsDir, 'manifest.json'), 'utf8')) as Manifest;
+  return manifest.models.filter((m) => m.image.url && m.text.url);
+}
+
+export const TWINS_DIR = path.join(BENCH_DIR, 'twins');
+
+/** A seed per id, so each twin is reproducible and twins of different models differ. */
+function seedOf(id: string): number {
+  let h = 2166136261;
+  for (const c of id) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h % 1_000_000;
+}
+
+/**
+ * Writes a random-weight signature twin of each catalog entry (or of `entries`) into
+ * `outDir/<file>` — the same relative file names as the real entry — and `outDir/manifest.json`
+ * listing each twin as a copy of the real entry (same id, io, processing, licence) with the twin's
+ * own sizes and sha256 and no URL (tests add a local one). Never touches the real entries.
+ */
+export function generateTwins(outDir = TWINS_DIR, entries: readonly ManifestEntry[] = catalogEntries()): ManifestEntry[] {
+  const twins = entries.map((real): ManifestEntry => {
+    const { image, text } = buildTwin(signatureOf(real), seedOf(real.id), `twin of ${real.id}`);
+    const imageInfo = writeModel(path.join(outDir, real.image.file), image);
+    const textInfo = writeModel(path.join(outDir, real.text.file), text);
+    const { url: _i, ...imageFile } = real.image;
+    const { url: _t, ...textFile } = real.text;
+    return {
+      ...real,
+      description: `Signature twin of ${real.id} (random weights, same inputs, outputs, dtypes, shapes and processing): ${real.description ?? ''}`,
+      image: { ...imageFile, ...imageInfo },
+      text: { ...textFile, ...textInfo },
+      hidden: true,
+    };
+  });
+  updateManifest(outDir, twins);
+  return twins;
+}
+
 function describe(entries: ManifestEntry[], dir: string): void {
   for (const e of entries) {
     for (const f of [e.image, e.text]) console.log(`${path.join(dir, f.file)}  ${(f.bytes / 1e6).toFixed(2)} MB  sha256 ${f.sha256.slice(0, 16)}…`);
@@ -138,6 +180,10 @@ function describe(entries: ManifestEntry[], dir: string): void {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  if (process.argv.includes('--twins')) {
+    describe(generateTwins(), TWINS_DIR);
+    process.exit(0);
+  }
   describe(generateBundledModels(), MODELS_DIR);
   if (process.argv.includes('--bench')) {
     const t0 = Date.now();

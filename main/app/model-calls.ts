@@ -2,7 +2,7 @@
 import { AppError, type Api } from '../core/contract.ts';
 import type { AppContext } from './context.ts';
 
-type ModelCallName = 'models.list' | 'models.use' | 'models.download' | 'models.import' | 'settings.get' | 'settings.set';
+type ModelCallName = 'models.list' | 'models.use' | 'models.download' | 'models.cancelDownload' | 'models.import' | 'settings.get' | 'settings.set';
 
 export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api['settings.set']>[0]) => void): Pick<Api, ModelCallName> {
   const infoOf = (id: string) => ctx.models().find((m) => m.id === id)!;
@@ -17,13 +17,16 @@ export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api
       ctx.emit('models.changed', ctx.models());
       return infoOf(id);
     },
-    async 'models.download'({ id }) {
-      const info = await ctx.registry.download(id, { onProgress: (p) => ctx.emit('models.download', p) });
+    async 'models.download'({ id, acceptLicense }) {
+      const info = await ctx.registry.download(id, { acceptLicense, onProgress: (p) => ctx.emit('models.download', p) });
       ctx.emit('models.changed', ctx.models());
       return infoOf(info.id);
     },
-    async 'models.import'({ path }) {
-      const info = await ctx.registry.importFolder(path);
+    async 'models.cancelDownload'({ id }) {
+      return { cancelled: ctx.registry.cancelDownload(id) };
+    },
+    async 'models.import'({ path, variant }) {
+      const info = await ctx.registry.importFolder(path, { variant });
       ctx.emit('models.changed', ctx.models());
       return infoOf(info.id);
     },

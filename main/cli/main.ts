@@ -7,7 +7,7 @@ import { parseArgs as parseFlags } from 'node:util';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createApp, type App } from '../app/index.ts';
-import { AppError, type IndexProgress, type SearchResult } from '../core/contract.ts';
+import { AppError, type IndexProgress, type ModelInfo, type SearchResult } from '../core/contract.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { formatDate, parseDate, progressLine, table } from './format.ts';
 import { LAB_USAGE, LabUsageError, labAppOptions, labCommand } from './lab.ts';
@@ -25,7 +25,10 @@ Search
   search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
 Models
-  models list [--json] | models use <id> | models download <id> | models import <folder>
+  models list [--json]          the catalog and your models: size, licence, installed or not
+  models use <id>
+  models download <id> [--accept-license]   asks before a licence that needs acceptance
+  models import <folder> [--variant quantized|fp16|fp32]   your own pair, an Immich model folder or a Hugging Face snapshot
   tokenize <text> [--json]      the 77 CLIP token ids
 ${LAB_USAGE}
 Other
@@ -66,6 +69,9 @@ const FLAGS = {
   'text-layers': { type: 'string' },
   id: { type: 'string' },
   csv: { type: 'boolean' },
+  // models
+  'accept-license': { type: 'boolean' },
+  variant: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
@@ -74,13 +80,26 @@ export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
   isTTY: boolean;
+  /** Asks a question on the terminal and returns the answer; absent when no one can answer (not a TTY). */
+  ask?: (question: string) => Promise<string>;
 }
 
 const processIo: CliIo = {
   out: (t) => process.stdout.write(t + '\n'),
   err: (t) => process.stderr.write(t + '\n'),
   isTTY: Boolean(process.stderr.isTTY),
+  ...(process.stdin.isTTY && process.stderr.isTTY ? { ask: askOnTerminal } : {}),
 };
+
+async function askOnTerminal(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
+}
 
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let flags: Flags;
@@ -313,14 +332,15 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     const models = await app['models.list']({});
     return print(io, flags, models, () =>
       table([
-        ['', 'ID', 'ROLE', 'DIM', 'SIZE', 'STATE'],
+        ['', 'ID', 'ROLE', 'DIM', 'SIZE', 'LICENCE', 'STATE'],
         ...models.map((m) => [
           m.active ? '*' : '',
           m.id,
           m.role,
           String(m.dim),
           `${(m.bytes / 1e6).toFixed(1)} MB`,
-          m.problems.length ? `problem: ${m.problems.join('; ')}` : m.installed ? 'installed' : m.downloadable ? 'available (leanlens models download)' : 'missing',
+          `${m.licence ?? '-'}${m.requiresAcceptance ? ' (accept to download)' : ''}`,
+          modelState(m),
         ]),
       ]),
     );
@@ -331,7 +351,8 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     return print(io, flags, m, () => `Now using ${m.id}. Run "leanlens index" to build its vectors for your library.`);
   }
   if (sub === 'download') {
-    need(words, 2, 'models download <id>');
+    need(words, 2, 'models download <id> [--accept-license]');
+    const acceptLicense = await licenceAccepted(app, arg!, flags, io);
     let last = 0;
     const off = app.on('models.download', (p) => {
       if (!io.isTTY || flags.json || Date.now() - last < 200) return;
@@ -340,7 +361,7 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
       process.stderr.write(`\rDownloading ${p.modelId}: ${(p.received / 1e6).toFixed(1)} MB${pct}\x1b[K`);
     });
     try {
-      const m = await app['models.download']({ id: arg! });
+      const m = await app['models.download']({ id: arg!, ...(acceptLicense ? { acceptLicense } : {}) });
       if (io.isTTY && !flags.json) process.stderr.write('\n');
       return print(io, flags, m, () => `Downloaded and verified ${m.id}.`);
     } finally {
@@ -348,8 +369,12 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     }
   }
   if (sub === 'import') {
-    need(words, 2, 'models import <folder>');
-    const m = await app['models.import']({ path: resolve(arg!) });
+    need(words, 2, 'models import <folder> [--variant quantized|fp16|fp32]');
+    const variant = flags.variant;
+    if (variant !== undefined && variant !== 'quantized' && variant !== 'fp16' && variant !== 'fp32') {
+      throw new UsageError(`--variant must be quantized, fp16 or fp32, got "${variant}"`);
+    }
+    const m = await app['models.import']({ path: resolve(arg!), ...(variant ? { variant } : {}) });
     return print(io, flags, m, () => `Imported ${m.id} (${m.dim}-d). Use it with: leanlens models use ${m.id}`);
   }
   throw new UsageError('usage: leanlens models list|use|download|import');
@@ -370,6 +395,32 @@ async function benchCommand(io: CliIo): Promise<number> {
   const { spawnSync } = await import('node:child_process');
   const r = spawnSync(process.execPath, ['--import', 'tsx', script], { cwd: root, stdio: 'inherit' });
   return r.status ?? 1;
+}
+
+/** A catalog model not downloaded yet is "available", not a problem: its files are missing by design. */
+function modelState(m: ModelInfo): string {
+  const notYet = m.downloadable && !m.installed && m.problems.every((p) => /file missing/.test(p));
+  if (notYet) return 'available (leanlens models download)';
+  if (m.problems.length) return `problem: ${m.problems.join('; ')}`;
+  return m.installed ? 'installed' : m.downloadable ? 'available (leanlens models download)' : 'missing';
+}
+
+/**
+ * Whether the user accepted the model's licence: --accept-license, else asked on a terminal. A
+ * licence that needs acceptance is never accepted silently: without a terminal and without the
+ * flag the download is refused, naming the licence and the flag.
+ */
+async function licenceAccepted(app: App, id: string, flags: Flags, io: CliIo): Promise<boolean> {
+  const m = (await app['models.list']({})).find((x) => x.id === id);
+  if (!m?.requiresAcceptance) return flags['accept-license'] === true; // unknown ids fail in the download itself
+  if (flags['accept-license']) return true;
+  const terms = `${m.id} is distributed under ${m.licence ?? 'its own licence'}${m.licenceUrl ? ` (${m.licenceUrl})` : ''}.`;
+  if (!io.ask || flags.json) {
+    throw new UsageError(`${terms} Read it, then run: leanlens models download ${m.id} --accept-license`);
+  }
+  const answer = await io.ask(`${terms}\nDo you accept its terms? [y/N] `);
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UsageError(`Not downloaded: the licence of ${m.id} was not accepted.`);
+  return true;
 }
 
 async function tokenizeCommand(words: string[], flags: Flags, io: CliIo): Promise<number> {

@@ -116,6 +116,14 @@ export interface ModelInfo {
   lineage: ModelLineage | null;
   problems: string[];
   description: string;
+  /** Licence name (e.g. "MIT"), or null when the manifest does not say. */
+  licence: string | null;
+  /** Where the licence text is, for the UI to show before a download. */
+  licenceUrl: string | null;
+  /** True when the licence must be accepted before download (`models.download` with `acceptLicense`). */
+  requiresAcceptance: boolean;
+  /** Upstream revision the files are pinned to, or null. */
+  revision: string | null;
 }
 
 export interface ExecutionInfo {
@@ -355,6 +363,12 @@ export const labInitStudentArgs = z.object({
   id: modelId.optional(),
 });
 
+/** `acceptLicense`: the user has seen and accepted the model's licence (needed when `requiresAcceptance`). */
+export const modelDownloadArgs = z.object({ id: z.string().min(1).max(200), acceptLicense: z.boolean().optional() });
+/** `variant`: which precision to take from a Hugging Face snapshot holding several (onnx/vision_model_quantized.onnx …). */
+export const modelIdArgs = z.object({ id: z.string().min(1).max(200) });
+export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'fp16', 'fp32']).optional() });
+
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
  * run time; it carries the result type so clients are typed from this table alone.
@@ -381,8 +395,10 @@ export const calls = {
   'photos.showInFolder': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'models.list': call<typeof none, ModelInfo[]>(none),
   'models.use': call<z.ZodObject<{ id: z.ZodString }>, ModelInfo>(z.object({ id: z.string().min(1).max(200) })),
-  'models.download': call<z.ZodObject<{ id: z.ZodString }>, ModelInfo>(z.object({ id: z.string().min(1).max(200) })),
-  'models.import': call<z.ZodObject<{ path: typeof path }>, ModelInfo>(z.object({ path })),
+  'models.download': call<typeof modelDownloadArgs, ModelInfo>(modelDownloadArgs),
+  'models.import': call<typeof modelImportArgs, ModelInfo>(modelImportArgs),
+  /** Stops a download in progress; the partial file is kept so the next download resumes. */
+  'models.cancelDownload': call<typeof modelIdArgs, { cancelled: boolean }>(modelIdArgs),
   'settings.get': call<typeof none, Settings>(none),
   'settings.set': call<typeof settingsPatch, Settings>(settingsPatch),
   'lab.models': call<typeof none, ModelInfo[]>(none),

@@ -37,8 +37,9 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
       async (d) => {
         const photos = join(d, 'photos');
         await writeColourLibrary(photos);
-        // Only the bundled test models (no trained ShapesWorld pair): the panel's "no teachers yet" state.
-        const a = await createApp({ dataDir: join(d, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-/, join(d, 'models')) });
+        // Only the bundled test models (no trained ShapesWorld pair, no catalog of downloadable real
+        // models, whose roles are teacher/student): the panel's "no teachers yet" state.
+        const a = await createApp({ dataDir: join(d, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-|^clip-vit-b32|^mobileclip-/, join(d, 'models')) });
         await a['folders.add']({ path: photos });
         await a.sync(); // indexed with the active model (color-oracle), so search and compare have photos
         return a;

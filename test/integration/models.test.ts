@@ -278,7 +278,17 @@ describe('importFolder', () => {
     expect(info).toMatchObject({ id: 'my-clip-export', name: 'My CLIP export', dim: 64, installed: true, problems: [], role: 'other' });
     const resolved = registry.resolve(info.id);
     expect(resolved.imagePath).toBe(join(userDir, 'my-clip-export', 'vision_model.onnx'));
-    expect(resolved.io).toEqual({ imageInput: 'pixel_values', imageOutput: 'image_embeds', textInput: 'input_ids', textMask: null, textOutput: 'text_embeds' });
+    expect(resolved.io).toEqual({
+      imageInput: 'pixel_values',
+      imageOutput: 'image_embeds',
+      textInput: 'input_ids',
+      textMask: null,
+      textOutput: 'text_embeds',
+      textIds: 'int64',
+      imageBatch: null,
+      textBatch: null,
+      normalised: false,
+    });
     expect(resolved.preprocess.size).toBe(224);
 
     const user = JSON.parse(readFileSync(join(userDir, 'manifest.json'), 'utf8')) as Manifest;

@@ -9,3 +9,4 @@ export * from './layers.ts';
 export * from './random.ts';
 export * from './clip.ts';
 export * from './color-oracle.ts';
+export * from './twin.ts';

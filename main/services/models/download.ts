@@ -117,8 +117,19 @@ export async function downloadFile(job: FileDownload): Promise<void> {
         rmSync(part, { force: true });
         throw new Error(`The server answered the resume of ${job.url} with the wrong range (${res.headers['content-range'] ?? 'none'}); the partial file was deleted, try again.`);
       }
+      if (range.total !== null && range.total !== job.bytes) {
+        res.resume();
+        rmSync(part, { force: true }); // the partial file belongs to another version of the file
+        throw sizeMismatch(job, range.total);
+      }
     } else if (status === 200) {
       start = 0; // the server ignored Range: take the whole file again
+      // A server stating another size is serving another file: say so now, before fetching it all.
+      const length = Number(res.headers['content-length'] ?? NaN);
+      if (Number.isInteger(length) && length !== job.bytes) {
+        res.resume();
+        throw sizeMismatch(job, length);
+      }
     } else {
       res.resume();
       throw new Error(
@@ -167,6 +178,13 @@ export async function downloadFile(job: FileDownload): Promise<void> {
     );
   }
   renameSync(part, name);
+}
+
+function sizeMismatch(job: FileDownload, served: number): Error {
+  return new Error(
+    `Download of ${job.url} refused: the server's file has ${served} bytes, the manifest expects ${job.bytes}. ` +
+      'Nothing was saved. The file changed upstream or the manifest entry is wrong.',
+  );
 }
 
 function describeFailure(err: unknown, job: FileDownload, received: number): Error {

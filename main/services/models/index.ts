@@ -18,18 +18,43 @@ import {
   type Manifest,
   type ManifestEntry,
   type ModelFile,
+  type ModelIo,
   type ResolvedModel,
 } from '../../core/model-spec.ts';
 import { ClipTokenizer } from '../../core/tokenizer.ts';
 import { downloadFile } from './download.ts';
 import { HashCache, sha256File } from './hashing.ts';
 import { openGraph, outputDim, zeroImage, zeroText } from './inspect.ts';
-import { readManifest, writeManifest } from './manifest.ts';
+import { readManifest, writeJsonAtomic, writeManifest } from './manifest.ts';
+import { readLayout, type Variant } from './layouts.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
 export { parseManifest, readManifest } from './manifest.ts';
 export { writeModelFile } from './model-file.ts';
 export { pickPair, inferIo, modelIdFrom } from './pairing.ts';
+export { readLayout, type Variant } from './layouts.ts';
+
+export interface DownloadOptions {
+  onProgress?: (p: DownloadProgress) => void;
+  signal?: AbortSignal;
+  /** The user has seen and accepted the model's licence (required when the entry says requiresAcceptance). */
+  acceptLicense?: boolean;
+}
+
+/** Thrown by download() for a model whose licence was not accepted; names the licence and how to accept it. */
+export class LicenceNotAcceptedError extends Error {
+  constructor(
+    readonly modelId: string,
+    readonly licence: string,
+    readonly licenceUrl: string | null,
+  ) {
+    super(
+      `Model "${modelId}" is distributed under ${licence}${licenceUrl ? ` (${licenceUrl})` : ''}, which you must read and accept before it is downloaded. ` +
+        `Accept it in Models → Download, or run \`leanlens models download ${modelId} --accept-license\`.`,
+    );
+    this.name = 'LicenceNotAcceptedError';
+  }
+}
 
 export interface RegistryOptions {
   /** The repository's / app's `models/` folder, holding `manifest.json` (read-only at run time). */
@@ -41,6 +66,9 @@ export interface RegistryOptions {
 }
 
 type Tower = 'image' | 'text';
+
+/** The io names a manifest entry may leave to the graph. */
+const SIGNATURE_NAMES = ['imageInput', 'imageOutput', 'textInput', 'textOutput', 'textMask'] as const;
 
 interface Source {
   kind: 'bundled' | 'extra' | 'user';
@@ -57,7 +85,7 @@ interface Listed {
 export class ModelRegistry {
   private listed = new Map<string, Listed>();
   private hashes: HashCache;
-  private downloads = new Map<string, Promise<ModelInfo>>();
+  private downloads = new Map<string, { job: Promise<ModelInfo>; controller: AbortController }>();
   private readonly userManifestPath: string;
   private readonly sources: Source[];
 
@@ -130,6 +158,10 @@ export class ModelRegistry {
       lineage: entry.lineage ?? null,
       problems,
       description: entry.description ?? '',
+      licence: entry.licence ?? null,
+      licenceUrl: entry.licenceUrl ?? null,
+      requiresAcceptance: entry.requiresAcceptance === true,
+      revision: entry.revision ?? null,
     };
   }
 
@@ -143,7 +175,9 @@ export class ModelRegistry {
         : 'Import it again, or restore its files.';
       throw new Error(`Model "${id}" cannot be used: ${problems.join('; ')}. ${fix}`);
     }
-    const { io, preprocess, tokens } = resolveSettings(entry);
+    // Names the entry leaves out (not confirmed from the real files) come from the downloaded graphs.
+    const learned = this.learnedIo(id);
+    const { io, preprocess, tokens } = resolveSettings(learned ? { ...entry, io: { ...learned, ...entry.io } } : entry);
     return {
       id,
       dim: entry.dim,
@@ -185,13 +219,38 @@ export class ModelRegistry {
     return problems;
   }
 
-  /** Fetches whatever files are missing or damaged, resuming partial downloads. */
-  download(id: string, opts: { onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal } = {}): Promise<ModelInfo> {
+  /**
+   * Fetches whatever files are missing or damaged, resuming partial downloads. A model whose
+   * licence requires acceptance is refused unless `acceptLicense` says the user accepted it (the
+   * UI and CLI show the licence first). A second call while one runs joins the running one.
+   */
+  download(id: string, opts: DownloadOptions = {}): Promise<ModelInfo> {
+    const { entry } = this.get(id);
+    if (entry.requiresAcceptance && opts.acceptLicense !== true) {
+      return Promise.reject(new LicenceNotAcceptedError(id, entry.licence ?? 'its own licence', entry.licenceUrl ?? null));
+    }
     const running = this.downloads.get(id);
-    if (running) return running;
-    const job = this.runDownload(id, opts).finally(() => this.downloads.delete(id));
-    this.downloads.set(id, job);
+    if (running) return running.job;
+    // Our own controller, so cancelDownload() works for callers that passed no signal.
+    const controller = new AbortController();
+    const outer = opts.signal;
+    const forward = () => controller.abort(outer?.reason);
+    if (outer?.aborted) forward();
+    else outer?.addEventListener('abort', forward, { once: true });
+    const job = this.runDownload(id, { onProgress: opts.onProgress, signal: controller.signal }).finally(() => {
+      outer?.removeEventListener('abort', forward);
+      this.downloads.delete(id);
+    });
+    this.downloads.set(id, { job, controller });
     return job;
+  }
+
+  /** Stops a running download; its partial file is kept for a later resume. False when none runs. */
+  cancelDownload(id: string): boolean {
+    const running = this.downloads.get(id);
+    if (!running) return false;
+    running.controller.abort(new Error('cancelled'));
+    return true;
   }
 
   private async runDownload(id: string, opts: { onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal }): Promise<ModelInfo> {
@@ -220,6 +279,8 @@ export class ModelRegistry {
         this.hashes.put(dest, file.sha256.toLowerCase());
         before += file.bytes;
       }
+      const unstated = SIGNATURE_NAMES.some((k) => !(k in (entry.io ?? {})));
+      if (needed.length > 0 || (unstated && !existsSync(this.signaturePath(id)))) await this.learnSignature(id);
     } catch (err) {
       report(before, false, (err as Error).message);
       throw err;
@@ -228,12 +289,85 @@ export class ModelRegistry {
     return this.info(id);
   }
 
+  /** `<userDir>/<id>/signature.json`: io names read from a downloaded model's graphs. */
+  private signaturePath(id: string): string {
+    return join(this.opts.userDir, id, 'signature.json');
+  }
+
+  private learnedIo(id: string): Partial<ModelIo> | null {
+    const path = this.signaturePath(id);
+    // Only for files that are the downloaded ones (a bundled copy was never inspected).
+    if (!existsSync(path) || this.locate(id, 'image') !== this.downloadPath(id, 'image')) return null;
+    try {
+      return (JSON.parse(readFileSync(path, 'utf8')) as { io: Partial<ModelIo> }).io;
+    } catch {
+      return null; // a damaged note: the next download writes it again
+    }
+  }
+
   /**
-   * Imports a folder holding a user's own ONNX pair: picks the image and text files, reads
-   * their io names and embedding width from the graphs, copies them into the user models
-   * folder and lists them in the user manifest.
+   * Opens the downloaded graphs once. Every input/output the entry states must be there with the
+   * stated id type and batch — the sha256 proves the bytes, this proves the catalog describes them
+   * — and the names the entry leaves out are read from the graphs and kept in signature.json.
    */
-  async importFolder(folder: string): Promise<ModelInfo> {
+  private async learnSignature(id: string): Promise<void> {
+    const { entry } = this.get(id);
+    const paths = { image: this.locate(id, 'image')!, text: this.locate(id, 'text')! };
+    const image = await openGraph(paths.image);
+    const text = await openGraph(paths.text).catch(async (err) => {
+      await image.session.release();
+      throw err;
+    });
+    try {
+      const stated = entry.io ?? {};
+      const resolved = resolveSettings(entry).io;
+      const unstated = SIGNATURE_NAMES.filter((k) => !(k in stated));
+      const learned: Partial<ModelIo> = {};
+      if (unstated.length > 0) {
+        const graphIo = inferIo(image.summary, text.summary, paths);
+        for (const k of unstated) (learned as Record<string, unknown>)[k] = graphIo[k];
+      }
+      const io = { ...resolved, ...learned };
+      const problems: string[] = [];
+      const find = (g: typeof image, name: string | null, where: 'inputs' | 'outputs') => (name === null ? null : g.summary[where].find((v) => v.name === name));
+      const has = (g: typeof image, name: string | null, where: 'inputs' | 'outputs', tower: string) => {
+        if (name !== null && !find(g, name, where)) {
+          problems.push(`the ${tower} graph has no ${where.slice(0, -1)} "${name}" (it has ${g.summary[where].map((v) => v.name).join(', ')})`);
+        }
+      };
+      has(image, io.imageInput, 'inputs', 'image');
+      has(image, io.imageOutput, 'outputs', 'image');
+      has(text, io.textInput, 'inputs', 'text');
+      has(text, io.textOutput, 'outputs', 'text');
+      has(text, io.textMask, 'inputs', 'text');
+      const ids = find(text, io.textInput, 'inputs');
+      if ('textIds' in stated && ids && ids.type !== io.textIds) problems.push(`the text graph takes ${ids.type} token ids, the entry says ${io.textIds}`);
+      for (const [tower, g, input, key] of [['image', image, io.imageInput, 'imageBatch'], ['text', text, io.textInput, 'textBatch']] as const) {
+        const b = find(g, input, 'inputs')?.shape?.[0];
+        const batch = typeof b === 'number' && b > 0 ? b : null;
+        if (key in stated && find(g, input, 'inputs') && batch !== io[key]) problems.push(`the ${tower} graph's batch is ${batch ?? 'dynamic'}, the entry says ${io[key] ?? 'dynamic'}`);
+      }
+      if (problems.length > 0) {
+        throw new Error(
+          `Model "${id}" was downloaded and its sha256 matches, but its files do not have the signature its manifest entry states: ${problems.join('; ')}. ` +
+            'The manifest entry is wrong; please report it.',
+        );
+      }
+      if (unstated.length > 0) writeJsonAtomic(this.signaturePath(id), { io: learned });
+    } finally {
+      await image.session.release().catch(() => {});
+      await text.session.release().catch(() => {});
+    }
+  }
+
+  /**
+   * Imports a folder of ONNX models: an Immich model folder, a Hugging Face snapshot of a CLIP
+   * export (`variant` picks its precision), or a user's own pair. Reads the io names and embedding
+   * width from the graphs and, for Immich and Hugging Face folders, the processing (crop,
+   * normalisation, pad token, context length) from their config files; copies the two graphs into
+   * the user models folder and lists them in the user manifest.
+   */
+  async importFolder(folder: string, opts: { variant?: Variant } = {}): Promise<ModelInfo> {
     const abs = resolvePath(folder);
     let names: string[];
     try {
@@ -241,8 +375,13 @@ export class ModelRegistry {
     } catch (err) {
       throw new Error(`Cannot read the folder ${abs}: ${(err as Error).message}`);
     }
-    const pair = pickPair(names, abs);
-    const files = { image: join(abs, pair.image), text: join(abs, pair.text) };
+    const layout = readLayout(abs, opts.variant);
+    if (!layout && opts.variant) {
+      throw new Error(`${abs} is not a Hugging Face snapshot (no onnx/vision_model*.onnx); a variant can only be chosen there.`);
+    }
+    const pair = layout ? { image: layout.imageName, text: layout.textName } : pickPair(names, abs);
+    const files = layout ? { image: layout.image, text: layout.text } : { image: join(abs, pair.image), text: join(abs, pair.text) };
+    const displayName = layout?.name ?? basename(abs);
     const image = await openGraph(files.image);
     let text: Awaited<ReturnType<typeof openGraph>>;
     try {
@@ -256,24 +395,39 @@ export class ModelRegistry {
       const io = inferIo(image.summary, text.summary, files);
       const inShape = image.summary.inputs.find((v) => v.name === io.imageInput)?.shape;
       const h = inShape?.[2];
-      const size = typeof h === 'number' && h > 0 && h === inShape?.[3] ? h : CLIP_PREPROCESS.size;
+      const graphSize = typeof h === 'number' && h > 0 && h === inShape?.[3] ? h : null;
+      const statedSize = layout?.preprocess.size;
+      if (graphSize !== null && statedSize !== undefined && statedSize !== graphSize) {
+        throw new Error(`${files.image} takes ${graphSize}×${graphSize} images but ${layout!.sources[0] ?? 'its config'} says ${statedSize}; the folder's files do not belong together.`);
+      }
+      const size = graphSize ?? statedSize ?? CLIP_PREPROCESS.size;
       const imageDim = await outputDim(image.session, image.summary, io.imageOutput, () => zeroImage(io.imageInput, size));
       const textInput = text.summary.inputs.find((v) => v.name === io.textInput)!;
       const textDim = await outputDim(text.session, text.summary, io.textOutput, () => zeroText(textInput, io.textMask));
       if (imageDim !== textDim) {
         throw new Error(`${pair.image} outputs ${imageDim}-d vectors but ${pair.text} outputs ${textDim}-d; they are not one model's pair.`);
       }
-      const id = modelIdFrom(basename(abs), (c) => this.listed.has(c) || existsSync(join(this.opts.userDir, c)));
+      const id = modelIdFrom(displayName.replace(/\//g, '-'), (c) => this.listed.has(c) || existsSync(join(this.opts.userDir, c)));
+      const what = layout
+        ? ` (${layout.kind === 'immich' ? 'Immich model folder' : `Hugging Face snapshot, ${layout.variant}`}${layout.sources.length ? `; settings from ${layout.sources.join(', ')}` : ''})`
+        : '';
+      // A graph with fixed 77-wide ids states the context length too; the config files win otherwise.
+      const idsWidth = textInput.shape?.[1];
+      const tokens = { ...(typeof idsWidth === 'number' && idsWidth > 0 ? { contextLength: idsWidth } : {}), ...layout?.tokens };
+      if (typeof idsWidth === 'number' && tokens.contextLength !== idsWidth) {
+        throw new Error(`${files.text} takes ${idsWidth} token ids but the folder's config says ${tokens.contextLength}; the folder's files do not belong together.`);
+      }
       entry = {
         id,
-        name: basename(abs),
+        name: displayName,
         role: 'other',
-        description: `Imported from ${abs}`,
+        description: `Imported from ${abs}${what}`,
         dim: imageDim,
         image: { file: `${id}/${pair.image}`, bytes: 0, sha256: '' },
         text: { file: `${id}/${pair.text}`, bytes: 0, sha256: '' },
         io,
-        ...(size !== CLIP_PREPROCESS.size ? { preprocess: { size } } : {}),
+        ...(layout ? { preprocess: { ...layout.preprocess, size } } : size !== CLIP_PREPROCESS.size ? { preprocess: { size } } : {}),
+        ...(Object.keys(tokens).length ? { tokens } : {}),
         lineage: null,
       };
     } finally {
