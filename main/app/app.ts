@@ -59,6 +59,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       emit('library.changed', { added: ids, changed: [], removed: [] });
       emit('folders.changed', library.listFolders());
     },
+    onSwitching: (s) => emit('models.switching', s),
+    onSwitched: () => emit('models.changed', ctx.models()),
   });
   const ctx: AppContext = {
     dataDir,
@@ -117,6 +119,8 @@ export async function createApp(options: AppOptions): Promise<App> {
         s.indexer.start();
         await s.indexer.whenIdle();
         await s.index.save();
+        // A switch of model waiting for its indexing is carried out now, then the new model is in use.
+        await model.finishSwitch(onProgress);
       } finally {
         off();
       }

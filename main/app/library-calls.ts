@@ -21,6 +21,7 @@ export function status(ctx: AppContext): Status {
     // The provider is only known once a session ran; between runs report the last one used.
     execution: ctx.model.execution(),
     progress: ctx.model.progress(),
+    switching: ctx.model.switchProgress(),
     dataDir: ctx.dataDir,
   };
 }
@@ -55,14 +56,14 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
       return status(ctx);
     },
     async 'index.pause'() {
-      const s = await ctx.model.session();
-      s.indexer.pause();
-      return s.indexer.progress();
+      await ctx.model.session();
+      ctx.model.pause();
+      return ctx.model.progress();
     },
     async 'index.resume'() {
-      const s = await ctx.model.session();
-      s.indexer.resume();
-      return s.indexer.progress();
+      await ctx.model.session();
+      ctx.model.resume();
+      return ctx.model.progress();
     },
     async 'index.failures'() {
       return library.failures();

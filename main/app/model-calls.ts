@@ -1,8 +1,10 @@
 /** Model calls: the list, the switch, download and import, and the settings that shape the encoder. */
+import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
+import { dropModelIndex } from '../services/ann/index.ts';
 import type { AppContext } from './context.ts';
 
-type ModelCallName = 'models.list' | 'models.use' | 'models.download' | 'models.cancelDownload' | 'models.import' | 'settings.get' | 'settings.set';
+type ModelCallName = 'models.list' | 'models.use' | 'models.remove' | 'models.download' | 'models.cancelDownload' | 'models.import' | 'settings.get' | 'settings.set';
 
 export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api['settings.set']>[0]) => void): Pick<Api, ModelCallName> {
   const infoOf = (id: string) => ctx.models().find((m) => m.id === id)!;
@@ -10,12 +12,28 @@ export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api
     async 'models.list'() {
       return ctx.models();
     },
-    async 'models.use'({ id }) {
+    async 'models.use'({ id, now }) {
       const problems = ctx.registry.verify(id);
       if (problems.length) throw new AppError('failed', `model "${id}" cannot be used: ${problems.join('; ')}`);
-      await ctx.model.switchTo(id);
+      await ctx.model.switchTo(id, { now });
       ctx.emit('models.changed', ctx.models());
       return infoOf(id);
+    },
+    async 'models.remove'({ id }) {
+      if (!ctx.registry.entry(id)) throw new AppError('not-found', `unknown model "${id}"`);
+      if (id === ctx.model.id || id === ctx.model.switchingTo) {
+        throw new AppError('invalid-argument', `"${id}" is the model search uses (or is switching to); switch to another model first.`);
+      }
+      try {
+        ctx.registry.remove(id);
+      } catch (err) {
+        throw new AppError('invalid-argument', (err as Error).message);
+      }
+      // Its vectors go too: they take space and no search can use them without the model.
+      await dropModelIndex(ctx.store, join(ctx.dataDir, 'index'), id);
+      const models = ctx.models();
+      ctx.emit('models.changed', models);
+      return models;
     },
     async 'models.download'({ id, acceptLicense }) {
       const info = await ctx.registry.download(id, { acceptLicense, onProgress: (p) => ctx.emit('models.download', p) });

@@ -144,7 +144,19 @@ export interface Status {
   model: string | null;
   execution: ExecutionInfo | null;
   progress: IndexProgress;
+  /** A switch of model waiting for the new model to cover the library; null when none. */
+  switching: SwitchProgress | null;
   dataDir: string;
+}
+
+/**
+ * "Switching to X: 1,234 / 10,000": the new model indexes in the background while searches keep
+ * using the current one, and takes over when it covers the library.
+ */
+export interface SwitchProgress {
+  from: string;
+  to: string;
+  progress: IndexProgress;
 }
 
 export interface Settings {
@@ -367,6 +379,7 @@ export const labInitStudentArgs = z.object({
 export const modelDownloadArgs = z.object({ id: z.string().min(1).max(200), acceptLicense: z.boolean().optional() });
 /** `variant`: which precision to take from a Hugging Face snapshot holding several (onnx/vision_model_quantized.onnx …). */
 export const modelIdArgs = z.object({ id: z.string().min(1).max(200) });
+export const modelUseArgs = z.object({ id: z.string().min(1).max(200), now: z.boolean().optional() });
 export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'fp16', 'fp32']).optional() });
 
 /**
@@ -394,7 +407,10 @@ export const calls = {
   'photos.open': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'photos.showInFolder': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'models.list': call<typeof none, ModelInfo[]>(none),
-  'models.use': call<z.ZodObject<{ id: z.ZodString }>, ModelInfo>(z.object({ id: z.string().min(1).max(200) })),
+  /** Switches search to a model: at once when it already covers the library (or `now`), else after it has indexed it in the background. */
+  'models.use': call<typeof modelUseArgs, ModelInfo>(modelUseArgs),
+  /** Deletes a downloaded, imported or lab-made model and its vectors (bundled models stay). */
+  'models.remove': call<typeof modelIdArgs, ModelInfo[]>(modelIdArgs),
   'models.download': call<typeof modelDownloadArgs, ModelInfo>(modelDownloadArgs),
   'models.import': call<typeof modelImportArgs, ModelInfo>(modelImportArgs),
   /** Stops a download in progress; the partial file is kept so the next download resumes. */
@@ -424,6 +440,8 @@ export interface Events {
   'folders.changed': Folder[];
   'models.download': DownloadProgress;
   'models.changed': ModelInfo[];
+  /** Progress of a background switch of model; null when it ended (switched or cancelled). */
+  'models.switching': SwitchProgress | null;
   /** Lab run and variant-build progress; a run's last event has stage done, failed or cancelled. */
   'lab.progress': LabProgress;
 }
@@ -434,6 +452,7 @@ export const eventNames: EventName[] = [
   'folders.changed',
   'models.download',
   'models.changed',
+  'models.switching',
   'lab.progress',
 ];
 

@@ -71,6 +71,13 @@ export interface OpenReport {
 
 type Op = { kind: 'upsert'; id: number; vector: Float32Array } | { kind: 'remove'; id: number };
 
+/** Deletes a model's vectors (and its index state, by cascade) and its index files. */
+export async function dropModelIndex(store: Store, dir: string, modelId: string): Promise<void> {
+  store.db.prepare('DELETE FROM models WHERE id = ?').run(modelId);
+  const base = join(dir, fileBase(modelId));
+  await Promise.all([rm(`${base}.hnsw`, { force: true }), rm(`${base}.labels`, { force: true })]);
+}
+
 /** Forces the next open of this model's index to rebuild; call inside the transaction that replaces vectors. */
 export function markIndexStale(store: Store, modelId: string): void {
   store.db.prepare('DELETE FROM ann_state WHERE model_id = ?').run(modelId);

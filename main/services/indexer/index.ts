@@ -21,6 +21,7 @@ import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
 export type { WorkItem } from './queue.ts';
+export { photosLeftToIndex } from './queue.ts';
 
 export interface IndexerOptions {
   store: Store;

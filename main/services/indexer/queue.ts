@@ -99,3 +99,8 @@ export class WorkQueue {
     }
   }
 }
+
+/** How many photos `modelId` has still to index: 0 means it covers the library. */
+export function photosLeftToIndex(store: Store, modelId: string): number {
+  return store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${WORK}`).pluck().get({ model: modelId }) ?? 0;
+}

@@ -483,6 +483,25 @@ export class ModelRegistry {
     return this.info(entry.id);
   }
 
+  /**
+   * Deletes what LeanLens put in the user folder for a model: a download's files (the catalog
+   * entry stays, so it can be downloaded again), or an import's or lab variant's files and entry.
+   * Bundled models' own files are never touched.
+   */
+  remove(id: string): void {
+    const { source } = this.get(id);
+    const dir = join(this.opts.userDir, id);
+    if (source.kind !== 'user' && !existsSync(dir)) {
+      throw new Error(`Model "${id}" ships with LeanLens and has no downloaded files to remove.`);
+    }
+    if (source.kind === 'user') {
+      const current: Manifest = readManifest(this.userManifestPath, true);
+      writeManifest(this.userManifestPath, { version: 1, models: current.models.filter((m) => m.id !== id) });
+    }
+    rmSync(dir, { recursive: true, force: true });
+    this.reload();
+  }
+
   private addToUserManifest(entry: ManifestEntry): void {
     // Read the file again: another process (the CLI, the lab) may have added models since start.
     const current: Manifest = readManifest(this.userManifestPath, true);
