@@ -138,12 +138,10 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
   /** DNS-rebinding defence: the Host header must name this server, never some other domain. */
   function hostAllowed(hostHeader: string | undefined): boolean {
     if (!hostHeader) return false;
-    let name: string;
-    let p: string;
     const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
     if (!m) return false;
-    name = m[1]!;
-    p = m[2] ?? '80';
+    const name = m[1]!;
+    const p = m[2] ?? '80';
     if (Number(p) !== port) return false;
     if (LOOPBACK_NAMES.has(name)) return true;
     const bare = name.replace(/^\[|\]$/g, '');

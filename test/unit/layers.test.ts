@@ -29,25 +29,27 @@ export const LAYERS: Table = {
     // Pure logic and types: no I/O, so no Node built-ins and no native package. zod (the
     // contract's validators) and protobufjs (ONNX graphs encoded in memory) are plain JS.
     { name: 'core', files: [CORE], imports: [CORE], packages: ['zod', 'protobufjs'] },
-    ...SERVICES.map(
-      (s): Layer => ({
-        name: `service ${s}`,
-        files: [`main/services/${s}/**`],
-        imports: [CORE, `main/services/${s}/**`, SERVICE_ENTRIES],
-        packages: 'any',
-        forbiddenPackages: NO_ELECTRON,
-      }),
-    ),
-    ...FEATURES.map(
-      (f): Layer => ({
-        name: `feature ${f}`,
-        files: [`main/${f}/**`],
-        imports: [CORE, `main/${f}/**`, SERVICE_ENTRIES],
-        packages: 'any',
-        forbiddenPackages: NO_ELECTRON,
-      }),
-    ),
-    { name: 'app', files: ['main/app/**'], imports: [CORE, 'main/app/**', SERVICE_ENTRIES, FEATURE_ENTRIES], packages: 'any', forbiddenPackages: NO_ELECTRON },
+    ...SERVICES.map((s): Layer => ({
+      name: `service ${s}`,
+      files: [`main/services/${s}/**`],
+      imports: [CORE, `main/services/${s}/**`, SERVICE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    })),
+    ...FEATURES.map((f): Layer => ({
+      name: `feature ${f}`,
+      files: [`main/${f}/**`],
+      imports: [CORE, `main/${f}/**`, SERVICE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    })),
+    {
+      name: 'app',
+      files: ['main/app/**'],
+      imports: [CORE, 'main/app/**', SERVICE_ENTRIES, FEATURE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    },
     // Entry points: the app and the contract, never a service's or feature's insides.
     {
       name: 'electron shell (Electron-free module)',
@@ -58,7 +60,13 @@ export const LAYERS: Table = {
     },
     { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, 'main/electron/**'], packages: 'any' },
     // `leanlens serve` starts the headless server, so the CLI may load the server's entry.
-    { name: 'cli', files: ['main/cli/**'], imports: [APP_ENTRY, CONTRACT, 'main/cli/**', 'main/server/index.ts'], packages: 'any', forbiddenPackages: NO_ELECTRON },
+    {
+      name: 'cli',
+      files: ['main/cli/**'],
+      imports: [APP_ENTRY, CONTRACT, 'main/cli/**', 'main/server/index.ts'],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    },
     { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
     // A sandboxed preload can require only 'electron': the contract is there for its types.
     { name: 'preload', files: ['preload/**'], imports: [CONTRACT], packages: ['electron'], typeOnly: true },
@@ -96,7 +104,7 @@ describe('the import reader', () => {
       "import { type R, S } from './f.ts';",
       "let t: import('./g.ts').T;",
       "// import { no } from 'a-comment';",
-      "const s = 'import x from \"a-string\"';",
+      'const s = \'import x from "a-string"\';',
       "import x from 'electron-builder';",
     ].join('\n');
     expect(importsOf({ path: 'x.ts', text }).map((r) => `${r.line} ${r.specifier}${r.typeOnly ? ' (type)' : ''}`)).toEqual([
@@ -124,10 +132,7 @@ describe('the import reader', () => {
       "  import { y } from '../lib/y.ts';",
       '</script>',
     ].join('\n');
-    expect(importsOf({ path: 'renderer/src/A.svelte', text }).map((r) => `${r.line} ${r.specifier}`)).toEqual([
-      '2 ./Icon.svelte',
-      '6 ../lib/y.ts',
-    ]);
+    expect(importsOf({ path: 'renderer/src/A.svelte', text }).map((r) => `${r.line} ${r.specifier}`)).toEqual(['2 ./Icon.svelte', '6 ../lib/y.ts']);
   });
 });
 
@@ -138,13 +143,25 @@ describe('the layer table', () => {
       { path: 'main/core/metrics.ts', text: "\n\nimport { openStore } from '../services/store/index.ts';\n" },
       { path: 'main/services/search/index.ts', text: "import { a } from '../store/index.ts';\nimport { b } from '../store/rows.ts';\n" },
       { path: 'main/services/store/index.ts', text: "import { BrowserWindow } from 'electron';\n" },
-      { path: 'main/cli/main.ts', text: "import { createApp } from '../app/app.ts';\nconst { runBenchmarks } = await import('../../test/bench/run.ts');\nimport { Library } from '../services/library/index.ts';\n" },
+      {
+        path: 'main/cli/main.ts',
+        text: "import { createApp } from '../app/app.ts';\nconst { runBenchmarks } = await import('../../test/bench/run.ts');\nimport { Library } from '../services/library/index.ts';\n",
+      },
       { path: 'main/electron/security.ts', text: "import { app } from 'electron';\n" },
       { path: 'main/electron/main.ts', text: "import { app } from 'electron';\nimport { openEncoder } from '../services/encoder/index.ts';\n" },
-      { path: 'main/lab/bench/runner.ts', text: "import { Indexer } from '../../services/indexer/index.ts';\nimport { createApp } from '../../app/app.ts';\n" },
+      {
+        path: 'main/lab/bench/runner.ts',
+        text: "import { Indexer } from '../../services/indexer/index.ts';\nimport { createApp } from '../../app/app.ts';\n",
+      },
       { path: 'main/app/app.ts', text: "import { LabRunner } from '../lab/index.ts';\nimport { runLab } from '../lab/bench/runner.ts';\n" },
-      { path: 'preload/index.ts', text: "import type { Api } from '../main/core/contract.ts';\nimport { callNames } from '../main/core/contract.ts';\n" },
-      { path: 'renderer/src/App.svelte', text: "<script lang=\"ts\">\n  import type { App } from '../../main/app/app.ts';\n  import { callNames } from '../../main/core/contract.ts';\n</script>\n" },
+      {
+        path: 'preload/index.ts',
+        text: "import type { Api } from '../main/core/contract.ts';\nimport { callNames } from '../main/core/contract.ts';\n",
+      },
+      {
+        path: 'renderer/src/App.svelte',
+        text: "<script lang=\"ts\">\n  import type { App } from '../../main/app/app.ts';\n  import { callNames } from '../../main/core/contract.ts';\n</script>\n",
+      },
       { path: 'main/stray.ts', text: '' },
       { path: 'test/unit/anything.test.ts', text: "import { openStore } from '../../main/services/store/rows.ts';\n" },
     ];
