@@ -1,78 +1,12 @@
-// Architecture rule: each layer imports only from the layers below it (docs: README "Architecture").
-// One table says what every folder may import; the checker (./layer-check.ts) reads each file's
-// import/export-from/import()/require() with the TypeScript parser and reports file:line and the
-// rule broken. Adding a service or a feature means adding its name to SERVICES or FEATURES.
+// Architecture rule: each layer imports only from the layers below it (README "Architecture").
+// One table (./layer-table.ts) says what every folder may import; the checker (./layer-check.ts)
+// reads each file's import/export-from/import()/require() with the TypeScript parser and reports
+// file:line and the rule broken.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkLayers, formatViolation, importsOf, isCode, layerOf, type Layer, type SourceText, type Table } from './layer-check.ts';
-
-const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search'];
-/** Features built on the services, each in its own folder under main/. */
-const FEATURES = ['lab'];
-
-const CORE = 'main/core/**';
-const CONTRACT = 'main/core/contract.ts';
-/** What the entry points may import of the app: the module that builds it (its types included). */
-const APP_ENTRY = 'main/app/app.ts';
-const SERVICE_ENTRIES = `main/services/{${SERVICES.join(',')}}/index.ts`;
-const FEATURE_ENTRIES = `main/{${FEATURES.join(',')}}/index.ts`;
-/** Shell modules unit-tested without Electron, so they must not import it. */
-const ELECTRON_FREE_SHELL = 'main/electron/{security,photo-url,ipc-calls,app-files,bridge-spec,window-state}.ts';
-/** Only the shell and the preload may import 'electron': everything else runs in plain Node. */
-const NO_ELECTRON = ['electron'];
-
-export const LAYERS: Table = {
-  scope: ['main/**', 'preload/**', 'renderer/src/**'],
-  forbidden: [{ from: 'main/**', to: 'test/**', rule: 'nothing under main/ imports test/' }],
-  layers: [
-    // Pure logic and types: no I/O, so no Node built-ins and no native package. zod (the
-    // contract's validators) and protobufjs (ONNX graphs encoded in memory) are plain JS.
-    { name: 'core', files: [CORE], imports: [CORE], packages: ['zod', 'protobufjs'] },
-    ...SERVICES.map((s): Layer => ({
-      name: `service ${s}`,
-      files: [`main/services/${s}/**`],
-      imports: [CORE, `main/services/${s}/**`, SERVICE_ENTRIES],
-      packages: 'any',
-      forbiddenPackages: NO_ELECTRON,
-    })),
-    ...FEATURES.map((f): Layer => ({
-      name: `feature ${f}`,
-      files: [`main/${f}/**`],
-      imports: [CORE, `main/${f}/**`, SERVICE_ENTRIES],
-      packages: 'any',
-      forbiddenPackages: NO_ELECTRON,
-    })),
-    {
-      name: 'app',
-      files: ['main/app/**'],
-      imports: [CORE, 'main/app/**', SERVICE_ENTRIES, FEATURE_ENTRIES],
-      packages: 'any',
-      forbiddenPackages: NO_ELECTRON,
-    },
-    // Entry points: the app and the contract, never a service's or feature's insides.
-    {
-      name: 'electron shell (Electron-free module)',
-      files: [ELECTRON_FREE_SHELL],
-      imports: [APP_ENTRY, CONTRACT, 'main/electron/**'],
-      packages: 'any',
-      forbiddenPackages: NO_ELECTRON,
-    },
-    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, 'main/electron/**'], packages: 'any' },
-    // `leanlens serve` starts the headless server, so the CLI may load the server's entry.
-    {
-      name: 'cli',
-      files: ['main/cli/**'],
-      imports: [APP_ENTRY, CONTRACT, 'main/cli/**', 'main/server/index.ts'],
-      packages: 'any',
-      forbiddenPackages: NO_ELECTRON,
-    },
-    { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
-    // A sandboxed preload can require only 'electron': the contract is there for its types.
-    { name: 'preload', files: ['preload/**'], imports: [CONTRACT], packages: ['electron'], typeOnly: true },
-    { name: 'renderer', files: ['renderer/src/**'], imports: [CONTRACT, 'renderer/src/**'], packages: ['svelte'] },
-  ],
-};
+import { checkLayers, formatViolation, importsOf, isCode, layerOf, type SourceText } from './layer-check.ts';
+import { LAYERS, SERVICE_ENTRIES } from './layer-table.ts';
 
 const root = join(import.meta.dirname, '..', '..');
 
