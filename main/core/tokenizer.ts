@@ -55,7 +55,9 @@ function fixText(text: string): string {
   return (
     text
       // Terminal escapes and C0/C1 control characters (except tab/newline, which become spaces later).
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point here
       .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point here
       .replace(/[\u0000-\u0008\u000b\u000e-\u001f\u007f-\u009f]/g, '')
       .replace(/[\u2018\u2019\u201a\u201b]/g, "'")
       .replace(/[\u201c\u201d\u201e\u201f]/g, '"')

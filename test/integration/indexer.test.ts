@@ -13,7 +13,7 @@ import { Indexer } from '../../main/services/indexer/index.ts';
 import { preparePhoto } from '../../main/services/media/index.ts';
 import type { Store } from '../../main/services/store/index.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
-import { addFolder, addPhotoFile, resolveTestModel, tempDir, tempStore } from '../fixtures/vector-db.ts';
+import { addFolder, addPhotoFile, resolveTestModel, tempStore } from '../fixtures/vector-db.ts';
 
 const oracle = resolveTestModel('color-oracle');
 const tiny = resolveTestModel('tiny-clip');

@@ -418,7 +418,7 @@ export function float32ToFloat16(values: Float32Array): Uint16Array {
     const exp = (x >>> 23) & 0xff;
     let mant = x & 0x7fffff;
     if (exp === 0xff) { out[i] = sign | 0x7c00 | (mant ? 0x200 : 0); continue; }
-    let e = exp - 127 + 15;
+    const e = exp - 127 + 15;
     if (e >= 0x1f) { out[i] = sign | 0x7c00; continue; }
     if (e <= 0) {
       if (e < -10) { out[i] = sign; continue; }

@@ -12,7 +12,7 @@
  * change a graph's input/output names, types or shapes.
  */
 import type { ModelProto } from '../../core/onnx/proto.ts';
-import { initializerBytes, requireGraph, weightMatrices } from './graph.ts';
+import { initializerBytes, requireGraph } from './graph.ts';
 import { toFp16 } from './fp16.ts';
 import { toInt4 } from './int4.ts';
 import { toInt8 } from './int8.ts';

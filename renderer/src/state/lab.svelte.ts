@@ -82,6 +82,7 @@ export class LabState {
   }
 
   /** Runs whose last event was seen, so a late 'lab.run' answer does not revive one. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- bookkeeping that nothing renders, so not reactive on purpose
   private finished = new Set<number>();
 
   private onProgress(p: LabProgress): void {
@@ -137,9 +138,9 @@ export class LabState {
 
   /** A teacher role wins; otherwise the largest installed model. Students: the models made from it, or those with the student role. */
   private pickDefaults(): void {
-    const ok = new Set(this.installed.map((m) => m.id));
-    if (this.teacher && !ok.has(this.teacher)) this.teacher = null;
-    this.students = this.students.filter((s) => ok.has(s) && s !== this.teacher);
+    const ok = this.installed.map((m) => m.id);
+    if (this.teacher && !ok.includes(this.teacher)) this.teacher = null;
+    this.students = this.students.filter((s) => ok.includes(s) && s !== this.teacher);
     if (!this.teacher) {
       const byRole = this.installed.find((m) => m.role === 'teacher');
       const biggest = [...this.installed].sort((a, b) => b.bytes - a.bytes)[0];
@@ -151,9 +152,9 @@ export class LabState {
         .map((m) => m.id);
     }
     const others = this.installed.filter((m) => m.id !== this.teacher);
-    if (!this.compareTeacher || !ok.has(this.compareTeacher)) this.compareTeacher = this.teacher;
-    if (!this.compareStudent || !ok.has(this.compareStudent)) this.compareStudent = this.students[0] ?? others[0]?.id ?? null;
-    if (!this.variantModel || !ok.has(this.variantModel)) {
+    if (!this.compareTeacher || !ok.includes(this.compareTeacher)) this.compareTeacher = this.teacher;
+    if (!this.compareStudent || !ok.includes(this.compareStudent)) this.compareStudent = this.students[0] ?? others[0]?.id ?? null;
+    if (!this.variantModel || !ok.includes(this.variantModel)) {
       this.variantModel = this.teacher;
       this.suggestBudget();
     }
@@ -172,7 +173,8 @@ export class LabState {
 
   toggleStudent(id: string, on: boolean): void {
     if (id === this.teacher) return;
-    this.students = on ? [...new Set([...this.students, id])] : this.students.filter((s) => s !== id);
+    if (!on) this.students = this.students.filter((s) => s !== id);
+    else if (!this.students.includes(id)) this.students = [...this.students, id];
   }
 
   async loadRuns(select?: number): Promise<void> {

@@ -1,0 +1,73 @@
+/**
+ * The layer table: what each folder may import (README "Architecture"; checked by
+ * test/unit/layers.test.ts with ./layer-check.ts). Adding a service or a feature means adding its
+ * name to SERVICES or FEATURES.
+ */
+import type { Layer, Table } from './layer-check.ts';
+
+const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search'];
+/** Features built on the services, each in its own folder under main/. */
+const FEATURES = ['lab'];
+
+const CORE = 'main/core/**';
+const CONTRACT = 'main/core/contract.ts';
+/** What the entry points may import of the app: the module that builds it (its types included). */
+const APP_ENTRY = 'main/app/app.ts';
+export const SERVICE_ENTRIES = `main/services/{${SERVICES.join(',')}}/index.ts`;
+const FEATURE_ENTRIES = `main/{${FEATURES.join(',')}}/index.ts`;
+/** Shell modules unit-tested without Electron, so they must not import it. */
+const ELECTRON_FREE_SHELL = 'main/electron/{security,photo-url,ipc-calls,app-files,bridge-spec,window-state}.ts';
+/** Only the shell and the preload may import 'electron': everything else runs in plain Node. */
+const NO_ELECTRON = ['electron'];
+
+export const LAYERS: Table = {
+  scope: ['main/**', 'preload/**', 'renderer/src/**'],
+  forbidden: [{ from: 'main/**', to: 'test/**', rule: 'nothing under main/ imports test/' }],
+  layers: [
+    // Pure logic and types: no I/O, so no Node built-ins and no native package. zod (the
+    // contract's validators) and protobufjs (ONNX graphs encoded in memory) are plain JS.
+    { name: 'core', files: [CORE], imports: [CORE], packages: ['zod', 'protobufjs'] },
+    ...SERVICES.map((s): Layer => ({
+      name: `service ${s}`,
+      files: [`main/services/${s}/**`],
+      imports: [CORE, `main/services/${s}/**`, SERVICE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    })),
+    ...FEATURES.map((f): Layer => ({
+      name: `feature ${f}`,
+      files: [`main/${f}/**`],
+      imports: [CORE, `main/${f}/**`, SERVICE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    })),
+    {
+      name: 'app',
+      files: ['main/app/**'],
+      imports: [CORE, 'main/app/**', SERVICE_ENTRIES, FEATURE_ENTRIES],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    },
+    // Entry points: the app and the contract, never a service's or feature's insides.
+    {
+      name: 'electron shell (Electron-free module)',
+      files: [ELECTRON_FREE_SHELL],
+      imports: [APP_ENTRY, CONTRACT, 'main/electron/**'],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    },
+    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, 'main/electron/**'], packages: 'any' },
+    // `leanlens serve` starts the headless server, so the CLI may load the server's entry.
+    {
+      name: 'cli',
+      files: ['main/cli/**'],
+      imports: [APP_ENTRY, CONTRACT, 'main/cli/**', 'main/server/index.ts'],
+      packages: 'any',
+      forbiddenPackages: NO_ELECTRON,
+    },
+    { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
+    // A sandboxed preload can require only 'electron': the contract is there for its types.
+    { name: 'preload', files: ['preload/**'], imports: [CONTRACT], packages: ['electron'], typeOnly: true },
+    { name: 'renderer', files: ['renderer/src/**'], imports: [CONTRACT, 'renderer/src/**'], packages: ['svelte'] },
+  ],
+};
