@@ -11,8 +11,14 @@ const FEATURES = ['lab'];
 
 const CORE = 'main/core/**';
 const CONTRACT = 'main/core/contract.ts';
-/** What the entry points may import of the app: the module that builds it (its types included). */
-const APP_ENTRY = 'main/app/app.ts';
+/**
+ * Besides the contract, the entry points share two pure rules of core with the services: where a
+ * path may lead (paths.ts) and what content type a file is served as (mime.ts). One copy each, so
+ * the server, the desktop protocol and the library can never disagree.
+ */
+const SHARED_RULES = 'main/core/{paths,mime}.ts';
+/** What the entry points may import of the app: its public entry (createApp, its types, and the few core rules they share). */
+const APP_ENTRY = 'main/app/index.ts';
 export const SERVICE_ENTRIES = `main/services/{${SERVICES.join(',')}}/index.ts`;
 const FEATURE_ENTRIES = `main/{${FEATURES.join(',')}}/index.ts`;
 /** Shell modules unit-tested without Electron, so they must not import it. */
@@ -24,9 +30,10 @@ export const LAYERS: Table = {
   scope: ['main/**', 'preload/**', 'renderer/src/**'],
   forbidden: [{ from: 'main/**', to: 'test/**', rule: 'nothing under main/ imports test/' }],
   layers: [
-    // Pure logic and types: no I/O, so no Node built-ins and no native package. zod (the
-    // contract's validators) and protobufjs (ONNX graphs encoded in memory) are plain JS.
-    { name: 'core', files: [CORE], imports: [CORE], packages: ['zod', 'protobufjs'] },
+    // Pure logic and types: no I/O, so no native package and of Node only node:path (string
+    // arithmetic on paths, for the one path-containment rule). zod (the contract's validators) and
+    // protobufjs (ONNX graphs encoded in memory) are plain JS.
+    { name: 'core', files: [CORE], imports: [CORE], packages: ['zod', 'protobufjs', 'node:path'] },
     ...SERVICES.map((s): Layer => ({
       name: `service ${s}`,
       files: [`main/services/${s}/**`],
@@ -52,20 +59,20 @@ export const LAYERS: Table = {
     {
       name: 'electron shell (Electron-free module)',
       files: [ELECTRON_FREE_SHELL],
-      imports: [APP_ENTRY, CONTRACT, 'main/electron/**'],
+      imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/electron/**'],
       packages: 'any',
       forbiddenPackages: NO_ELECTRON,
     },
-    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, 'main/electron/**'], packages: 'any' },
+    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/electron/**'], packages: 'any' },
     // `leanlens serve` starts the headless server, so the CLI may load the server's entry.
     {
       name: 'cli',
       files: ['main/cli/**'],
-      imports: [APP_ENTRY, CONTRACT, 'main/cli/**', 'main/server/index.ts'],
+      imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/cli/**', 'main/server/index.ts'],
       packages: 'any',
       forbiddenPackages: NO_ELECTRON,
     },
-    { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
+    { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
     // A sandboxed preload can require only 'electron': the contract is there for its types.
     { name: 'preload', files: ['preload/**'], imports: [CONTRACT], packages: ['electron'], typeOnly: true },
     { name: 'renderer', files: ['renderer/src/**'], imports: [CONTRACT, 'renderer/src/**'], packages: ['svelte'] },
