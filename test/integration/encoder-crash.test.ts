@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VectorIndex } from '../../main/services/ann/index.ts';
@@ -266,6 +267,44 @@ describe.skipIf(!oracle)('no orphan encoder processes', () => {
     expect(enc.processId()).toBeNull();
     expect(enc.info().restarts).toBe(0);
   });
+
+  it('an app process killed with SIGKILL while its encoder is busy takes the encoder process with it at once', async () => {
+    // The encoder process must stop when its app dies, not work through what it was sent: here
+    // ~20 s of queued text batches, so lingering would be seen.
+    const tiny = resolveTestModel('tiny-clip');
+    if (!tiny) return;
+    const dir = mkdtempSync(join(tmpdir(), 'leanlens-orphan-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'busy.mts');
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(tiny));
+    writeFileSync(
+      script,
+      `import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { openEncoder } from ${JSON.stringify(join(process.cwd(), 'main/services/encoder/index.ts'))};
+const enc = await openEncoder(JSON.parse(readFileSync(${JSON.stringify(join(dir, 'model.json'))}, 'utf8')), { threads: 1, providers: ['cpu'] });
+await enc.load('text');
+const rows = Array.from({ length: 64 }, (_, i) => [49406, 320 + i, 2368, 49407]);
+for (let i = 0; i < 300; i++) enc.encodeTexts(rows).catch(() => {});
+console.log('encoder ' + enc.processId());
+setInterval(() => {}, 1000);
+`,
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const encoderPid = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (c) => {
+        out += c;
+        const m = /^encoder (\d+)$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('exit', (code) => reject(new Error(`child exited (${code}): ${out}`)));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(alive(encoderPid)).toBe(true);
+    child.kill('SIGKILL');
+    expect(await until(() => !alive(encoderPid), 4000)).toBe(true);
+  }, 60_000);
 
   it('an app process killed with SIGKILL takes its encoder process with it', async () => {
     const lib = await library(40);
