@@ -300,6 +300,7 @@ setInterval(() => {}, 1000);
       });
       child.on('exit', (code) => reject(new Error(`child exited (${code}): ${out}`)));
     });
+    cleanups.push(() => void (alive(encoderPid) && process.kill(encoderPid, 'SIGKILL'))); // even when the test fails
     await new Promise((r) => setTimeout(r, 500));
     expect(alive(encoderPid)).toBe(true);
     child.kill('SIGKILL');
@@ -321,6 +322,7 @@ setInterval(() => {}, 1000);
       });
       child.on('exit', (code) => reject(new Error(`child exited (${code}) before indexing: ${out}`)));
     });
+    cleanups.push(() => void (alive(encoderPid) && process.kill(encoderPid, 'SIGKILL'))); // even when the test fails
     expect(alive(encoderPid)).toBe(true);
     child.kill('SIGKILL');
     expect(await until(() => !alive(encoderPid))).toBe(true);

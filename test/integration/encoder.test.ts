@@ -237,8 +237,8 @@ describe('close', () => {
     await expect(encoder.encodeTexts([tokenizer.encode('y')])).rejects.toThrow(/is closed/);
   });
 
-  it('terminates the worker: a process that closes its encoder exits on its own', async () => {
-    // A live worker thread keeps Node's event loop alive, so without close() the child never exits.
+  it('stops the encoder process: a process that closes its encoder exits on its own', async () => {
+    // A live encoder process (its IPC channel) keeps Node's event loop alive, so without close() the child never exits.
     const script = join(tmp, 'close-child.mts');
     const modelJson = join(tmp, 'model.json');
     writeFileSync(modelJson, JSON.stringify(model));
