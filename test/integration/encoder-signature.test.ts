@@ -4,7 +4,7 @@
  * attention mask, pad id). Small graphs generated with the project's ONNX builder, run in real
  * ONNX Runtime in the real encoder process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,10 +20,11 @@ const open: Encoder[] = [];
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'leanlens-signature-'));
 });
-afterAll(async () => {
+// Each encoder is a process: stop them after every test rather than keep a dozen alive.
+afterEach(async () => {
   await Promise.all(open.splice(0).map((e) => e.close()));
-  rmSync(tmp, { recursive: true, force: true });
 });
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 let files = 0;
 function write(model: ModelProto): string {

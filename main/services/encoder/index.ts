@@ -48,7 +48,10 @@ export interface EncoderOptions {
   /** Starts the encoder process; default `child_process.fork`. Electron passes a utilityProcess one. */
   launcher?: EncoderLauncher;
   restart?: RestartPolicy;
-  /** Told about every crash of the encoder process (to log it or show it); `gaveUp` when it will not restart. */
+  /**
+   * Told about every crash of the encoder process (to log it or show it): why, when, how many
+   * restarts happened before this crash, and `gaveUp` when it will not be restarted for now.
+   */
   onCrash?: (crash: EncoderCrash & { restarts: number; gaveUp: boolean }) => void;
 }
 
@@ -114,7 +117,6 @@ export async function openEncoder(model: ResolvedModel, options: EncoderOptions 
     dim: model.dim,
     imagePath: model.imagePath,
     textPath: model.textPath,
-    io: model.io,
     stated: statedIo(model.io, model.entry?.io),
     imageSize: model.preprocess.size,
     contextLength: tokens.contextLength,

@@ -13,9 +13,7 @@ export interface EngineConfig {
   dim: number;
   imagePath: string;
   textPath: string;
-  /** Resolved io (defaults + stated): names used when the graph gives no metadata. */
-  io: ModelIo;
-  /** Only what the manifest entry states; the rest is read from the graph at load. */
+  /** Only what the manifest entry states; the rest is read from the graph at load (signature.ts). */
   stated: Partial<ModelIo>;
   /** Side of the square image input (preprocess.size). */
   imageSize: number;
