@@ -235,7 +235,11 @@ class ProcessEncoder implements Encoder {
         }, delay);
       });
     }
-    this.options.onCrash?.({ reason, at, restarts: this.restarts, gaveUp });
+    try {
+      this.options.onCrash?.({ reason, at, restarts: this.restarts, gaveUp });
+    } catch {
+      // A listener's bug must not stop the restart.
+    }
   }
 
   /** The running process, after waiting out a restart's backoff; throws when closed or given up. */
