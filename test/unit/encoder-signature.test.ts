@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { planTower, SignatureMismatch, statedIo, type GraphSignature, type GraphValue, type StatedSignature } from '../../main/services/encoder/signature.ts';
 import { CLIP_IO } from '../../main/core/model-spec.ts';
 import { fitTokenRows } from '../../main/core/tokenizer.ts';
+import { restartDelay } from '../../main/services/encoder/index.ts';
 
 const v = (name: string, type: string, shape: (number | string)[] | null): GraphValue => ({ name, type, shape });
 const clipImage: GraphSignature = { inputs: [v('pixel_values', 'float32', ['N', 3, 224, 224])], outputs: [v('image_embeds', 'float32', ['N', 64])] };
@@ -116,5 +117,12 @@ describe('fitTokenRows', () => {
 
   it('rejects ids that are not whole non-negative numbers', () => {
     expect(() => fitTokenRows([[1, Number.NaN]], { contextLength: 4, padId: 0 })).toThrow(/token row 0 has an invalid id at 1/);
+  });
+});
+
+describe('restartDelay', () => {
+  it('doubles from 0.25 s after each crash in a row, capped at 8 s', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 10].map((n) => restartDelay(n))).toEqual([250, 500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    expect(restartDelay(3, { initialDelayMs: 10, maxDelayMs: 30 })).toBe(30);
   });
 });

@@ -101,6 +101,12 @@ export class EncoderUnavailableError extends Error {
   }
 }
 
+/** Backoff before restarting after the `crashes`-th crash in a row: initial, doubled each time, capped. */
+export function restartDelay(crashes: number, policy: RestartPolicy = {}): number {
+  const initial = policy.initialDelayMs ?? 250;
+  return Math.min(policy.maxDelayMs ?? 8000, initial * 2 ** Math.max(0, crashes - 1));
+}
+
 export async function openEncoder(model: ResolvedModel, options: EncoderOptions = {}): Promise<Encoder> {
   for (const [tower, path] of [['image', model.imagePath], ['text', model.textPath]] as const) {
     if (!existsSync(path)) {
@@ -220,7 +226,7 @@ class ProcessEncoder implements Encoder {
       // After the window the crashes are forgotten and the next request tries again.
       this.restarting = null;
     } else {
-      const delay = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** (this.crashes.length - 1));
+      const delay = restartDelay(this.crashes.length, this.policy);
       this.restarting = new Promise((resolve) => {
         this.endRestartWait = resolve;
         this.restartTimer = setTimeout(() => {
