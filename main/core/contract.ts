@@ -133,6 +133,20 @@ export interface ExecutionInfo {
   /** Why a requested provider was not used, one line each; empty when the first choice worked. */
   fallbackReasons: string[];
   threads: number;
+  /**
+   * How often the encoder process crashed and was restarted (0 or absent: never). A crash kills
+   * only that process (ONNX Runtime runs outside the app's process); the photos in flight are
+   * retried once, so the UI can say "the encoder crashed and was restarted (1×): <reason>".
+   */
+  restarts?: number;
+  /** The last crash, null or absent when none. */
+  lastCrash?: EncoderCrash | null;
+}
+
+/** One crash of the encoder process: why (e.g. "signal SIGKILL", "exit code 134") and when (ms since epoch). */
+export interface EncoderCrash {
+  reason: string;
+  at: number;
 }
 
 export interface Status {

@@ -8,6 +8,46 @@
  * identical, and mojibake repair (ftfy's `fix_encoding`) is the one part left out.
  */
 
+/** CLIP's start- and end-of-text token ids (the last two entries of its vocabulary). */
+export const CLIP_SOT = 49406;
+export const CLIP_EOT = 49407;
+
+/**
+ * Token rows as a text graph takes them: each row fitted to `contextLength` and padded with
+ * `padId`, plus each row's real token count (start and end tokens included), which is what an
+ * attention mask marks with 1. A row's real tokens end at its first end token `eot` — never "ids
+ * that differ from padId", since the pad id may be the end token itself — or, without an end
+ * token, at its last id. Rows may come unpadded (just the framed tokens) or padded by any
+ * tokenizer; an over-long row is cut to `contextLength` with the end token kept last.
+ */
+export function fitTokenRows(
+  rows: readonly (readonly number[])[],
+  spec: { contextLength: number; padId: number },
+  eot = CLIP_EOT,
+): { ids: Int32Array; lengths: Int32Array } {
+  const L = spec.contextLength;
+  const ids = new Int32Array(rows.length * L).fill(spec.padId);
+  const lengths = new Int32Array(rows.length);
+  rows.forEach((row, r) => {
+    for (let i = 0; i < row.length; i++) {
+      const id = row[i]!;
+      if (!Number.isInteger(id) || id < 0 || id > 0x7fffffff) {
+        throw new Error(`token row ${r} has an invalid id at ${i} (${id}): ids are whole numbers from 0`);
+      }
+    }
+    const end = row.indexOf(eot);
+    let real = end >= 0 ? row.slice(0, end + 1) : [...row];
+    if (real.length > L) {
+      const hadEnd = end >= 0;
+      real = real.slice(0, L);
+      if (hadEnd) real[L - 1] = eot;
+    }
+    ids.set(real, r * L);
+    lengths[r] = real.length;
+  });
+  return { ids, lengths };
+}
+
 /** CLIP's map from each byte to a printable character, so BPE never sees whitespace or control bytes. */
 export function bytesToUnicode(): string[] {
   const bs: number[] = [];
@@ -140,20 +180,23 @@ export class ClipTokenizer {
     return ids;
   }
 
-  /** Exactly `contextLength` ids: start, BPE ids, end, zero padding; over-long text keeps the end token last. */
-  encode(text: string, contextLength = 77): number[] {
+  /**
+   * Exactly `contextLength` ids: start, BPE ids, end, then `padId` (0 in OpenAI's tokenizer; some
+   * exporters pad with the end token 49407); over-long text keeps the end token last.
+   */
+  encode(text: string, contextLength = 77, padId = 0): number[] {
     const body = this.tokenize(text);
     let tokens = [this.sot, ...body, this.eot];
     if (tokens.length > contextLength) {
       tokens = tokens.slice(0, contextLength);
       tokens[contextLength - 1] = this.eot;
     }
-    while (tokens.length < contextLength) tokens.push(0);
+    while (tokens.length < contextLength) tokens.push(padId);
     return tokens;
   }
 
-  encodeBatch(texts: string[], contextLength = 77): number[][] {
-    return texts.map((t) => this.encode(t, contextLength));
+  encodeBatch(texts: string[], contextLength = 77, padId = 0): number[][] {
+    return texts.map((t) => this.encode(t, contextLength, padId));
   }
 
   private bpe(token: string): string[] {

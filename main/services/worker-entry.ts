@@ -17,3 +17,19 @@ export function workerEntry(moduleUrl: string, name: string): { file: string; sc
     script: new URL(`./${name}.ts`, moduleUrl).href,
   };
 }
+
+/**
+ * How to start a child process whose code is `<name>.ts` beside `moduleUrl`: the compiled
+ * `<name>.js` in a packaged build, else `process-shim.mjs` with the TypeScript file's URL as its
+ * first argument (the shim registers tsx, then imports it).
+ */
+export function processEntry(moduleUrl: string, name: string): { script: string; args: string[] } {
+  const compiled = new URL(`./${name}.js`, moduleUrl);
+  if (moduleUrl.endsWith('.js') && existsSync(fileURLToPath(compiled))) {
+    return { script: fileURLToPath(compiled), args: [] };
+  }
+  return {
+    script: fileURLToPath(new URL('./process-shim.mjs', import.meta.url)),
+    args: [new URL(`./${name}.ts`, moduleUrl).href],
+  };
+}

@@ -291,9 +291,9 @@ describe('models that cannot be used', () => {
     });
     const { app, before } = await indexedLibrary([wrongIo, wrongDim]);
     await app['models.use']({ id: 'wrong-io' });
-    await expect(app.sync()).rejects.toThrow(/does not match its manifest: expected inputs \[images\].*pixel_values.*Fix the "io" names/s);
+    await expect(app.sync()).rejects.toThrow(/does not match its manifest entry:.*image input: expected "images" \(stated\), found pixel_values.*Fix the model's "io"/s);
     await app['models.use']({ id: 'wrong-dim' });
-    await expect(app.sync()).rejects.toThrow(/outputs 64-d vectors but the manifest says dim 512/);
+    await expect(app.sync()).rejects.toThrow(/image output: expected 512-d vectors \(dim\), found 64-d/);
     await expectLibraryIntact(app, before);
   });
 });

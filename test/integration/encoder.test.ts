@@ -62,7 +62,7 @@ describe('encoder on tiny-clip', () => {
     const times = encoder.loadTimes();
     expect(times.imageMs).toBeNull(); // a text query must not load the image tower
     expect(times.textMs).toBeGreaterThan(0);
-    expect(encoder.info()).toEqual({ provider: 'cpu', requested: ['cpu'], fallbackReasons: [], threads: 1 });
+    expect(encoder.info()).toEqual({ provider: 'cpu', requested: ['cpu'], fallbackReasons: [], threads: 1, restarts: 0, lastCrash: null });
   });
 
   it('returns L2-normalised image and text vectors of the model dim', async () => {
@@ -98,16 +98,25 @@ describe('encoder on tiny-clip', () => {
     }
   });
 
-  it('transfers the pixel buffer to the worker instead of copying it', async () => {
+  it("leaves the caller's pixel buffer as it was (it is copied to the encoder process)", async () => {
     const size = model.preprocess.size;
     const px = pixels(2, size);
+    const before = px.slice();
     await encoder.encodeImages(px, 2);
-    expect(px.length).toBe(0); // detached: ownership moved to the worker thread
+    expect(maxDiff(px, before)).toBe(0);
+  });
+
+  it('runs ONNX Runtime in a child process, not in this one', async () => {
+    const pid = encoder.processId();
+    expect(pid).toBeGreaterThan(0);
+    expect(pid).not.toBe(process.pid);
+    expect(() => process.kill(pid!, 0)).not.toThrow(); // alive
   });
 
   it('rejects input of the wrong size with a clear message, and keeps working', async () => {
     await expect(encoder.encodeImages(new Float32Array(10), 1)).rejects.toThrow(/needs 150528 per image \(3×224×224\)/);
-    await expect(encoder.encodeTexts([[1, 2, 3]])).rejects.toThrow(/row 0 has 3 token ids.*exactly 77/);
+    await expect(encoder.encodeTexts([[49406, 1.5, 49407]])).rejects.toThrow(/token row 0 has an invalid id at 1 \(1.5\)/);
+    await expect(encoder.encodeTexts([[49406, -3, 49407]])).rejects.toThrow(/token row 0 has an invalid id/);
     const [v] = await encoder.encodeTexts([tokenizer.encode('still fine')]);
     expect(norm(v)).toBeCloseTo(1, 5);
   });
@@ -202,9 +211,9 @@ describe('bad model files', () => {
     );
     try {
       const err = await encoder.load('image').then(() => null, (e: Error) => e);
-      expect(err!.message).toMatch(/does not match its manifest/);
-      expect(err!.message).toMatch(/expected inputs \[pixels\] and output features/);
-      expect(err!.message).toMatch(/inputs \[pixel_values\], outputs \[image_embeds\]/);
+      expect(err!.message).toMatch(/image encoder of model "tiny-clip" .* does not match its manifest entry/);
+      expect(err!.message).toContain('image input: expected "pixels" (stated), found pixel_values float32 [N,3,224,224]');
+      expect(err!.message).toContain('image output: expected "features" (stated), found image_embeds float32 [N,64]');
     } finally {
       await encoder.close();
     }
@@ -213,7 +222,7 @@ describe('bad model files', () => {
   it('a manifest dim that differs from the graph is caught', async () => {
     const encoder = await openEncoder({ ...model, dim: 128 }, { threads: 1, providers: ['cpu'] });
     try {
-      await expect(encoder.load('text')).rejects.toThrow(/outputs 64-d vectors but the manifest says dim 128/);
+      await expect(encoder.load('text')).rejects.toThrow(/text output: expected 128-d vectors \(dim\), found 64-d in text_embeds/);
     } finally {
       await encoder.close();
     }
@@ -228,8 +237,8 @@ describe('close', () => {
     await expect(encoder.encodeTexts([tokenizer.encode('y')])).rejects.toThrow(/is closed/);
   });
 
-  it('terminates the worker: a process that closes its encoder exits on its own', async () => {
-    // A live worker thread keeps Node's event loop alive, so without close() the child never exits.
+  it('stops the encoder process: a process that closes its encoder exits on its own', async () => {
+    // A live encoder process (its IPC channel) keeps Node's event loop alive, so without close() the child never exits.
     const script = join(tmp, 'close-child.mts');
     const modelJson = join(tmp, 'model.json');
     writeFileSync(modelJson, JSON.stringify(model));

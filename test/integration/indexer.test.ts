@@ -1,6 +1,6 @@
 /**
  * The indexer with real photos (sharp), the real color-oracle/tiny-clip ONNX models in the
- * encoder's worker thread, real SQLite and hnswlib — including a kill -9 in a child process.
+ * encoder's own process, real SQLite and hnswlib — including a kill -9 in a child process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';

@@ -161,12 +161,12 @@ describe('per-platform onnxruntime-node filtering', () => {
 describe('app files', () => {
   const keep = appFilesFilter('linux', 'x64');
   it('packs the compiled app, the renderer, the models and package.json', () => {
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'dist/services/encoder/worker.js', 'dist/lab/transforms/tower-worker.js', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json', 'models/shapesworld/demo/photos/shapes_06737.jpg', 'models/shapesworld/demo/demo.json']) {
+    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'dist/services/encoder/child.js', 'dist/lab/transforms/tower-worker.js', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json', 'models/shapesworld/demo/photos/shapes_06737.jpg', 'models/shapesworld/demo/demo.json']) {
       expect(keep(f), f).toBe(true);
     }
   });
   it('leaves out sources, tests, generated and distillation models, source maps and installers', () => {
-    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'dist/services/worker-shim.mjs', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
+    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'dist/services/worker-shim.mjs', 'dist/services/process-shim.mjs', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
       expect(keep(f), f).toBe(false);
     }
   });

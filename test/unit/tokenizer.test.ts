@@ -135,6 +135,11 @@ describe('ClipTokenizer', () => {
     expect(tok.encode('cat', 8)).toEqual([49406, 2368, 49407, 0, 0, 0, 0, 0]);
   });
 
+  it('pads with the pad id a model states (some exporters pad with the end token)', () => {
+    expect(tok.encode('cat', 6, 49407)).toEqual([49406, 2368, 49407, 49407, 49407, 49407]);
+    expect(tok.encodeBatch(['cat'], 5, 7)).toEqual([[49406, 2368, 49407, 7, 7]]);
+  });
+
   it('encodes batches in order, each 77 ids long', () => {
     const batch = tok.encodeBatch(['a photo of a cat', '', 'red']);
     expect(batch).toHaveLength(3);

@@ -8,7 +8,23 @@ import { blockParameters, layerNorm, transformer } from './layers.ts';
 import type { ModelProto } from './proto.ts';
 import { SeededRandom, ZERO_WEIGHTS } from './random.ts';
 
-export interface ImageTowerConfig {
+/**
+ * The graph's signature where it differs from the common CLIP export — what real exports vary in
+ * (Immich's fixed batch 1, int32 ids, an attention mask, custom names, outputs normalised in the
+ * graph), so tests and model twins can have them. Every field defaults to the CLIP export.
+ */
+export interface TowerSignature {
+  /** Input name (default pixel_values / input_ids). */
+  inputName?: string;
+  /** Output name (default image_embeds / text_embeds). */
+  outputName?: string;
+  /** A fixed batch size (e.g. 1), or a symbolic name for a dynamic one (default 'N'). */
+  batch?: number | string;
+  /** L2-normalise the output inside the graph (default false). */
+  normalise?: boolean;
+}
+
+export interface ImageTowerConfig extends TowerSignature {
   /** 'zeros' skips random init: same graph and sizes, for shape checks (default 'random'). */
   weights?: 'random' | 'zeros';
   width: number;
@@ -20,7 +36,16 @@ export interface ImageTowerConfig {
   seed: number;
 }
 
-export interface TextTowerConfig {
+export interface TextTowerConfig extends TowerSignature {
+  /** Element type of the token-id input (default int64). */
+  idType?: 'int32' | 'int64';
+  /**
+   * Adds an attention-mask input of this name ([batch, context], 1 = real token, 0 = padding)
+   * that masks padded keys in every attention layer, as Hugging Face's CLIP text model does.
+   */
+  attentionMask?: string;
+  /** Element type of the mask input (default: idType). */
+  maskType?: 'int32' | 'int64' | 'float32';
   /** 'zeros' skips random init: same graph and sizes, for shape checks (default 'random'). */
   weights?: 'random' | 'zeros';
   width: number;
@@ -50,7 +75,8 @@ export function buildImageTower(cfg: ImageTowerConfig): ModelProto {
   const tokens = grid * grid + 1;
   const rng = cfg.weights === 'zeros' ? ZERO_WEIGHTS : new SeededRandom(cfg.seed);
   const g = new GraphBuilder();
-  const pixels = g.input('pixel_values', 'float32', ['N', 3, size, size]);
+  const N = cfg.batch ?? 'N';
+  const pixels = g.input(cfg.inputName ?? 'pixel_values', 'float32', [N, 3, size, size]);
   const scale = W ** -0.5;
 
   const conv = g.initializer('visual.conv1.weight', rng.normals(W * 3 * patch * patch, (3 * patch * patch) ** -0.5), [W, 3, patch, patch]);
@@ -70,8 +96,8 @@ export function buildImageTower(cfg: ImageTowerConfig): ModelProto {
   const clsOut = g.op('Gather', [x, g.int64s([0], [])], { axis: 1 }); // [N,W]
   const normed = layerNorm(g, clsOut, W, 'visual.ln_post');
   const proj = g.initializer('visual.proj', rng.normals(W * embedDim, scale), [W, embedDim]);
-  const embeds = g.op('MatMul', [normed, proj]);
-  g.output(embeds, 'image_embeds', 'float32', ['N', embedDim]);
+  const embeds = maybeNormalise(g, g.op('MatMul', [normed, proj]), cfg.normalise);
+  g.output(embeds, cfg.outputName ?? 'image_embeds', 'float32', [N, embedDim]);
   return g.toModel({ opset: OPSET, producer: 'leanlens', docString: `CLIP-shaped ViT image encoder ${JSON.stringify(cfg)}` });
 }
 
@@ -82,7 +108,15 @@ export function buildTextTower(cfg: TextTowerConfig): ModelProto {
   const context = cfg.context ?? CLIP_CONTEXT;
   const rng = cfg.weights === 'zeros' ? ZERO_WEIGHTS : new SeededRandom(cfg.seed);
   const g = new GraphBuilder();
-  const ids = g.input('input_ids', 'int64', ['N', context]);
+  const N = cfg.batch ?? 'N';
+  const ids = g.input(cfg.inputName ?? 'input_ids', cfg.idType ?? 'int64', [N, context]);
+  let keyBias: string | undefined;
+  if (cfg.attentionMask) {
+    const mask = g.input(cfg.attentionMask, cfg.maskType ?? cfg.idType ?? 'int64', [N, context]);
+    // (mask - 1) · 1e4: 0 for real tokens, -1e4 for padding, shaped [N,1,1,L] to bias every query's scores.
+    const bias = g.op('Mul', [g.op('Sub', [g.op('Cast', [mask], { to: 1 }), g.floats(1)]), g.floats(1e4)]);
+    keyBias = g.op('Reshape', [bias, g.int64s([0, 1, 1, -1])]);
+  }
 
   let x: string;
   if (cfg.tokenEmbedRank) {
@@ -96,14 +130,20 @@ export function buildTextTower(cfg: TextTowerConfig): ModelProto {
   }
   const pos = g.initializer('positional_embedding', rng.normals(context * W, 0.01), [context, W]);
   x = g.op('Add', [x, pos]);
-  x = transformer(g, x, 'transformer', rng, { width: W, layers, heads, causalLength: context });
+  x = transformer(g, x, 'transformer', rng, { width: W, layers, heads, causalLength: context, keyBias });
   x = layerNorm(g, x, W, 'ln_final');
   // CLIP reads the features at the end-of-text token, found as argmax(ids): 49407 is the largest id.
   const eot = g.op('ArgMax', [ids], { axis: 1, keepdims: 1 }); // [N,1]
   const pooled = g.op('GatherND', [x, eot], { batch_dims: 1 }); // [N,W]
   const proj = g.initializer('text_projection', rng.normals(W * embedDim, W ** -0.5), [W, embedDim]);
-  g.output(g.op('MatMul', [pooled, proj]), 'text_embeds', 'float32', ['N', embedDim]);
+  g.output(maybeNormalise(g, g.op('MatMul', [pooled, proj]), cfg.normalise), cfg.outputName ?? 'text_embeds', 'float32', [N, embedDim]);
   return g.toModel({ opset: OPSET, producer: 'leanlens', docString: `CLIP-shaped text encoder ${JSON.stringify(cfg)}` });
+}
+
+/** x / ‖x‖ over the last axis when asked (as exports that end in a normalisation do). */
+function maybeNormalise(g: GraphBuilder, x: string, normalise: boolean | undefined): string {
+  if (!normalise) return x;
+  return g.op('Div', [x, g.op('ReduceL2', [x], { axes: [-1], keepdims: 1 })]);
 }
 
 /** Exact parameter count of buildImageTower (matches CLIP: ViT-B/32 → 87,849,216). */

@@ -56,6 +56,11 @@ export interface AttentionOptions {
   /** Std of the q/k/v init (default width^-0.5) and of the output projection. */
   std?: number;
   outStd?: number;
+  /**
+   * An additive per-key bias broadcastable to the scores [N,H,L,L], e.g. [N,1,1,L] with 0 for
+   * real tokens and a large negative for padding (an attention mask turned into a bias).
+   */
+  keyBias?: string;
 }
 
 /**
@@ -80,6 +85,7 @@ export function selfAttention(g: GraphBuilder, x: string, prefix: string, rng: W
     const L = options.causalLength;
     scores = g.op('Add', [scores, g.constant(causalMask(L), [L, L], 'causal_mask')]);
   }
+  if (options.keyBias) scores = g.op('Add', [scores, options.keyBias]);
   const attn = g.op('Softmax', [scores], { axis: -1 });
   const merged = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, vh])], { perm: [0, 2, 1, 3] }), g.int64s([0, -1, width])]);
   return linear(g, merged, width, width, `${prefix}.out_proj`, rng, { std: options.outStd ?? std });
@@ -96,6 +102,8 @@ export interface TransformerOptions {
   layers: number;
   heads: number;
   causalLength?: number;
+  /** Passed to every attention layer (see AttentionOptions.keyBias). */
+  keyBias?: string;
 }
 
 /** Pre-LN residual blocks: x += attn(ln_1(x)); x += mlp(ln_2(x)). CLIP's init scales. */
@@ -106,7 +114,7 @@ export function transformer(g: GraphBuilder, x: string, prefix: string, rng: Wei
   const fcStd = (2 * width) ** -0.5;
   for (let i = 0; i < layers; i++) {
     const p = `${prefix}.resblocks.${i}`;
-    const a = selfAttention(g, layerNorm(g, x, width, `${p}.ln_1`), `${p}.attn`, rng, { width, heads, causalLength: options.causalLength, std: attnStd, outStd: projStd });
+    const a = selfAttention(g, layerNorm(g, x, width, `${p}.ln_1`), `${p}.attn`, rng, { width, heads, causalLength: options.causalLength, keyBias: options.keyBias, std: attnStd, outStd: projStd });
     x = g.op('Add', [x, a]);
     const m = mlp(g, layerNorm(g, x, width, `${p}.ln_2`), width, `${p}.mlp`, rng, { fcStd, projStd });
     x = g.op('Add', [x, m]);

@@ -5,17 +5,15 @@
  * (import, download, verification, feeding the encoder, indexing, search, the lab) is proven on
  * its twin instead. What a twin cannot prove is search quality: its weights are random.
  *
- * A twin is built as a small CLIP-shaped tower (clip.ts, unchanged) and then rewired by
- * `withSignature`: rename the graph's input and output, cast int32 token ids to the int64 the
- * tower uses inside, fix the batch dimension, and append an L2 normalisation when the real graph
- * has one. Rewiring rather than new tower options keeps clip.ts untouched (others extend it).
+ * A twin is a small CLIP-shaped tower (clip.ts) built with the real model's signature options:
+ * names, int32 or int64 ids, an attention mask, a fixed batch, an L2 normalisation in the graph.
  */
 import { resolveSettings, type ManifestEntry } from '../model-spec.ts';
 import { buildImageTower, buildTextTower } from './clip.ts';
-import { AttributeType, DataType, type ModelProto, type NodeProto, type ValueInfoProto } from './proto.ts';
+import type { ModelProto } from './proto.ts';
 
 /** The signature of one tower: what a caller must feed and what it gets back. */
-export interface TowerSignature {
+export interface TwinTower {
   input: string;
   output: string;
   /** Element type of the input (image: always float32). */
@@ -32,8 +30,8 @@ export interface TwinSignature {
   dim: number;
   imageSize: number;
   context: number;
-  image: TowerSignature;
-  text: TowerSignature;
+  image: TwinTower;
+  text: TwinTower;
 }
 
 /** The signature a manifest entry states (defaults filled in as the app resolves them). */
@@ -55,73 +53,21 @@ export const TWIN_SIZE = { width: 64, layers: 1, heads: 4, patch: 32, tokenEmbed
 export function buildTwin(sig: TwinSignature, seed: number, label = 'twin'): { image: ModelProto; text: ModelProto } {
   const { width, layers, heads, patch, tokenEmbedRank } = TWIN_SIZE;
   if (sig.imageSize % patch !== 0) throw new Error(`twin image size ${sig.imageSize} is not a multiple of the patch ${patch}`);
-  const image = buildImageTower({ width, layers, heads, patch, imageSize: sig.imageSize, embedDim: sig.dim, seed });
-  const text = buildTextTower({ width, layers, heads, embedDim: sig.dim, context: sig.context, tokenEmbedRank, seed: seed + 1 });
-  return {
-    image: withSignature(image, sig.image, `${label} image encoder`),
-    text: withSignature(text, sig.text, `${label} text encoder`),
-  };
-}
-
-/**
- * Rewires a one-input, one-output model to `sig`. The model's own input and output names become
- * internal values; new graph inputs/outputs with the wanted names, types and shapes wrap them.
- */
-export function withSignature(model: ModelProto, sig: TowerSignature, docString?: string): ModelProto {
-  const graph = model.graph;
-  if (!graph?.input?.length || graph.input.length !== 1 || graph.output?.length !== 1) {
-    throw new Error('withSignature expects a graph with one input and one output');
-  }
-  const nodes: NodeProto[] = [...(graph.node ?? [])];
-  const taken = new Set<string>([...nodes.flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])]), ...(graph.initializer ?? []).map((t) => t.name ?? '')]);
-  const [oldIn] = graph.input;
-  const [oldOut] = graph.output;
-  for (const name of [sig.input, sig.output, sig.mask ?? null]) {
-    if (name && name !== oldIn!.name && name !== oldOut!.name && taken.has(name)) throw new Error(`twin name ${name} collides with a value inside the graph`);
-  }
-  const inType = oldIn!.type?.tensorType;
-  const inDims = [...(inType?.shape?.dim ?? [])];
-  const outDims = [...(oldOut!.type?.tensorType?.shape?.dim ?? [])];
-  if (sig.batch !== null) {
-    inDims[0] = { dimValue: sig.batch };
-    outDims[0] = { dimValue: sig.batch };
-  }
-  const typeCode = { float32: DataType.FLOAT, int32: DataType.INT32, int64: DataType.INT64 }[sig.inputType];
-  const internalIn = `${oldIn!.name}__internal`;
-  const rename = (from: string, to: string) => {
-    for (const n of nodes) {
-      n.input = n.input?.map((i) => (i === from ? to : i));
-      n.output = n.output?.map((o) => (o === from ? to : o));
-    }
-  };
-
-  // Input: the tower reads `internalIn`; a Cast (ids int32 → int64) or Identity feeds it.
-  rename(oldIn!.name, internalIn);
-  const castsIds = inType?.elemType !== typeCode;
-  nodes.unshift(
-    castsIds
-      ? { opType: 'Cast', name: 'twin_cast_ids', input: [sig.input], output: [internalIn], attribute: [{ name: 'to', type: AttributeType.INT, i: inType?.elemType ?? DataType.INT64 }] }
-      : { opType: 'Identity', name: 'twin_input', input: [sig.input], output: [internalIn] },
-  );
-  const inputs: ValueInfoProto[] = [info(sig.input, typeCode, inDims)];
-  if (sig.mask) inputs.push(info(sig.mask, typeCode, inDims)); // accepted, unused: causal CLIP pools at the end token
-
-  // Output: optionally divided by its L2 norm (ReduceL2 with an axes attribute: opset ≤ 17).
-  const internalOut = `${oldOut!.name}__internal`;
-  rename(oldOut!.name, internalOut);
-  if (sig.normalised) {
-    nodes.push({ opType: 'ReduceL2', name: 'twin_norm', input: [internalOut], output: ['twin_norm'], attribute: [{ name: 'axes', type: AttributeType.INTS, ints: [-1] }, { name: 'keepdims', type: AttributeType.INT, i: 1 }] });
-    nodes.push({ opType: 'Div', name: 'twin_normalise', input: [internalOut, 'twin_norm'], output: [sig.output] });
-  } else {
-    nodes.push({ opType: 'Identity', name: 'twin_output', input: [internalOut], output: [sig.output] });
-  }
-  return {
-    ...model,
-    ...(docString ? { docString: `${docString}: random weights, signature ${JSON.stringify(sig)}` } : {}),
-    graph: { ...graph, node: nodes, input: inputs, output: [info(sig.output, oldOut!.type?.tensorType?.elemType ?? DataType.FLOAT, outDims)] },
-  };
-}
-
-function info(name: string, elemType: number, dims: { dimValue?: number; dimParam?: string }[]): ValueInfoProto {
-  return { name, type: { tensorType: { elemType, shape: { dim: dims } } } };
+  const tower = (t: TwinTower) => ({ inputName: t.input, outputName: t.output, batch: t.batch ?? undefined, normalise: t.normalised });
+  const image = buildImageTower({ width, layers, heads, patch, imageSize: sig.imageSize, embedDim: sig.dim, seed, ...tower(sig.image) });
+  const text = buildTextTower({
+    width,
+    layers,
+    heads,
+    embedDim: sig.dim,
+    context: sig.context,
+    tokenEmbedRank,
+    seed: seed + 1,
+    ...tower(sig.text),
+    idType: sig.text.inputType === 'int32' ? 'int32' : 'int64',
+    attentionMask: sig.text.mask ?? undefined,
+  });
+  image.docString = `${label} image encoder: random weights, signature ${JSON.stringify(sig.image)}`;
+  text.docString = `${label} text encoder: random weights, signature ${JSON.stringify(sig.text)}`;
+  return { image, text };
 }

@@ -1,20 +1,25 @@
 /**
- * Messages between the encoder's front (main thread) and its worker thread. Kept in one place
- * so both sides agree; tensors travel as transferred ArrayBuffers, never copied.
+ * Messages between the encoder's front (in the app's process) and the encoder process. Kept in
+ * one place so both sides agree. They travel over Node's IPC with 'advanced' serialization (or
+ * Electron's structured clone), so typed arrays arrive as typed arrays.
  */
 import type { ModelIo } from '../../core/model-spec.ts';
 
 export type Tower = 'image' | 'text';
 
-/** What the worker needs to build sessions; sent once as workerData. */
-export interface WorkerConfig {
+/** What the engine needs to build sessions; the first message to every (re)started process. */
+export interface EngineConfig {
   modelId: string;
   dim: number;
   imagePath: string;
   textPath: string;
-  io: ModelIo;
+  /** Only what the manifest entry states; the rest is read from the graph at load (signature.ts). */
+  stated: Partial<ModelIo>;
   /** Side of the square image input (preprocess.size). */
   imageSize: number;
+  /** Tokens per text row and the id written after the end token. */
+  contextLength: number;
+  padId: number;
   threads: number;
   providers: string[];
 }
@@ -22,8 +27,15 @@ export interface WorkerConfig {
 export type Request =
   | { id: number; kind: 'load'; tower: Tower }
   | { id: number; kind: 'images'; pixels: Float32Array; count: number }
-  /** Token ids, `count` rows of `length`, row-major (int64 on the wire as the graph wants it). */
-  | { id: number; kind: 'texts'; ids: BigInt64Array; count: number; length: number };
+  /**
+   * Token ids, `count` rows of `length` (the context length), row-major, already padded with the
+   * model's pad id; `lengths[r]` = real tokens of row r (start and end tokens included), which is
+   * what the attention mask marks with 1 — never derived from the ids, since the pad id may equal
+   * the end token's.
+   */
+  | { id: number; kind: 'texts'; ids: Int32Array; lengths: Int32Array; count: number; length: number };
+
+export type Envelope = { kind: 'init'; config: EngineConfig } | Request;
 
 export interface SessionReport {
   tower: Tower;

@@ -235,15 +235,21 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       try {
         vectors = await this.encode(batch);
       } catch (err) {
+        if (isUnavailable(err)) return this.holdBack(batch, err);
         // One bad tensor must not fail its neighbours: retry one by one, fail only the culprits.
+        // This is also the crash rule: when the encoder process dies with a batch in flight, each
+        // of its photos is retried once, alone, after the restart — only a photo that fails again
+        // (e.g. one that crashes ONNX Runtime every time) is marked failed, with the reason.
         this.log(`indexer: batch of ${batch.length} failed to encode (${reasonOf(err)}); retrying one by one`);
       }
       if (vectors) this.commit(batch, vectors);
       else {
-        for (const d of batch) {
+        for (let i = 0; i < batch.length; i++) {
+          const d = batch[i]!;
           try {
             this.commit([d], await this.encode([d]));
           } catch (err) {
+            if (isUnavailable(err)) return this.holdBack(batch.slice(i), err);
             this.markFailed(d.item, `could not be encoded: ${reasonOf(err)}`);
           }
         }
@@ -252,6 +258,17 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       this.encoding = false;
     }
     if (Date.now() - this.lastSave >= this.saveEveryMs) void this.saveIndex();
+  }
+
+  /**
+   * The encoder cannot take work at all (it gave up after repeated crashes, or was closed): the
+   * photos are not at fault, so they stay pending instead of being marked failed one after the
+   * other, and indexing pauses until someone resumes it.
+   */
+  private holdBack(items: Decoded[], err: unknown): void {
+    for (const d of items) this.queue.release(d.item.id);
+    this.log(`indexer: the encoder is unavailable (${reasonOf(err)}); pausing with the remaining photos left pending`);
+    this.pause();
   }
 
   private async encode(batch: Decoded[]): Promise<Float32Array[]> {
@@ -309,6 +326,11 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       .catch((err) => this.log(`indexer: could not save the vector index: ${reasonOf(err)}`));
     return this.saving;
   }
+}
+
+/** The encoder's "cannot take requests" error (EncoderUnavailableError), told apart by its code. */
+function isUnavailable(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === 'ENCODER_UNAVAILABLE';
 }
 
 function reasonOf(err: unknown): string {
