@@ -81,7 +81,7 @@ function settle(job: Job, res: HeicResponse): void {
     // Same wording as other photos: let the shared classifier see the errno.
     job.reject(Object.assign(new Error(res.error), { code: res.fsCode }));
   } else {
-    job.reject(new MediaError('corrupt', `not a readable image: ${res.error}`, job.label));
+    job.reject(new MediaError('corrupt', `not a readable image: the HEIC data is damaged or incomplete (${res.error})`, job.label));
   }
 }
 
