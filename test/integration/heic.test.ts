@@ -24,6 +24,7 @@ import {
   readPhotoFacts,
   stopHeicDecoders,
 } from '../../main/services/media/index.ts';
+import { decodeHeicFile } from '../../main/services/media/heic.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { openStore } from '../../main/services/store/index.ts';
 import { COLOURS } from '../fixtures/photos.ts';
@@ -160,6 +161,17 @@ describe('HEIC decoding', () => {
     expect(near(colour(0), COLOURS.red!, 8)).toBe(true);
     expect(near(colour(2), COLOURS.green!, 8)).toBe(true);
     expect(near(colour(3), COLOURS.blue!, 8)).toBe(true);
+  });
+
+  it('finishes the photos in flight when the decoders are stopped, and starts fresh ones for the next', async () => {
+    // Straight to the decoder, so the job is queued before stop is called.
+    const inFlight = decodeHeicFile(fixture('green.heic'), 1e6);
+    await stopHeicDecoders();
+    const green = await inFlight;
+    expect([green.width, green.height]).toEqual([64, 48]);
+    expect(near([...green.rgba.subarray(0, 3)], COLOURS.green!, 8)).toBe(true);
+    const after = await preparePhoto(fixture('red.heic'), CLIP_PREPROCESS);
+    expect(near(rgbAt(after.pixels, 50, 50), COLOURS.red!, 8)).toBe(true);
   });
 });
 

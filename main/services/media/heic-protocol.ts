@@ -11,4 +11,12 @@ export interface HeicRequest {
 
 export type HeicResponse =
   | { id: number; ok: true; width: number; height: number; premultiplied: boolean; pixels: ArrayBuffer }
-  | { id: number; ok: false; kind: 'corrupt' | 'too-large' | 'fs'; error: string; fsCode?: string };
+  | {
+      id: number;
+      ok: false;
+      kind: 'corrupt' | 'too-large' | 'fs';
+      error: string;
+      fsCode?: string;
+      /** The decoder threw rather than returning an error: its WebAssembly state may be broken, start a fresh worker. */
+      restart?: boolean;
+    };

@@ -96,7 +96,9 @@ parentPort!.on('message', (req: HeicRequest) => {
     res = decode(req);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException | null)?.code;
-    res = { id: req.id, ok: false, kind: code ? 'fs' : 'corrupt', error: err instanceof Error ? err.message : String(err), fsCode: code };
+    const error = err instanceof Error ? err.message : String(err);
+    // An exception from inside the WebAssembly (an abort, out of memory) can leave libheif unusable.
+    res = code ? { id: req.id, ok: false, kind: 'fs', error, fsCode: code } : { id: req.id, ok: false, kind: 'corrupt', error, restart: true };
   }
   parentPort!.postMessage(res, res.ok ? [res.pixels] : []);
 });

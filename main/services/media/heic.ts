@@ -40,6 +40,8 @@ interface Job {
 const slots: Slot[] = [];
 const queue: Job[] = [];
 let nextId = 1;
+/** Resolved when nothing is queued or decoding (stopHeicDecoders waits on it). */
+let drainWaiters: (() => void)[] = [];
 
 function startWorker(): Slot {
   const entry = workerEntry(import.meta.url, 'heic-worker');
@@ -50,6 +52,12 @@ function startWorker(): Slot {
   worker.on('message', (res: HeicResponse) => {
     const job = slot.busy;
     slot.busy = null;
+    if (!res.ok && res.restart) {
+      // One bad photo must not fail the next good ones in a broken decoder: replace the worker.
+      const i = slots.indexOf(slot);
+      if (i >= 0) slots.splice(i, 1);
+      void worker.terminate();
+    }
     if (job && job.req.id === res.id) settle(job, res);
     pump();
   });
@@ -96,6 +104,11 @@ function pump(): void {
     slot.busy = job;
     slot.worker.postMessage(job.req, job.transfer);
   }
+  if (!queue.length && !slots.some((s) => s.busy) && drainWaiters.length) {
+    const waiters = drainWaiters;
+    drainWaiters = [];
+    for (const w of waiters) w();
+  }
   for (const slot of slots) {
     if (slot.busy || slot.idleTimer) continue;
     slot.idleTimer = setTimeout(() => {
@@ -123,7 +136,16 @@ export function decodeHeicBuffer(data: Buffer, maxPixels: number): Promise<Decod
   return submit({ path: null, data: copy, maxPixels }, [copy], null);
 }
 
-/** Stop the decoder workers now (tests, shutdown); the next decode starts fresh ones. */
+/**
+ * Stop the decoder workers (tests, shutdown) once the photos already asked for are decoded, so no
+ * photo is reported unreadable because the app was closing; the next decode starts fresh workers.
+ */
 export async function stopHeicDecoders(): Promise<void> {
-  await Promise.all(slots.map((s) => s.worker.terminate()));
+  if (queue.length || slots.some((s) => s.busy)) await new Promise<void>((resolve) => drainWaiters.push(resolve));
+  await Promise.all(
+    slots.splice(0).map((s) => {
+      if (s.idleTimer) clearTimeout(s.idleTimer);
+      return s.worker.terminate();
+    }),
+  );
 }
