@@ -27,7 +27,7 @@ import {
 import { decodeHeicFile } from '../../main/services/media/heic.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { openStore } from '../../main/services/store/index.ts';
-import { COLOURS } from '../fixtures/photos.ts';
+import { COLOURS, writeHeicContainer } from '../fixtures/photos.ts';
 import { resolveTestModel, tokens } from '../fixtures/vector-db.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'heic');
@@ -151,6 +151,13 @@ describe('HEIC decoding', () => {
     const file = join(dir, 'notes.heic');
     await writeFile(file, 'this is a text file, not a photo');
     await expectMediaError(preparePhoto(file, CLIP_PREPROCESS), 'corrupt', /not a readable image/);
+  });
+
+  it('refuses a HEIC whose header claims more pixels than the limit, before decoding it', async () => {
+    const file = join(dir, 'huge.heic');
+    await writeHeicContainer(file, 30000, 30000);
+    const e = await expectMediaError(preparePhoto(file, CLIP_PREPROCESS), 'too-large', /too large to open/);
+    expect(e.path).toBe(file);
   });
 
   it('decodes several HEICs at once, a bad one among them, without losing the good ones', async () => {
