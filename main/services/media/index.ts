@@ -1,10 +1,13 @@
 /**
  * media — owns turning photo files into what the rest of the app needs: displayed size, capture
- * date and camera, the encoder's input tensor, and thumbnails. One decode per photo, bounded
+ * date and camera, the encoder's input tensor, thumbnails and browser-displayable copies. One decode per photo, bounded
  * memory for huge images, and a MediaError with a plain-words reason for anything unreadable.
  *
  * Must never write to, move or delete a user's photo: sources are only ever read; the only files
- * written are thumbnails, at paths the caller chooses.
+ * written are thumbnails and display copies, at paths the caller chooses.
+ *
+ * HEIC/HEIF pixels come from libheif (WebAssembly, in worker threads: heic.ts) because the libvips
+ * bundled with sharp has no HEVC decoder; they join the same sharp pipeline as raw RGBA.
  *
  * Transparency is flattened onto WHITE, as most viewers show it and as PIL-based CLIP pipelines
  * do after convert('RGB') on a paletted/LA image with a white matte.
@@ -221,7 +224,7 @@ export async function makeDisplayCopy(srcPath: string, destPath: string, maxSize
 }
 
 async function writeResized(srcPath: string, destPath: string, maxSize: number, jpegQuality: number): Promise<void> {
-  if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`invalid thumbnail size ${maxSize}`);
+  if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`invalid image size ${maxSize}`);
   await checkFile(srcPath);
   await mkdir(dirname(destPath), { recursive: true });
   const tmp = `${destPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
