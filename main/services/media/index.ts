@@ -1,7 +1,8 @@
 /**
  * media — owns turning photo files into what the rest of the app needs: displayed size, capture
- * date and camera, the encoder's input tensor, thumbnails and browser-displayable copies. One decode per photo, bounded
- * memory for huge images, and a MediaError with a plain-words reason for anything unreadable.
+ * date and camera, the encoder's input tensor, thumbnails and browser-displayable copies. One
+ * decode per photo, bounded memory for huge images, and a MediaError with a plain-words reason
+ * for anything unreadable.
  *
  * Must never write to, move or delete a user's photo: sources are only ever read; the only files
  * written are thumbnails and display copies, at paths the caller chooses.
