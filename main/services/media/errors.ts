@@ -44,11 +44,12 @@ export function toMediaError(err: unknown, path: string | null, maxPixels: numbe
       cause: err,
     });
   }
-  // HEIC is HEVC inside HEIF; the prebuilt libvips only has the AV1 (AVIF) decoder for legal reasons.
+  // HEVC (HEIC) goes to libheif in WebAssembly before sharp sees it; what still lands here is a
+  // HEIF with another codec (AVC, JPEG, VVC…) that neither library decodes.
   if (/\bhevc\b|unsupported codec|no decoding plugin|not been built in|not built in/i.test(raw)) {
     return new MediaError(
       'unsupported',
-      `this HEIC/HEIF photo cannot be decoded: the bundled image library has no HEVC decoder (${firstLine(raw)})`,
+      `this HEIF photo uses a compression the bundled image libraries cannot decode (${firstLine(raw)})`,
       path,
       { cause: err },
     );

@@ -1,10 +1,14 @@
 /**
  * media — owns turning photo files into what the rest of the app needs: displayed size, capture
- * date and camera, the encoder's input tensor, and thumbnails. One decode per photo, bounded
- * memory for huge images, and a MediaError with a plain-words reason for anything unreadable.
+ * date and camera, the encoder's input tensor, thumbnails and browser-displayable copies. One
+ * decode per photo, bounded memory for huge images, and a MediaError with a plain-words reason
+ * for anything unreadable.
  *
  * Must never write to, move or delete a user's photo: sources are only ever read; the only files
- * written are thumbnails, at paths the caller chooses.
+ * written are thumbnails and display copies, at paths the caller chooses.
+ *
+ * HEIC/HEIF pixels come from libheif (WebAssembly, in worker threads: heic.ts) because the libvips
+ * bundled with sharp has no HEVC decoder; they join the same sharp pipeline as raw RGBA.
  *
  * Transparency is flattened onto WHITE, as most viewers show it and as PIL-based CLIP pipelines
  * do after convert('RGB') on a paletted/LA image with a white matte.
@@ -17,9 +21,11 @@ import type { PreprocessSpec } from '../../core/model-spec.ts';
 import { centreCropBox, shortestSideTarget, toClipTensor } from '../../core/preprocess.ts';
 import { captureFactsFromExif } from './exif.ts';
 import { MediaError, toMediaError } from './errors.ts';
+import { decodeHeicBuffer, decodeHeicFile } from './heic.ts';
 
 export { MediaError } from './errors.ts';
 export type { MediaErrorCode } from './errors.ts';
+export { stopHeicDecoders } from './heic.ts';
 
 export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([
   '.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif',
@@ -93,25 +99,50 @@ async function factsFrom(meta: Metadata, input: string | Buffer): Promise<PhotoF
 }
 
 function assertDecodable(meta: Metadata, path: string | null): void {
-  if (meta.format === 'heif' && meta.compression === 'hevc' && !sharp.format.heif.input.fileSuffix?.includes('.heic')) {
-    throw new MediaError(
-      'unsupported',
-      'this HEIC photo cannot be decoded: the bundled image library has no HEVC decoder (convert it to JPEG first)',
-      path,
-    );
-  }
   if (!meta.width || !meta.height) throw new MediaError('corrupt', 'not a readable image: it has no size', path);
+}
+
+// The prebuilt libvips reads HEIF headers and EXIF but, for legal reasons, only decodes AV1 (AVIF).
+const SHARP_DECODES_HEVC = sharp.format.heif.input.fileSuffix?.includes('.heic') ?? false;
+
+interface Opened {
+  meta: Metadata;
+  /** The photo's pixels, upright, ready for resizing. */
+  source: Sharp;
+  /** Upright size of `source`. */
+  width: number;
+  height: number;
+}
+
+/**
+ * Open a photo for one decode. HEIC goes through libheif (off the main thread) and comes back as
+ * raw RGBA already turned by its irot/imir boxes: it must not be turned again by the EXIF
+ * Orientation tag that iPhones also write (libvips drops that tag from HEIF headers for the
+ * same reason). Everything else is turned by EXIF orientation here.
+ */
+async function openUpright(input: string | Buffer, path: string | null): Promise<Opened> {
+  const img = open(input);
+  // Header only: no pixels are decoded until the caller's pipeline runs, so this is still one decode.
+  const meta = await img.metadata();
+  assertDecodable(meta, path);
+  if (meta.format === 'heif' && meta.compression === 'hevc' && !SHARP_DECODES_HEVC) {
+    const decoded = typeof input === 'string' ? await decodeHeicFile(input, MAX_INPUT_PIXELS) : await decodeHeicBuffer(input, MAX_INPUT_PIXELS);
+    const source = sharp(decoded.rgba, {
+      raw: { width: decoded.width, height: decoded.height, channels: 4, premultiplied: decoded.premultiplied },
+      limitInputPixels: MAX_INPUT_PIXELS,
+    });
+    return { meta, source, width: decoded.width, height: decoded.height };
+  }
+  return { meta, source: img.rotate(), width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height };
 }
 
 async function prepare(input: string | Buffer, spec: PreprocessSpec, path: string | null): Promise<PreparedPhoto> {
   try {
-    const img = open(input);
-    // Header only: no pixels are decoded until toBuffer below, so this is still one decode.
-    const meta = await img.metadata();
-    assertDecodable(meta, path);
-    const facts = await factsFrom(meta, input);
+    const { meta, source, width, height } = await openUpright(input, path);
+    // The decoded size is the truth (HEIC headers are read by another library than its pixels).
+    const facts = { ...(await factsFrom(meta, input)), width, height };
     const size = spec.size;
-    let pipeline = img.rotate().flatten({ background: WHITE });
+    let pipeline = source.flatten({ background: WHITE });
     if (spec.resize === 'shortest') {
       const target = shortestSideTarget(facts.width, facts.height, size);
       const box = centreCropBox(target.width, target.height, size);
@@ -167,16 +198,46 @@ export async function readPhotoFacts(path: string): Promise<PhotoFacts> {
  * never see half a thumbnail; parent folders are created.
  */
 export async function makeThumbnail(srcPath: string, destPath: string, maxSize: number): Promise<void> {
-  if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`invalid thumbnail size ${maxSize}`);
+  await writeResized(srcPath, destPath, maxSize, 82);
+}
+
+/**
+ * Extensions a browser (Chromium, hence the Electron renderer) cannot show as they are. Their
+ * full-size preview is a JPEG copy made by makeDisplayCopy.
+ */
+const NOT_BROWSER_DISPLAYABLE: ReadonlySet<string> = new Set(['.heic', '.heif', '.tif', '.tiff']);
+
+/** Whether the full-size preview of this photo must be a converted copy instead of the file itself. */
+export function needsDisplayCopy(path: string): boolean {
+  return NOT_BROWSER_DISPLAYABLE.has(extname(path).toLowerCase());
+}
+
+/** Largest side of a display copy: sharper than any screen needs, and bounded in size and time. */
+export const DISPLAY_COPY_MAX_SIZE = 4096;
+
+/**
+ * Write a browser-displayable JPEG of a photo (HEIC, TIFF) for the full-size preview: upright,
+ * at most maxSize on its longest side (never enlarged), same atomic write as thumbnails. The
+ * original is only read.
+ */
+export async function makeDisplayCopy(srcPath: string, destPath: string, maxSize = DISPLAY_COPY_MAX_SIZE): Promise<void> {
+  await writeResized(srcPath, destPath, maxSize, 90);
+}
+
+async function writeResized(srcPath: string, destPath: string, maxSize: number, jpegQuality: number): Promise<void> {
+  if (!Number.isInteger(maxSize) || maxSize < 1) throw new RangeError(`invalid image size ${maxSize}`);
   await checkFile(srcPath);
   await mkdir(dirname(destPath), { recursive: true });
   const tmp = `${destPath}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    let pipeline = open(srcPath)
-      .rotate()
+    const { source } = await openUpright(srcPath, srcPath);
+    let pipeline = source
       .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
       .flatten({ background: WHITE });
-    pipeline = extname(destPath).toLowerCase() === '.webp' ? pipeline.webp({ quality: 80 }) : pipeline.jpeg({ quality: 82, mozjpeg: true });
+    pipeline =
+      extname(destPath).toLowerCase() === '.webp'
+        ? pipeline.webp({ quality: 80 })
+        : pipeline.jpeg({ quality: jpegQuality, mozjpeg: true });
     await pipeline.toFile(tmp);
     await rename(tmp, destPath);
   } catch (err) {
