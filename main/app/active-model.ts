@@ -9,10 +9,10 @@
  * takes over the moment it covers the library. `now` switches at once instead.
  */
 import { join } from 'node:path';
-import type { ExecutionInfo, IndexProgress, Settings, SwitchProgress } from '../core/contract.ts';
+import type { EncoderCrash, ExecutionInfo, IndexProgress, Settings, SwitchProgress } from '../core/contract.ts';
 import type { Store } from '../services/store/index.ts';
 import type { ModelRegistry } from '../services/models/index.ts';
-import { openEncoder, type Encoder } from '../services/encoder/index.ts';
+import { openEncoder, type Encoder, type EncoderLauncher } from '../services/encoder/index.ts';
 import { VectorIndex } from '../services/ann/index.ts';
 import { Indexer, photosLeftToIndex } from '../services/indexer/index.ts';
 import type { LibraryChanges } from '../services/library/index.ts';
@@ -41,6 +41,10 @@ export interface ActiveModelOptions {
   onSwitching: (s: SwitchProgress | null) => void;
   /** The model in use changed (a background switch completed). */
   onSwitched: (modelId: string) => void;
+  /** How the encoder process is started (Electron passes its utilityProcess). */
+  launcher?: EncoderLauncher;
+  /** The encoder process crashed (and was restarted unless `gaveUp`). */
+  onCrash: (crash: EncoderCrash & { modelId: string; restarts: number; gaveUp: boolean }) => void;
 }
 
 export const IDLE_PROGRESS: IndexProgress = { state: 'idle', done: 0, total: 0, failed: 0, rate: 0, etaSeconds: null, current: null };
@@ -244,7 +248,12 @@ export class ActiveModel {
     if (this.closed) throw new Error('The app is closing.');
     const settings = this.o.settings();
     const model = this.o.registry.resolve(modelId);
-    const encoder = await openEncoder(model, { threads: settings.threads, providers: settings.useGpu ? 'auto' : ['cpu'] });
+    const encoder = await openEncoder(model, {
+      threads: settings.threads,
+      providers: settings.useGpu ? 'auto' : ['cpu'],
+      launcher: this.o.launcher,
+      onCrash: (crash) => this.o.onCrash({ ...crash, modelId }),
+    });
     try {
       const index = await VectorIndex.open({ store: this.o.store, dir: join(this.o.dataDir, 'index'), modelId, dim: model.dim });
       const indexer = new Indexer({ store: this.o.store, encoder, index, modelId, preprocess: model.preprocess });

@@ -16,6 +16,7 @@ import type { EventName, Events, Settings } from '../core/contract.ts';
 import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
+import { stopHeicDecoders } from '../services/media/index.ts';
 import { ActiveModel } from './active-model.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
@@ -61,6 +62,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     onSwitching: (s) => emit('models.switching', s),
     onSwitched: () => emit('models.changed', ctx.models()),
+    launcher: options.encoderLauncher,
+    // Status carries restarts and the last crash; the progress event makes every UI look again.
+    onCrash: (crash) => {
+      console.warn(`The encoder for ${crash.modelId} crashed (${crash.reason}); ${crash.gaveUp ? 'not restarting it for now' : 'restarting it'}.`);
+      emit('index.progress', model.progress());
+    },
   });
   const ctx: AppContext = {
     dataDir,
@@ -137,6 +144,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await lab.close();
       await library.unwatch();
       await model.close();
+      await stopHeicDecoders();
       store.close();
     },
   };

@@ -9,3 +9,5 @@ export { FALLBACK_MODEL } from './active-model.ts';
 export { EVERYDAY_QUERIES } from '../lab/index.ts';
 export { loadTokenizer } from '../services/models/index.ts';
 export type { App, AppOptions, DesktopShell, PhotoFile } from './types.ts';
+// For a shell that starts the encoder its own way (Electron's utilityProcess).
+export type { EncoderLauncher, EncoderProcess } from '../services/encoder/index.ts';

@@ -14,10 +14,12 @@ type LibraryCallName =
   | 'index.failures';
 
 export function status(ctx: AppContext): Status {
+  const model = ctx.model.open?.modelId ?? ctx.model.id;
   return {
     ...photoCounts(ctx.store),
     errors: ctx.library.failures().map((f) => ({ path: f.path, reason: f.reason })),
-    model: ctx.model.open?.modelId ?? ctx.model.id,
+    model,
+    testModel: ctx.registry.entry(model)?.hidden === true,
     // The provider is only known once a session ran; between runs report the last one used.
     execution: ctx.model.execution(),
     progress: ctx.model.progress(),

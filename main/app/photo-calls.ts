@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
 import { contentTypeOf } from '../core/mime.ts';
 import { photoById, photoIdByPath, resolvePhotoFile } from '../services/library/index.ts';
-import { makeThumbnail } from '../services/media/index.ts';
+import { makeDisplayCopy, makeThumbnail, needsDisplayCopy } from '../services/media/index.ts';
 import type { AppContext } from './context.ts';
 import type { App } from './types.ts';
 
@@ -23,8 +23,14 @@ export function photoCalls(ctx: AppContext): Pick<Api, 'photos.get' | 'photos.op
     },
     async photoFile(id, kind) {
       const original = await resolvePhotoFile(ctx.store, id);
-      if (kind === 'original') return { path: original, contentType: contentTypeOf(original) ?? 'application/octet-stream' };
       const photo = photoById(ctx.store, id);
+      if (kind === 'original') {
+        if (!needsDisplayCopy(original)) return { path: original, contentType: contentTypeOf(original) ?? 'application/octet-stream' };
+        // HEIC and TIFF: browsers cannot show them, so the preview gets a full-size JPEG copy.
+        const copy = join(ctx.dataDir, 'display', `${id}-${Math.round(photo.mtimeMs)}.jpg`);
+        if (!existsSync(copy)) await makeDisplayCopy(original, copy);
+        return { path: copy, contentType: 'image/jpeg' };
+      }
       const size = ctx.settings().thumbnailSize;
       // Named by id, size and mtime: an edited photo gets a new thumbnail, never a stale one.
       const thumb = join(ctx.dataDir, 'thumbnails', `${id}-${size}-${Math.round(photo.mtimeMs)}.jpg`);

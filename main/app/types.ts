@@ -4,6 +4,7 @@
  * plus the few things a transport needs that are not calls: events, file serving by photo id,
  * and shutdown.
  */
+import type { EncoderLauncher } from '../services/encoder/index.ts';
 import type { Api, EventName, Events, IndexProgress, Status } from '../core/contract.ts';
 
 /** Desktop actions the Electron shell provides; the headless server has none. */
@@ -47,4 +48,6 @@ export interface AppOptions {
   /** Start chokidar watching and the background indexer (the desktop app and `serve` do; one-shot CLI commands don't). */
   live?: boolean;
   shell?: DesktopShell;
+  /** How the encoder process is started; default a Node child process (Electron passes its utilityProcess). */
+  encoderLauncher?: EncoderLauncher;
 }

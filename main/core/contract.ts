@@ -124,6 +124,8 @@ export interface ModelInfo {
   requiresAcceptance: boolean;
   /** Upstream revision the files are pinned to, or null. */
   revision: string | null;
+  /** A test or benchmark model (colour oracle, random weights): it cannot understand real photos. */
+  testModel: boolean;
 }
 
 export interface ExecutionInfo {
@@ -160,6 +162,8 @@ export interface Status {
   progress: IndexProgress;
   /** A switch of model waiting for the new model to cover the library; null when none. */
   switching: SwitchProgress | null;
+  /** The model in use is a test model: real photos need a real one (e.g. `clip-vit-b32`). */
+  testModel: boolean;
   dataDir: string;
 }
 

@@ -5,7 +5,7 @@
  * Passed into the core as `EncoderOptions.launcher`; the encoder restarts it when it dies.
  */
 import { utilityProcess } from 'electron';
-import type { EncoderLauncher, EncoderProcess } from '../services/encoder/index.ts';
+import type { EncoderLauncher, EncoderProcess } from '../app/index.ts';
 
 export const utilityProcessLauncher: EncoderLauncher = ({ script, args, modelId }) => {
   const child = utilityProcess.fork(script, args, {

@@ -13,6 +13,7 @@ import { createApp } from '../app/index.ts';
 import type { App } from '../app/index.ts';
 import { AppError, callNames, eventNames, parseArgs, type EventName, type Settings } from '../core/contract.ts';
 import { resolveAppFile } from './app-files.ts';
+import { utilityProcessLauncher } from './encoder-launcher.ts';
 import { bridgeArgument, callChannel, EVENT_CHANNEL, type EventMessage } from './bridge-spec.ts';
 import { answerCall } from './ipc-calls.ts';
 import { menuTemplate } from './menu.ts';
@@ -81,6 +82,8 @@ function start(): void {
       dataDir,
       modelsDir,
       live: true,
+      // The encoder runs as a utilityProcess: a native crash in ONNX Runtime cannot take the app down.
+      encoderLauncher: utilityProcessLauncher,
       shell: {
         openPath: async (path) => {
           const problem = await shell.openPath(path);
@@ -134,7 +137,7 @@ function start(): void {
     if (process.platform !== 'darwin') app.quit();
   });
 
-  // Close the core (flush the database, stop watchers and the encoder worker) before exiting.
+  // Close the core (flush the database, stop watchers and the encoder process) before exiting.
   let closed = false;
   let closing = false;
   app.on('before-quit', (event) => {

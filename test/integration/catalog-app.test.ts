@@ -6,52 +6,26 @@
  * this proves the app feeds each real model correctly; search quality needs the real weights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createApp, type App } from '../../main/app/index.ts';
-import type { Manifest, ManifestEntry } from '../../main/core/model-spec.ts';
-import { catalogEntries, generateTwins } from '../../scripts/generate-models.ts';
 import { COLOURS, writeColourLibrary } from '../fixtures/photos.ts';
 import { writeHuggingFaceSnapshot, writeImmichFolder } from '../fixtures/model-folders.ts';
+import { startLocalCatalog, type LocalCatalog } from '../fixtures/local-catalog.ts';
 import { runAndWait } from './lab-helpers.ts';
 
-const repo = resolve(import.meta.dirname, '../..');
 let tmp: string;
 let app: App;
 let modelsDir: string;
 let dataDir: string;
-let server: http.Server;
-let twins: ManifestEntry[];
+let catalog: LocalCatalog;
 const PHOTOS = Object.keys(COLOURS).length;
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'leanlens-catalog-app-'));
-  twins = generateTwins(join(tmp, 'twins'));
-  server = http.createServer((req, res) => {
-    const file = (req.url ?? '').replace(/^\/files\//, '');
-    const t = twins.find((e) => e.image.file === file || e.text.file === file);
-    if (!t) return void res.writeHead(404).end();
-    const body = readFileSync(join(tmp, 'twins', file));
-    res.writeHead(200, { 'content-length': body.length }).end(body);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-
-  // The app's models folder: the vocabulary, color-oracle (the fallback model) and the catalog
-  // entries copied with the twin's files, sizes and sha256 and a local URL.
-  modelsDir = join(tmp, 'models');
-  mkdirSync(join(modelsDir, 'color-oracle'), { recursive: true });
-  const bundled = JSON.parse(readFileSync(join(repo, 'models', 'manifest.json'), 'utf8')) as Manifest;
-  const oracle = bundled.models.find((m) => m.id === 'color-oracle')!;
-  for (const f of ['bpe_simple_vocab_16e6.txt.gz', oracle.image.file, oracle.text.file]) copyFileSync(join(repo, 'models', f), join(modelsDir, f));
-  const catalog = catalogEntries().map((real) => {
-    const t = twins.find((e) => e.id === real.id)!;
-    return { ...real, image: { ...t.image, url: `${base}/files/${t.image.file}` }, text: { ...t.text, url: `${base}/files/${t.text.file}` } };
-  });
-  writeFileSync(join(modelsDir, 'manifest.json'), JSON.stringify({ version: 1, models: [oracle, ...catalog] } satisfies Manifest));
+  catalog = await startLocalCatalog(tmp);
+  modelsDir = catalog.modelsDir;
 
   const photos = join(tmp, 'photos');
   mkdirSync(photos);
@@ -63,8 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close();
-  server?.closeAllConnections();
-  await new Promise((r) => server?.close(r));
+  await catalog?.close();
   rmSync(tmp, { recursive: true, force: true });
 });
 

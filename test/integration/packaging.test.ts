@@ -166,7 +166,7 @@ describe('app files', () => {
     }
   });
   it('leaves out sources, tests, generated and distillation models, source maps and installers', () => {
-    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'dist/services/worker-shim.mjs', 'dist/services/process-shim.mjs', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
+    for (const f of ['main/electron/main.ts', 'preload/index.ts', 'renderer/src/App.svelte', 'test/unit/x.test.ts', 'models/generated/manifest.json', 'models/generated/a/model.onnx', 'models/distill/run1/student.onnx', 'dist/electron/main.js.map', 'dist/services/workers/worker-shim.mjs', 'dist/services/workers/process-shim.mjs', 'release/LeanLens.AppImage', 'electron-builder.yml', 'tsconfig.json']) {
       expect(keep(f), f).toBe(false);
     }
   });

@@ -79,7 +79,7 @@ describe('the layer table', () => {
       { path: 'main/services/store/index.ts', text: "import { BrowserWindow } from 'electron';\n" },
       {
         path: 'main/cli/main.ts',
-        text: "import { createApp } from '../app/app.ts';\nconst { runBenchmarks } = await import('../../test/bench/run.ts');\nimport { Library } from '../services/library/index.ts';\n",
+        text: "import { createApp } from '../app/index.ts';\nconst { runBenchmarks } = await import('../../test/bench/run.ts');\nimport { Library } from '../services/library/index.ts';\n",
       },
       { path: 'main/electron/security.ts', text: "import { app } from 'electron';\n" },
       { path: 'main/electron/main.ts', text: "import { app } from 'electron';\nimport { openEncoder } from '../services/encoder/index.ts';\n" },
@@ -100,14 +100,14 @@ describe('the layer table', () => {
       { path: 'test/unit/anything.test.ts', text: "import { openStore } from '../../main/services/store/rows.ts';\n" },
     ];
     expect(checkLayers(planted, LAYERS).map(formatViolation)).toEqual([
-      "main/core/ranking.ts:2 imports 'node:fs': core may import only these packages: zod, protobufjs",
+      "main/core/ranking.ts:2 imports 'node:fs': core may import only these packages: zod, protobufjs, node:path",
       "main/core/metrics.ts:3 imports '../services/store/index.ts': core may import only main/core/**",
       `main/services/search/index.ts:2 imports '../store/rows.ts': service search may import only main/core/**, main/services/search/**, ${SERVICE_ENTRIES}`,
       "main/services/store/index.ts:1 imports 'electron': service store must never import 'electron'",
       "main/cli/main.ts:2 imports '../../test/bench/run.ts': nothing under main/ imports test/",
-      "main/cli/main.ts:3 imports '../services/library/index.ts': cli may import only main/app/app.ts, main/core/contract.ts, main/cli/**, main/server/index.ts",
+      "main/cli/main.ts:3 imports '../services/library/index.ts': cli may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime}.ts, main/cli/**, main/server/index.ts",
       "main/electron/security.ts:1 imports 'electron': electron shell (Electron-free module) must never import 'electron'",
-      "main/electron/main.ts:2 imports '../services/encoder/index.ts': electron shell may import only main/app/app.ts, main/core/contract.ts, main/electron/**",
+      "main/electron/main.ts:2 imports '../services/encoder/index.ts': electron shell may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime}.ts, main/electron/**",
       `main/lab/bench/runner.ts:2 imports '../../app/app.ts': feature lab may import only main/core/**, main/lab/**, ${SERVICE_ENTRIES}`,
       `main/app/app.ts:2 imports '../lab/bench/runner.ts': app may import only main/core/**, main/app/**, ${SERVICE_ENTRIES}, main/{lab}/index.ts`,
       "preload/index.ts:2 imports '../main/core/contract.ts': preload may import project files for their types only (import type)",

@@ -26,7 +26,7 @@ export { truncatedSvd, symmetricEigen, type LowRankFactors } from './svd.ts';
 export { weightUseFrom } from './edit.ts';
 export { makeVariant, probeContribOps } from './make-variant.ts';
 export { readModelFile } from './read-model.ts';
-export { writeModelFile } from '../../services/models/model-file.ts';
+export { writeModelFile } from '../../services/models/index.ts';
 
 export type VariantSpec =
   | { kind: 'fp16' }

@@ -12,7 +12,7 @@ import type { ManifestEntry } from '../../core/model-spec.ts';
 import { GraphBuilder } from '../../core/onnx/builder.ts';
 import { encodeModel, type ModelProto } from '../../core/onnx/proto.ts';
 import type { ModelRegistry } from '../../services/models/index.ts';
-import { workerEntry } from '../../services/worker-entry.ts';
+import { workerEntry } from '../../services/workers/index.ts';
 import { variantFileName, variantId, variantTag, type VariantSpec } from './index.ts';
 import { quantizeInt4 } from './quantize.ts';
 import type { TowerJob, TowerResult } from './tower-job.ts';

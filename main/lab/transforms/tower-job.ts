@@ -4,7 +4,7 @@
  * factorising every weight, encoding), so makeVariant runs it in a worker thread
  * (tower-worker.ts) and the app's event loop keeps serving searches meanwhile.
  */
-import { writeModelFile } from '../../services/models/model-file.ts';
+import { writeModelFile } from '../../services/models/index.ts';
 import { weightMatrices } from './graph.ts';
 import { transformModel, type TransformReport, type VariantSpec } from './index.ts';
 import { readModelFile } from './read-model.ts';

@@ -17,7 +17,7 @@ import { availableParallelism } from 'node:os';
 import type { ResolvedModel } from '../../core/model-spec.ts';
 import type { EncoderCrash, ExecutionInfo } from '../../core/contract.ts';
 import { CLIP_EOT, fitTokenRows } from '../../core/tokenizer.ts';
-import { processEntry } from '../worker-entry.ts';
+import { processEntry } from '../workers/index.ts';
 import { forkLauncher, type EncoderExit, type EncoderLauncher, type EncoderProcess } from './launcher.ts';
 import type { EngineConfig, Request, Response, SessionReport, Tower } from './protocol.ts';
 import { providerOrder, type ProviderName } from './providers.ts';

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { workerEntry } from '../worker-entry.ts';
+import { workerEntry } from '../workers/index.ts';
 import { MediaError } from './errors.ts';
 import type { HeicRequest, HeicResponse } from './heic-protocol.ts';
 

@@ -162,6 +162,7 @@ export class ModelRegistry {
       licenceUrl: entry.licenceUrl ?? null,
       requiresAcceptance: entry.requiresAcceptance === true,
       revision: entry.revision ?? null,
+      testModel: entry.hidden === true,
     };
   }
 

@@ -10,6 +10,7 @@ import type {
   ModelInfo,
   Settings,
   Status,
+  SwitchProgress,
 } from '../../../main/core/contract.ts';
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
@@ -40,6 +41,10 @@ export class AppState {
   failures = $state<FailedPhoto[]>([]);
   models = $state<ModelInfo[]>([]);
   downloads = $state<Record<string, DownloadProgress>>({});
+  /** When each download in this page was first seen, to show its rate and time left. */
+  private downloadStarts: Record<string, { at: number; received: number }> = {};
+  /** A background switch of model in progress ("switching to X: 1,234 / 10,000"), or null. */
+  switching = $state<SwitchProgress | null>(null);
   settings = $state<Settings | null>(null);
   connected = $state(true);
   /** A problem loading the app as a whole (no token, server gone); shown as a banner. */
@@ -77,8 +82,14 @@ export class AppState {
     });
     client.on('models.changed', (m) => (this.models = m));
     client.on('models.download', (d) => {
+      this.downloadStarts[d.modelId] ??= { at: performance.now(), received: d.received };
+      if (d.done) delete this.downloadStarts[d.modelId];
       this.downloads = { ...this.downloads, [d.modelId]: d };
       if (d.done) void this.loadModels();
+    });
+    client.on('models.switching', (s) => {
+      this.switching = s;
+      if (!s) void Promise.all([this.loadModels(), this.loadStatus()]);
     });
     client.onConnection((c) => {
       const back = c && !this.connected;
@@ -135,8 +146,20 @@ export class AppState {
     this.folders = await this.client['folders.list']({});
     this.foldersLoaded = true;
   }
+  /** Bytes per second and seconds left of a download in progress, once it has run a moment. */
+  downloadPace(id: string): { rate: number; eta: number | null } | null {
+    const d = this.downloads[id];
+    const start = this.downloadStarts[id];
+    if (!d || d.done || !start) return null;
+    const seconds = (performance.now() - start.at) / 1000;
+    if (seconds < 1) return null;
+    const rate = (d.received - start.received) / seconds;
+    return { rate, eta: d.total && rate > 0 ? (d.total - d.received) / rate : null };
+  }
+
   async loadStatus() {
     this.status = await this.client['index.status']({});
+    this.switching = this.status.switching;
     this.progress = this.status.progress;
   }
   async loadModels() {

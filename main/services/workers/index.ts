@@ -1,4 +1,10 @@
 /**
+ * workers — how a service starts its own code in a worker thread (the lab's tower transforms, HEIC
+ * decoding) or a child process (the encoder): the compiled `.js` beside the module in a packaged
+ * build, else a shim that registers tsx first. Owns the two shims; must never run work itself.
+ */
+
+/**
  * How to start a worker thread whose code is `<name>.ts` beside `moduleUrl`: the compiled
  * `<name>.js` in a packaged build, else (development, tests, CLI under tsx) the shim that
  * registers tsx inside the worker and then imports the TypeScript file named in
