@@ -6,14 +6,13 @@
  * token. Screenshots of every view, light and dark, go to test-results/screenshots/.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFile, mkdir, mkdtemp, readFile, rm, unlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
-import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
+import type { RunningServer } from '../../main/server/index.ts';
+import { CHROMIUM, haveChromium, shots, openUi, type UiSession } from './harness.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 
 if (!haveChromium) {
@@ -26,7 +25,6 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
   let photos: string;
   let app: App;
   let server: RunningServer;
-  let browser: Browser;
   let page: Page;
   let problems: string[] = [];
 
@@ -43,7 +41,7 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
       await pre.close();
       return createApp({ dataDir: join(d, 'data'), live: true });
     });
-    ({ dir, app, server, browser, page, problems } = ui);
+    ({ dir, app, server, page, problems } = ui);
   });
 
   afterAll(() => ui?.close());

@@ -5,16 +5,14 @@
  * demo's photos of two red circles. Real trained model, real indexing, real browser.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUNDLED_MODELS_DIR, createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
 import { readDemo } from '../../main/app/demo.ts';
-import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
+import type { RunningServer } from '../../main/server/index.ts';
+import { haveChromium, shots, openUi, type UiSession } from './harness.ts';
 
 const demo = readDemo(BUNDLED_MODELS_DIR);
 /** Demo photos whose captions say "two red circles" (the showcase scenes). */
@@ -25,17 +23,15 @@ const redCircles = new Set(
 );
 
 describe.skipIf(!haveChromium)('first run: the demo library with the shipped trained model', () => {
-  let dir: string;
   let app: App;
   let server: RunningServer;
-  let browser: Browser;
   let page: Page;
   let problems: string[] = [];
 
   let ui: UiSession;
   beforeAll(async () => {
     ui = await openUi('leanlens-demo-e2e-', (d) => createApp({ dataDir: join(d, 'data'), live: true }));
-    ({ dir, app, server, browser, page, problems } = ui);
+    ({ app, server, page, problems } = ui);
   });
 
   afterAll(() => ui?.close());

@@ -7,14 +7,12 @@
  * The renderer build check and the paths come from ./harness.ts, shared with browser.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { createApp } from '../../main/app/index.ts';
 import type { App } from '../../main/app/index.ts';
-import { startServer, type RunningServer } from '../../main/server/index.ts';
-import { CHROMIUM, bundledModelsWithout, collectProblems, ensureRendererBuilt, haveChromium, launchChromium, shots, staticDir, openUi, type UiSession } from './harness.ts';
+import type { RunningServer } from '../../main/server/index.ts';
+import { CHROMIUM, bundledModelsWithout, haveChromium, shots, openUi, type UiSession } from './harness.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { paretoFront } from '../../renderer/src/components/lab/metrics.ts';
 
@@ -22,10 +20,8 @@ if (!haveChromium) console.warn(`skipping lab browser tests: ${CHROMIUM} is miss
 
 
 describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, real app, tiny-clip + color-oracle)', () => {
-  let dir: string;
   let app: App;
   let server: RunningServer;
-  let browser: Browser;
   let page: Page;
   let problems: string[] = [];
   let variantId = '';
@@ -46,7 +42,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
       },
       { acceptDownloads: true },
     );
-    ({ dir, app, server, browser, page, problems } = ui);
+    ({ app, server, page, problems } = ui);
   });
 
   afterAll(() => ui?.close());

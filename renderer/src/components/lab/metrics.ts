@@ -3,7 +3,7 @@
  * "better"), ratios against the teacher, the paper's reference ratios, and the Pareto front of
  * size versus fidelity. No DOM, no client: the charts and the table both read from here.
  */
-import { PAPER_REFERENCE, type LabModelResult, type ModelInfo, type ModelLineage } from '../../../../main/core/contract.ts';
+import { PAPER_REFERENCE, type LabModelResult, type ModelLineage } from '../../../../main/core/contract.ts';
 
 /**
  * "Leaner and Faster" (CLIP ViT-B/32 teacher → ViT-S/16 + 4-layer text student), as ratios
