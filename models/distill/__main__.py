@@ -23,6 +23,9 @@ import os
 import sys
 
 
+SINGLE_PROCESS = ("export-testset", "export-demo", "ship", "convert")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m models.distill", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,6 +48,12 @@ def main(argv=None):
     import torch
     if a.threads:
         torch.set_num_threads(a.threads)
+    from . import dist as D
+    if D.env_world() > 1 and a.command in SINGLE_PROCESS:
+        # started by torchrun / the launcher: these commands are not distributed, rank 0 does them
+        if int(os.environ.get("RANK", "0")) != 0:
+            return 0
+        os.environ["WORLD_SIZE"] = "1"
 
     if a.command == "export-testset":
         from .shapesworld import export_testset
@@ -78,6 +87,17 @@ def main(argv=None):
         cfg["seed"] = a.seed
     if not a.threads:
         P.apply_threads(cfg)
+    # under torchrun / models.distill.launch: join the process group (NCCL on GPUs, Gloo on CPU);
+    # dist.timeout_s bounds every collective, so a dead or stuck rank fails the others
+    D.init(P.resolve_device(cfg.get("device", "auto")).type, float(cfg.get("dist", {}).get("timeout_s", 1800)))
+    try:
+        return _run(a, cfg, P, JsonLog)
+    finally:
+        D.shutdown()
+
+
+def _run(a, cfg, P, JsonLog):
+    from . import dist as D
     os.makedirs(cfg["out_dir"], exist_ok=True)
     log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
     if a.command == "all":
@@ -91,11 +111,12 @@ def main(argv=None):
         t = P.get_teacher(cfg, log)
         s = P.get_student(cfg, t, log)
         res = P.evaluate_models(cfg, t, s)
-        if a.command == "export":
+        if a.command == "export" and D.is_main():
             e = P.do_export(cfg, t, s["final"], res)
             res.update({"bytes": e["bytes"], "parity": e["parity"]})
             print("manifest:", e["manifest"])
-        print(P.report(res))
+        if D.is_main():
+            print(P.report(res))
     elif a.command == "ship":
         print(json.dumps(P.ship(cfg, a.out or "models", demo_n=a.n or 120), indent=1))
     elif a.command == "ablation":

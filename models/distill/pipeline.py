@@ -13,6 +13,7 @@ from typing import Dict, List, Optional
 
 import torch
 
+from . import dist as D
 from . import export as ex
 from .model import CLIP, tower_params
 from .shapesworld import VOCAB_WORDS
@@ -140,7 +141,7 @@ def evaluate_models(cfg: dict, teacher: CLIP, students: Dict[str, CLIP], speed: 
         res["student_stage1"] = evaluate_pair(students["stage1"], students["stage1"], cfg["seed"], "test", n, device)
     res["student"] = evaluate_pair(students["final"], students["final"], cfg["seed"], "test", n, device)
     res["params"] = {"teacher": tower_params(teacher), "student": tower_params(students["final"])}
-    if speed:
+    if speed and D.is_main():  # a timing, not a result: rank 0 measures it alone
         res["speed_cpu"] = {"teacher": ex.encoding_speed(teacher), "student": ex.encoding_speed(students["final"])}
         teacher.to(device), students["final"].to(device)
     return res
@@ -240,10 +241,12 @@ def apply_threads(cfg: dict):
 
 
 def run_all(cfg: dict, force: bool = False, do_export_step: bool = True) -> dict:
+    """Every rank trains and evaluates (sharded); rank 0 alone exports and writes the reports."""
     apply_threads(cfg)
     os.makedirs(cfg["out_dir"], exist_ok=True)
-    with open(os.path.join(cfg["out_dir"], "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    if D.is_main():
+        with open(os.path.join(cfg["out_dir"], "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
     log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
     timings = {}
     t0 = time.time()
@@ -255,6 +258,9 @@ def run_all(cfg: dict, force: bool = False, do_export_step: bool = True) -> dict
     t = time.time()
     res = evaluate_models(cfg, teacher, students)
     timings["eval_s"] = round(time.time() - t, 1)
+    if not D.is_main():
+        return res
+    res["world_size"] = D.world()
     if do_export_step:
         t = time.time()
         exp = do_export(cfg, teacher, students["final"], res)
@@ -298,8 +304,10 @@ def run_ablation(cfg: dict, only: Optional[List[str]] = None) -> List[dict]:
         st = get_student(c, teacher, alog)
         r = evaluate_pair(st["final"], st["final"], c["seed"], "test", n, device)
         rows.append({"variant": name, "expected": expect, "seconds": round(time.time() - t, 1), **r})
-        print(f"[ablation] {name}: t2i R@1 {r['t2i_r1']:.1f} rsum {r['rsum']:.1f}", file=sys.stderr)
+        D.log(f"[ablation] {name}: t2i R@1 {r['t2i_r1']:.1f} rsum {r['rsum']:.1f}")
     table = ablation_table(t_res, rows)
+    if not D.is_main():
+        return rows
     print(table)
     with open(os.path.join(base_out, "ablation.json"), "w") as f:
         json.dump({"teacher": t_res, "rows": rows}, f, indent=1)
