@@ -9,6 +9,8 @@ Commands
   ablation        the paper's ablations, each a real run, as a table
   export-testset  write ShapesWorld test photos + labelled JSON (coco-mini format)
   export-demo     write the app's demo library (test photos incl. showcase scenes + labelled JSON)
+  export-pilshapes  write the out-of-generator set (PIL-drawn shapes, own captions; --out, --n)
+  eval-labelled   recall of the run's teacher and student on a coco-mini JSON (--labelled FILE)
   ship            copy the run's exported pair into models/ (manifest entries merged) + the demo library
   convert         OpenAI CLIP checkpoint (.pt) -> this package's checkpoint (teacher.pt)
 
@@ -23,14 +25,15 @@ import os
 import sys
 
 
-SINGLE_PROCESS = ("export-testset", "export-demo", "ship", "convert")
+SINGLE_PROCESS = ("export-testset", "export-demo", "ship", "convert", "export-pilshapes", "eval-labelled")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m models.distill", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["all", "train-teacher", "distill", "eval", "export", "ablation",
-                                        "export-testset", "export-demo", "ship", "convert"])
+                                        "export-testset", "export-demo", "ship", "convert", "export-pilshapes",
+                                        "eval-labelled"])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--out-dir", default=None)
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -42,6 +45,7 @@ def main(argv=None):
     ap.add_argument("--format", default="jpg", choices=["jpg", "png"])
     ap.add_argument("--out", default=None, help="export-testset/export-demo: folder; ship: models folder; convert: output .pt")
     ap.add_argument("--checkpoint", default=None, help="convert: OpenAI CLIP .pt file")
+    ap.add_argument("--labelled", default=None, help="eval-labelled: a coco-mini JSON ([{file, captions}])")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = ap.parse_args(argv)
 
@@ -66,6 +70,10 @@ def main(argv=None):
                 pass
         path = export_testset(a.out or "shapesworld-test", n=a.n or 200, seed=seed, split=a.split, fmt=a.format)
         print(path)
+        return 0
+    if a.command == "export-pilshapes":
+        from .pilshapes import export_pilshapes
+        print(export_pilshapes(a.out or "pilshapes", n=a.n or 300, seed=a.seed or 0))
         return 0
     if a.command == "export-demo":
         from .shapesworld import export_demo
@@ -117,6 +125,12 @@ def _run(a, cfg, P, JsonLog):
             print("manifest:", e["manifest"])
         if D.is_main():
             print(P.report(res))
+    elif a.command == "eval-labelled":
+        if not a.labelled:
+            raise SystemExit("eval-labelled needs --labelled FILE.json (coco-mini format)")
+        res = P.evaluate_labelled(cfg, {"teacher": load_model(os.path.join(cfg["out_dir"], "teacher.pt")),
+                                        "student": load_model(os.path.join(cfg["out_dir"], "student.pt"))}, a.labelled)
+        print(P.labelled_table(res))
     elif a.command == "ship":
         print(json.dumps(P.ship(cfg, a.out or "models", demo_n=a.n or 120), indent=1))
     elif a.command == "ablation":
