@@ -365,8 +365,10 @@ class Trainer:
     """Shared loop: optimiser + cosine schedule, precision, checkpoint/resume, progress, log."""
 
     def __init__(self, cfg: dict, stage: str, params: List[torch.nn.Parameter], steps: int, lr: float,
-                 wd: float, warmup: int, device, log: JsonLog, ckpt_path: str, modules: Dict[str, torch.nn.Module]):
+                 wd: float, warmup: int, device, log: JsonLog, ckpt_path: str, modules: Dict[str, torch.nn.Module],
+                 batch_size: int = 0):
         self.cfg, self.stage, self.steps, self.device, self.log = cfg, stage, steps, device, log
+        self.batch_size = batch_size  # global batch, for the samples/s figure
         self.params = params
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -443,7 +445,10 @@ class Trainer:
         prog = Progress(self.stage, self.steps, self.step)
         t0 = time.time()
         run_until = self.steps if stop_after is None else min(self.steps, stop_after)
+        first, t1 = self.step, None
         while self.step < run_until:
+            if self.step == first + 1:
+                t1 = time.time()  # throughput leaves out the first step (data pool, CUDA warm-up)
             self._fault()
             for g in self.opt.param_groups:
                 g["lr"] = self.lr_at(self.step)
@@ -465,9 +470,15 @@ class Trainer:
             if self.step % self.ckpt_every == 0 or self.step == self.steps:
                 self.save()
         el = time.time() - t0
+        rate = {}
+        if t1 is not None and self.step - first > 1 and time.time() > t1:
+            sps = (self.step - first - 1) / (time.time() - t1)
+            rate = {"steps_per_s": round(sps, 3), "samples_per_s": round(sps * self.batch_size, 1)}
+            D.log(f"[{self.stage}] {sps:.2f} steps/s, {sps * self.batch_size:.1f} samples/s (global batch "
+                  f"{self.batch_size}, {D.world()} rank(s), {self.prec.mode})")
         self.log.add("events", stage=self.stage, step=self.step, event="stage_done", seconds=round(el, 2),
                      precision=self.prec.mode, skipped_steps=self.prec.skipped, total_steps=self.prec.steps,
-                     precision_fallback=self.prec.fell_back)
+                     precision_fallback=self.prec.fell_back, world_size=D.world(), **rate)
         self.log.save()
         return self.step >= self.steps
 
@@ -553,7 +564,7 @@ def train_teacher(cfg: dict, out_dir: str, log: JsonLog, vocab=None) -> CLIP:
     bs = int(tc["batch_size"])
     trainer = Trainer(cfg, "teacher", [p for p in model.parameters()], int(tc["steps"]), float(tc["lr"]),
                       float(tc.get("wd", 0.1)), int(tc.get("warmup", 10)), device, log,
-                      os.path.join(out_dir, "ckpt", "teacher.pt"), {"model": model})
+                      os.path.join(out_dir, "ckpt", "teacher.pt"), {"model": model}, batch_size=bs)
     src = BatchSource(cfg, 0, bs, trainer.step)
     net = D.wrap(Towers(model), device)
     ev = cfg.get("eval", {})
@@ -607,7 +618,7 @@ def stage1(cfg: dict, teacher: CLIP, student: CLIP, out_dir: str, log: JsonLog) 
     student.logit_scale.requires_grad_(False)
     trainer = Trainer(cfg, "stage1", [p for p in student.parameters() if p.requires_grad], int(s1["steps"]),
                       float(s1["lr"]), float(s1.get("wd", 0.05)), int(s1.get("warmup", 10)), device, log,
-                      os.path.join(out_dir, "ckpt", "stage1.pt"), {"student": student})
+                      os.path.join(out_dir, "ckpt", "stage1.pt"), {"student": student}, batch_size=int(s1["batch_size"]))
     src = BatchSource(cfg, 1, int(s1["batch_size"]), trainer.step, unpaired=True)
     net = D.wrap(Towers(student), device)
     kind, tau = s1.get("loss", "contrastive"), float(s1.get("temperature", 0.05))
@@ -732,7 +743,7 @@ def _stage2_phase(cfg, s2, name, which, steps, teacher, student, out_dir, log, d
         student.visual.eval()
     trainer = Trainer(cfg, name, params, steps, float(s2["lr"]), float(s2.get("wd", 0.05)),
                       int(s2.get("warmup", 10)), device, log, os.path.join(out_dir, "ckpt", f"{name}.pt"),
-                      {"student": student})
+                      {"student": student}, batch_size=int(s2["batch_size"]))
     src = BatchSource(cfg, offset, int(s2["batch_size"]), trainer.step)
     net = D.wrap(Towers(student), device)
     w_kd, w_emb, w_hn = float(s2.get("kd_weight", 1.0)), float(s2.get("emb_weight", 1.0)), float(s2.get("hn_weight", 1.0))
