@@ -90,7 +90,11 @@ def main(argv=None):
 
     from . import pipeline as P
     from .train import JsonLog, load_model
-    cfg = P.load_config(a.config, a.set, a.out_dir)
+    try:
+        cfg = P.load_config(a.config, a.set, a.out_dir)
+    except P.ConfigError as e:  # a wrong key or value: one clear line, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if a.seed is not None:
         cfg["seed"] = a.seed
     if not a.threads:
@@ -106,6 +110,7 @@ def main(argv=None):
 
 def _run(a, cfg, P, JsonLog):
     from . import dist as D
+    from .train import load_model
     os.makedirs(cfg["out_dir"], exist_ok=True)
     log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
     if a.command == "all":

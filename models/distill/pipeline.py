@@ -15,6 +15,7 @@ import torch
 
 from . import dist as D
 from . import export as ex
+from .config import ConfigError, validated_dict
 from .model import CLIP, tower_params
 from .shapesworld import VOCAB_WORDS
 from .tokenizer import EOT, SOT, get_tokenizer
@@ -57,12 +58,11 @@ def load_config(path: str, overrides: Optional[List[str]] = None, out_dir: Optio
         path = os.path.join(CONFIG_DIR, path)
     if not os.path.exists(path) and os.path.exists(os.path.join(CONFIG_DIR, path + ".json")):
         path = os.path.join(CONFIG_DIR, path + ".json")
+    if not os.path.exists(path):
+        names = ", ".join(sorted(f[:-5] for f in os.listdir(CONFIG_DIR) if f.endswith(".json")))
+        raise ConfigError(f"config {path!r} not found (a file, or one of: {names})")
     with open(path) as f:
         cfg = json.load(f)
-    cfg.setdefault("seed", 0)
-    cfg.setdefault("data", {})
-    cfg.setdefault("stage1", {})
-    cfg.setdefault("stage2", {})
     for o in overrides or []:
         k, _, v = o.partition("=")
         try:
@@ -72,8 +72,10 @@ def load_config(path: str, overrides: Optional[List[str]] = None, out_dir: Optio
         set_path(cfg, k.strip(), val)
     if out_dir:
         cfg["out_dir"] = out_dir
-    cfg.setdefault("out_dir", os.path.join("models", "distill", "runs", cfg.get("name", "run")))
-    return cfg
+    if not cfg.get("out_dir"):
+        cfg["out_dir"] = os.path.join("models", "distill", "runs", cfg.get("name", "run"))
+    # typed check (config.py): unknown / missing / mistyped keys fail here, naming key and file
+    return validated_dict(cfg, path)
 
 
 def shapesworld_vocab() -> List[int]:
@@ -150,7 +152,7 @@ def evaluate_models(cfg: dict, teacher: CLIP, students: Dict[str, CLIP], speed: 
 def do_export(cfg: dict, teacher: CLIP, student: CLIP, results: Optional[dict] = None) -> dict:
     ec = cfg.get("export", {})
     out = os.path.join(cfg["out_dir"], "export")
-    prefix = ec.get("id_prefix", f"shapesworld-{cfg.get('name', 'run')}")
+    prefix = ec.get("id_prefix") or f"shapesworld-{cfg.get('name', 'run')}"
     opset = int(ec.get("opset", 14))
     tpaths = ex.export_onnx(teacher, out, f"{prefix}-teacher", opset)
     spaths = ex.export_onnx(student, out, f"{prefix}-student", opset)
