@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 SMALL = ["teacher.steps=4", "teacher.batch_size=8", "data.pool=32", "stage1.steps=3", "stage1.batch_size=8",
          "stage2.steps_image=3", "stage2.steps_text=3", "stage2.batch_size=8", "stage2.hn_corpus=16",
          "stage2.hn_k=4", "stage2.hn_refresh=2", "data.val_size=11", "eval.every=2", "checkpoint_every=2",
-         "dist.timeout_s=20"]
+         "dist.timeout_s=60"]
 STAGES = ["teacher", "stage1", "stage2_image", "stage2_text"]
 
 
