@@ -13,7 +13,9 @@ from typing import Dict, List, Optional
 
 import torch
 
+from . import dist as D
 from . import export as ex
+from .config import ConfigError, validated_dict
 from .model import CLIP, tower_params
 from .shapesworld import VOCAB_WORDS
 from .tokenizer import EOT, SOT, get_tokenizer
@@ -62,12 +64,11 @@ def load_config(path: str, overrides: Optional[List[str]] = None, out_dir: Optio
         path = os.path.join(CONFIG_DIR, path)
     if not os.path.exists(path) and os.path.exists(os.path.join(CONFIG_DIR, path + ".json")):
         path = os.path.join(CONFIG_DIR, path + ".json")
+    if not os.path.exists(path):
+        names = ", ".join(sorted(f[:-5] for f in os.listdir(CONFIG_DIR) if f.endswith(".json")))
+        raise ConfigError(f"config {path!r} not found (a file, or one of: {names})")
     with open(path) as f:
         cfg = json.load(f)
-    cfg.setdefault("seed", 0)
-    cfg.setdefault("data", {})
-    cfg.setdefault("stage1", {})
-    cfg.setdefault("stage2", {})
     for o in overrides or []:
         k, _, v = o.partition("=")
         try:
@@ -77,8 +78,10 @@ def load_config(path: str, overrides: Optional[List[str]] = None, out_dir: Optio
         set_path(cfg, k.strip(), val)
     if out_dir:
         cfg["out_dir"] = out_dir
-    cfg.setdefault("out_dir", os.path.join("models", "distill", "runs", cfg.get("name", "run")))
-    return cfg
+    if not cfg.get("out_dir"):
+        cfg["out_dir"] = os.path.join("models", "distill", "runs", cfg.get("name", "run"))
+    # typed check (config.py): unknown / missing / mistyped keys fail here, naming key and file
+    return validated_dict(cfg, path)
 
 
 def shapesworld_vocab() -> List[int]:
@@ -146,7 +149,7 @@ def evaluate_models(cfg: dict, teacher: CLIP, students: Dict[str, CLIP], speed: 
         res["student_stage1"] = evaluate_pair(students["stage1"], students["stage1"], cfg["seed"], "test", n, device)
     res["student"] = evaluate_pair(students["final"], students["final"], cfg["seed"], "test", n, device)
     res["params"] = {"teacher": tower_params(teacher), "student": tower_params(students["final"])}
-    if speed:
+    if speed and D.is_main():  # a timing, not a result: rank 0 measures it alone
         res["speed_cpu"] = {"teacher": ex.encoding_speed(teacher), "student": ex.encoding_speed(students["final"])}
         teacher.to(device), students["final"].to(device)
     return res
@@ -155,7 +158,7 @@ def evaluate_models(cfg: dict, teacher: CLIP, students: Dict[str, CLIP], speed: 
 def do_export(cfg: dict, teacher: CLIP, student: CLIP, results: Optional[dict] = None) -> dict:
     ec = cfg.get("export", {})
     out = os.path.join(cfg["out_dir"], "export")
-    prefix = ec.get("id_prefix", f"shapesworld-{cfg.get('name', 'run')}")
+    prefix = ec.get("id_prefix") or f"shapesworld-{cfg.get('name', 'run')}"
     opset = int(ec.get("opset", 14))
     tpaths = ex.export_onnx(teacher, out, f"{prefix}-teacher", opset)
     spaths = ex.export_onnx(student, out, f"{prefix}-student", opset)
@@ -196,6 +199,42 @@ def do_export(cfg: dict, teacher: CLIP, student: CLIP, results: Optional[dict] =
              "student": s_entry["image"]["bytes"] + s_entry["text"]["bytes"]}
     return {"manifest": mpath, "parity": parity, "bytes": sizes, "entries": [t_entry, s_entry],
             "files": {"teacher": tpaths, "student": spaths}}
+
+
+def evaluate_labelled(cfg: dict, models: Dict[str, CLIP], path: str) -> dict:
+    """Recall of each model on a labelled folder in coco-mini's format (e.g. the out-of-generator
+    set of ``pilshapes``): images go through the app's preprocessing (shortest side -> 224,
+    centre crop), so any size works.  Writes ``out_dir/eval-<folder>.json``."""
+    from .pilshapes import load_labelled
+    from .tokenizer import preprocess_uint8
+    from .train import Encoders, recall_at_k
+    device = resolve_device(cfg.get("device", "auto"))
+    imgs, texts, owner = load_labelled(path)
+    px = torch.cat([preprocess_uint8(im) for im in imgs])
+    enc = Encoders(device)
+    res = {"labelled": os.path.abspath(path), "n_images": len(imgs), "n_captions": len(texts)}
+    for name, m in models.items():
+        m = m.to(device).eval()
+        with torch.no_grad():
+            ie = torch.cat([torch.nn.functional.normalize(m.encode_image(px[i:i + 64].to(device)).float(), dim=-1)
+                            for i in range(0, len(px), 64)])
+        res[name] = recall_at_k(ie, enc.encode_texts(m, texts), owner)
+    label = os.path.basename(os.path.dirname(os.path.abspath(path))) or "labelled"
+    with open(os.path.join(cfg["out_dir"], f"eval-{label}.json"), "w") as f:
+        json.dump(res, f, indent=1)
+    return res
+
+
+def labelled_table(res: dict) -> str:
+    n = res["n_images"]
+    lines = [f"{res['labelled']}: {n} images, {res['n_captions']} captions (chance t2i R@1 = {100.0 / n:.1f}%)",
+             f"{'model':<10} {'t2i R@1':>7} {'R@5':>5} {'R@10':>5} {'i2t R@1':>7} {'R@5':>5} {'R@10':>5} {'RSUM':>6}"]
+    for name in ("teacher", "student"):
+        if name in res:
+            r = res[name]
+            lines.append(f"{name:<10} {r['t2i_r1']:7.1f} {r['t2i_r5']:5.1f} {r['t2i_r10']:5.1f} {r['i2t_r1']:7.1f} "
+                         f"{r['i2t_r5']:5.1f} {r['i2t_r10']:5.1f} {r['rsum']:6.1f}")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- reports
@@ -246,10 +285,12 @@ def apply_threads(cfg: dict):
 
 
 def run_all(cfg: dict, force: bool = False, do_export_step: bool = True) -> dict:
+    """Every rank trains and evaluates (sharded); rank 0 alone exports and writes the reports."""
     apply_threads(cfg)
     os.makedirs(cfg["out_dir"], exist_ok=True)
-    with open(os.path.join(cfg["out_dir"], "config.json"), "w") as f:
-        json.dump(cfg, f, indent=1)
+    if D.is_main():
+        with open(os.path.join(cfg["out_dir"], "config.json"), "w") as f:
+            json.dump(cfg, f, indent=1)
     log = JsonLog(os.path.join(cfg["out_dir"], "log.json"))
     timings = {}
     t0 = time.time()
@@ -261,6 +302,9 @@ def run_all(cfg: dict, force: bool = False, do_export_step: bool = True) -> dict
     t = time.time()
     res = evaluate_models(cfg, teacher, students)
     timings["eval_s"] = round(time.time() - t, 1)
+    if not D.is_main():
+        return res
+    res["world_size"] = D.world()
     if do_export_step:
         t = time.time()
         exp = do_export(cfg, teacher, students["final"], res)
@@ -304,8 +348,10 @@ def run_ablation(cfg: dict, only: Optional[List[str]] = None) -> List[dict]:
         st = get_student(c, teacher, alog)
         r = evaluate_pair(st["final"], st["final"], c["seed"], "test", n, device)
         rows.append({"variant": name, "expected": expect, "seconds": round(time.time() - t, 1), **r})
-        print(f"[ablation] {name}: t2i R@1 {r['t2i_r1']:.1f} rsum {r['rsum']:.1f}", file=sys.stderr)
+        D.log(f"[ablation] {name}: t2i R@1 {r['t2i_r1']:.1f} rsum {r['rsum']:.1f}")
     table = ablation_table(t_res, rows)
+    if not D.is_main():
+        return rows
     print(table)
     with open(os.path.join(base_out, "ablation.json"), "w") as f:
         json.dump({"teacher": t_res, "rows": rows}, f, indent=1)

@@ -406,11 +406,21 @@ class ShapesStream(IterableDataset):  # type: ignore[misc]
     """
 
     def __init__(self, seed: int, batch_size: int, start: int = 0, split: str = "train",
-                 pool: int = 0, unpaired: bool = False, pool_cache: Optional[dict] = None):
+                 pool: int = 0, unpaired: bool = False, pool_cache: Optional[dict] = None,
+                 rank: int = 0, world_size: int = 1):
         self.world = ShapesWorld(seed)
         self.seed, self.bs, self.start, self.split = seed, batch_size, start, split
         self.pool, self.unpaired = pool, unpaired
         self._cache = pool_cache
+        if batch_size % world_size:
+            raise ValueError(f"batch size {batch_size} is the global batch: it must be divisible by the "
+                             f"number of ranks ({world_size})")
+        # Distributed runs: batch b is still the same *global* batch; rank r gets the contiguous
+        # slice [r*B/W, (r+1)*B/W), so ranks never share a sample position and any world size
+        # trains on the same global stream.
+        self.rank, self.world_size = rank, world_size
+        self.lo = rank * (batch_size // world_size)
+        self.hi = self.lo + batch_size // world_size
 
     def _pool(self):
         key = (self.seed, self.split, self.pool)
@@ -420,11 +430,17 @@ class ShapesStream(IterableDataset):  # type: ignore[misc]
         return cache[key]
 
     def batch(self, b: int):
+        """(images, captions, owners, each image's captions) of this rank's part of batch ``b``."""
+        return self.shard(b)[:4]
+
+    def shard(self, b: int):
+        """This rank's part of batch ``b`` plus the captions and owners of the whole global batch
+        (the contrastive losses' positive mask covers the global batch)."""
         rng = np.random.default_rng([self.seed, 99, int(b)])
+        lo, hi = self.lo, self.hi
         if self.pool:
             imgs, caps = self._pool()
             idx = rng.integers(0, self.pool, self.bs)
-            x = imgs[idx]
             texts = [caps[i][rng.integers(len(caps[i]))] for i in idx]
             owner = idx.copy()
             allcaps = [caps[i] for i in idx]
@@ -432,12 +448,15 @@ class ShapesStream(IterableDataset):  # type: ignore[misc]
                 tidx = rng.integers(0, self.pool, self.bs)
                 texts = [caps[i][rng.integers(len(caps[i]))] for i in tidx]
                 owner = -1 - tidx
-            return x, texts, owner, allcaps
-        x = np.empty((self.bs, SIZE, SIZE, 3), np.uint8)
+            return imgs[idx[lo:hi]], texts[lo:hi], owner[lo:hi], allcaps[lo:hi], texts, owner
+        x = np.empty((hi - lo, SIZE, SIZE, 3), np.uint8)
         texts, allcaps = [], []
         base = int(b) * self.bs
         for j in range(self.bs):
-            x[j], c, _ = self.world.item(self.split, base + j)
+            if lo <= j < hi:  # only this rank's images are rendered; the others' captions are cheap
+                x[j - lo], c, _ = self.world.item(self.split, base + j)
+            else:
+                c = self.world.captions_only(self.split, base + j)
             texts.append(c[rng.integers(len(c))])
             allcaps.append(c)
         owner = np.arange(base, base + self.bs)
@@ -447,14 +466,14 @@ class ShapesStream(IterableDataset):  # type: ignore[misc]
                 c = self.world.captions_only("text", base + j)
                 texts.append(c[rng.integers(len(c))])
             owner = -1 - owner
-        return x, texts, owner, allcaps
+        return x, texts[lo:hi], owner[lo:hi], allcaps[lo:hi], texts, owner
 
     def __iter__(self) -> Iterator:
         wi = get_worker_info() if torch is not None else None
         w, nw = (wi.id, wi.num_workers) if wi is not None else (0, 1)
         b = self.start + w
         while True:
-            yield self.batch(b)
+            yield self.shard(b)
             b += nw
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import dist as D
 from .model import CLIP, ClipConfig, student_from_teacher
 from .shapesworld import ShapesStream, ShapesWorld
 from .tokenizer import get_tokenizer, preprocess_uint8
@@ -35,8 +36,12 @@ def seed_everything(seed: int):
 
 
 def resolve_device(name: str = "auto") -> torch.device:
+    """'auto' = CUDA when present, else CPU.  Under torchrun / the launcher each rank takes the
+    GPU of its LOCAL_RANK (one process per device)."""
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and D.env_world() > 1:
+        return torch.device("cuda", D.local_rank())
     return torch.device(name)
 
 
@@ -60,6 +65,8 @@ class JsonLog:
             self.data[k] = [r for r in self.data.get(k, []) if not (r.get("stage") == stage and r.get("step", 0) > step)]
 
     def save(self):
+        if not D.is_main():  # rank 0 writes the log; the others keep theirs in memory
+            return
         tmp = self.path + ".tmp"
         with open(tmp, "w") as f:
             json.dump(self.data, f, indent=1)
@@ -113,9 +120,11 @@ class Precision:
             self.mode, self.scaler, self.fell_back = "fp32", None, True
 
     def backward_step(self, loss: torch.Tensor, opt: torch.optim.Optimizer, params, clip: float = 1.0,
-                      stage: str = "", step: int = 0) -> bool:
-        """Backward + optimiser step.  Returns True when the step was skipped."""
-        if not torch.isfinite(loss.detach()):
+                      stage: str = "", step: int = 0, on_grads: Optional[Callable[[], None]] = None) -> bool:
+        """Backward + optimiser step.  Returns True when the step was skipped.  ``on_grads`` is
+        called with the (synchronised, unscaled, unclipped) gradients in place."""
+        # Decided together: a rank that skipped its DDP backward would leave the others waiting.
+        if not D.all_true(bool(torch.isfinite(loss.detach())), loss.device):
             opt.zero_grad(set_to_none=True)
             if self.scaler is not None:  # let the scaler back off as well
                 self.scaler.update(self.scaler.get_scale() / 2)
@@ -124,6 +133,8 @@ class Precision:
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
             self.scaler.unscale_(opt)
+            if on_grads is not None:
+                on_grads()
             torch.nn.utils.clip_grad_norm_(params, clip)
             before = self.scaler.get_scale()
             self.scaler.step(opt)
@@ -131,6 +142,8 @@ class Precision:
             skipped = self.scaler.get_scale() < before
         else:
             loss.backward()
+            if on_grads is not None:
+                on_grads()
             gn = torch.nn.utils.clip_grad_norm_(params, clip)
             skipped = not torch.isfinite(gn)
             if not skipped:
@@ -158,6 +171,8 @@ class Progress:
         self.every = max(1, total // 10)
 
     def update(self, step: int, info: Dict[str, float], force: bool = False):
+        if not D.is_main():
+            return
         done = step - self.start
         el = time.time() - self.t0
         rate = done / el if el > 0 else 0.0
@@ -266,6 +281,37 @@ class Encoders:
                 out.append(F.normalize(model.encode_text(self.ids(texts[i:i + bs])).float(), dim=-1))
         return torch.cat(out)
 
+    def _sharded(self, fn, model: CLIP, items, prec):
+        """Each rank encodes its contiguous share of ``items``; the shares are merged on every
+        rank (evaluation and the hard-negative index are sharded, the result is the whole set)."""
+        if D.world() == 1:
+            return fn(model, items, prec=prec)
+        lo, hi = D.shard_range(len(items))
+        e = fn(model, items[lo:hi], prec=prec) if hi > lo else \
+            torch.zeros((0, model.cfg.embed_dim), device=self.device)
+        return D.gather_rows(e, len(items))
+
+    def encode_images_all(self, model: CLIP, imgs: np.ndarray, prec: Optional[Precision] = None):
+        return self._sharded(self.encode_images, model, imgs, prec)
+
+    def encode_texts_all(self, model: CLIP, texts: Sequence[str], prec: Optional[Precision] = None):
+        return self._sharded(self.encode_texts, model, list(texts), prec)
+
+
+class Towers(torch.nn.Module):
+    """Both encoders behind one ``forward`` so DistributedDataParallel sees every training
+    forward (DDP synchronises gradients of what runs through its own forward, not of direct
+    ``encode_*`` calls).  ``None`` skips a tower."""
+
+    def __init__(self, model: CLIP):
+        super().__init__()
+        self.model = model
+
+    def forward(self, pixels: Optional[torch.Tensor] = None, ids: Optional[torch.Tensor] = None):
+        img = self.model.encode_image(pixels) if pixels is not None else None
+        txt = self.model.encode_text(ids) if ids is not None else None
+        return img, txt
+
 
 def recall_at_k(img_emb: torch.Tensor, txt_emb: torch.Tensor, txt_owner: Sequence[int], ks=(1, 5, 10)) -> Dict[str, float]:
     """COCO convention: t2i R@K = share of captions whose own image is in the top K;
@@ -308,8 +354,8 @@ def evaluate_pair(image_model: CLIP, text_model: CLIP, seed: int, split: str, n:
     enc = Encoders(device)
     was = (image_model.training, text_model.training)
     image_model.eval(), text_model.eval()
-    ie = enc.encode_images(image_model, imgs, prec=prec)
-    te = enc.encode_texts(text_model, texts, prec=prec)
+    ie = enc.encode_images_all(image_model, imgs, prec=prec)
+    te = enc.encode_texts_all(text_model, texts, prec=prec)
     image_model.train(was[0]), text_model.train(was[1])
     return recall_at_k(ie, te, owner)
 
@@ -319,8 +365,10 @@ class Trainer:
     """Shared loop: optimiser + cosine schedule, precision, checkpoint/resume, progress, log."""
 
     def __init__(self, cfg: dict, stage: str, params: List[torch.nn.Parameter], steps: int, lr: float,
-                 wd: float, warmup: int, device, log: JsonLog, ckpt_path: str, modules: Dict[str, torch.nn.Module]):
+                 wd: float, warmup: int, device, log: JsonLog, ckpt_path: str, modules: Dict[str, torch.nn.Module],
+                 batch_size: int = 0):
         self.cfg, self.stage, self.steps, self.device, self.log = cfg, stage, steps, device, log
+        self.batch_size = batch_size  # global batch, for the samples/s figure
         self.params = params
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
@@ -333,6 +381,7 @@ class Trainer:
         self.step = 0
         self.extra: dict = {}
         self._maybe_resume()
+        self.names = {id(p): f"{k}.{n}" for k, m in modules.items() for n, p in m.named_parameters()}
 
     def lr_at(self, step: int) -> float:
         if step < self.warmup:
@@ -352,17 +401,43 @@ class Trainer:
         self.extra = ck.get("extra", {})
         torch.set_rng_state(ck["torch_rng"].cpu())
         self.log.truncate(self.stage, self.step)
-        self.log.add("events", stage=self.stage, step=self.step, event="resumed", path=self.ckpt_path)
-        print(f"[{self.stage}] resumed from {self.ckpt_path} at step {self.step}", file=sys.stderr)
+        self.log.add("events", stage=self.stage, step=self.step, event="resumed", path=self.ckpt_path,
+                     world_size=D.world())
+        D.log(f"[{self.stage}] resumed from {self.ckpt_path} at step {self.step}")
 
     def save(self):
-        os.makedirs(os.path.dirname(self.ckpt_path), exist_ok=True)
-        tmp = self.ckpt_path + ".tmp"
-        torch.save({"modules": {k: m.state_dict() for k, m in self.modules.items()}, "opt": self.opt.state_dict(),
-                    "precision": self.prec.state_dict(), "step": self.step, "extra": self.extra,
-                    "torch_rng": torch.get_rng_state()}, tmp)
-        os.replace(tmp, self.ckpt_path)
-        self.log.save()
+        """Rank 0 writes (temp file + rename: a crash mid-write leaves the previous checkpoint);
+        the barrier keeps the others from reading a checkpoint that is not there yet.  The file
+        holds the plain (un-wrapped) modules, so it resumes on any number of ranks."""
+        if D.is_main():
+            os.makedirs(os.path.dirname(self.ckpt_path), exist_ok=True)
+            tmp = self.ckpt_path + ".tmp"
+            torch.save({"modules": {k: m.state_dict() for k, m in self.modules.items()}, "opt": self.opt.state_dict(),
+                        "precision": self.prec.state_dict(), "step": self.step, "extra": self.extra,
+                        "torch_rng": torch.get_rng_state(), "world_size": D.world()}, tmp)
+            os.replace(tmp, self.ckpt_path)
+            self.log.save()
+        D.barrier()
+
+    def _fault(self):
+        """Test hook (``"_crash": {"rank", "stage", "step", "mode"}`` in the config): this rank
+        dies (``exit``) or stops answering (``hang``) before the step, as a failing GPU would."""
+        c = self.cfg.get("_crash")
+        if not c or c.get("stage") != self.stage or int(c.get("step", -1)) != self.step or int(c.get("rank", 0)) != D.rank():
+            return
+        print(f"[{self.stage}] rank {D.rank()}: injected {c.get('mode', 'exit')} at step {self.step}", file=sys.stderr, flush=True)
+        if c.get("mode") == "hang":
+            time.sleep(3600)
+        os._exit(17)
+
+    def _dump_grads(self):
+        """Test hook (``"_grad_dump": DIR``): rank 0 writes the first step's synchronised gradients
+        to DIR/<stage>.pt, so 2 ranks can be compared with 1 rank."""
+        if D.is_main():
+            os.makedirs(self.cfg["_grad_dump"], exist_ok=True)
+            g = {self.names.get(id(p), str(i)): p.grad.detach().float().cpu().clone()
+                 for i, p in enumerate(self.params) if p.grad is not None}
+            torch.save(g, os.path.join(self.cfg["_grad_dump"], f"{self.stage}.pt"))
 
     def run(self, step_fn: Callable[[int], Dict[str, torch.Tensor]], eval_fn: Optional[Callable[[], dict]] = None,
             eval_every: int = 0, stop_after: Optional[int] = None):
@@ -370,14 +445,22 @@ class Trainer:
         prog = Progress(self.stage, self.steps, self.step)
         t0 = time.time()
         run_until = self.steps if stop_after is None else min(self.steps, stop_after)
+        first, t1 = self.step, None
         while self.step < run_until:
+            if self.step == first + 1:
+                t1 = time.time()  # throughput leaves out the first step (data pool, CUDA warm-up)
+            self._fault()
             for g in self.opt.param_groups:
                 g["lr"] = self.lr_at(self.step)
             with self.prec.autocast():
                 losses = step_fn(self.step)
-            skipped = self.prec.backward_step(losses["loss"], self.opt, self.params, stage=self.stage, step=self.step)
+            dump = self._dump_grads if self.cfg.get("_grad_dump") and self.step == 0 else None
+            # "backward" (distributed runs) is world * global part + local part: see dist.py
+            skipped = self.prec.backward_step(losses.get("backward", losses["loss"]), self.opt, self.params,
+                                              stage=self.stage, step=self.step, on_grads=dump)
             self.step += 1
-            vals = {k: float(v.detach()) for k, v in losses.items()}
+            vals = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items() if k != "backward"}
+            vals = dict(zip(vals, D.mean_values(list(vals.values()), self.device)))  # the global batch's values
             self.log.add("losses", stage=self.stage, step=self.step, skipped=bool(skipped),
                          lr=self.opt.param_groups[0]["lr"], **vals)
             prog.update(self.step, {k: v for k, v in vals.items() if k == "loss"})
@@ -387,16 +470,24 @@ class Trainer:
             if self.step % self.ckpt_every == 0 or self.step == self.steps:
                 self.save()
         el = time.time() - t0
+        rate = {}
+        if t1 is not None and self.step - first > 1 and time.time() > t1:
+            sps = (self.step - first - 1) / (time.time() - t1)
+            rate = {"steps_per_s": round(sps, 3), "samples_per_s": round(sps * self.batch_size, 1)}
+            D.log(f"[{self.stage}] {sps:.2f} steps/s, {sps * self.batch_size:.1f} samples/s (global batch "
+                  f"{self.batch_size}, {D.world()} rank(s), {self.prec.mode})")
         self.log.add("events", stage=self.stage, step=self.step, event="stage_done", seconds=round(el, 2),
                      precision=self.prec.mode, skipped_steps=self.prec.skipped, total_steps=self.prec.steps,
-                     precision_fallback=self.prec.fell_back)
+                     precision_fallback=self.prec.fell_back, world_size=D.world(), **rate)
         self.log.save()
         return self.step >= self.steps
 
 
 # ----------------------------------------------------------------------------- data helpers
 class BatchSource:
-    """Step-indexed batches; with workers > 0 batches are prefetched by a DataLoader."""
+    """Step-indexed batches; with workers > 0 batches are prefetched by a DataLoader.
+    ``get(step)`` returns this rank's slice of the step's global batch (images, captions, owners,
+    each image's captions) + the global batch's captions and owners."""
 
     def __init__(self, cfg: dict, offset: int, batch_size: int, start: int, unpaired: bool = False):
         d = cfg.get("data", {})
@@ -404,7 +495,7 @@ class BatchSource:
         seed = cfg["seed"] if pool else cfg["seed"] + offset
         self.offset = offset if pool else 0
         self.stream = ShapesStream(seed, batch_size, start=start + self.offset * 1_000_000 if pool else start,
-                                   pool=pool, unpaired=unpaired)
+                                   pool=pool, unpaired=unpaired, rank=D.rank(), world_size=D.world())
         self.workers = int(d.get("workers", 0)) if not pool else 0
         self.next_step = start
         self._it = None
@@ -419,7 +510,18 @@ class BatchSource:
         if self._it is not None:
             return next(self._it)
         b = step + (self.offset * 1_000_000 if self.stream.pool else 0)
-        return self.stream.batch(b)
+        return self.stream.shard(b)
+
+
+def with_backward(out: dict, global_loss, local_loss=0.0) -> dict:
+    """``global_loss``: computed on the gathered global batch (same value on every rank);
+    ``local_loss``: mean over this rank's samples.  DDP averages gradients over ranks, so the
+    global part is backpropagated ``world`` times (its gradient reaches only the local slice);
+    the local part as is (the average of local means is the global mean)."""
+    w = D.world()
+    if w > 1:
+        out["backward"] = w * global_loss + local_loss
+    return out
 
 
 # ----------------------------------------------------------------------------- teacher
@@ -431,9 +533,12 @@ def build_model(mcfg: dict, vocab: Optional[List[int]]) -> CLIP:
 
 
 def save_model(model: CLIP, path: str, **meta):
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    torch.save({"model": model.state_dict(), "config": model.cfg.to_dict(), **meta}, path + ".tmp")
-    os.replace(path + ".tmp", path)
+    """Rank 0 writes (atomically); every rank waits until the file is there."""
+    if D.is_main():
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        torch.save({"model": model.state_dict(), "config": model.cfg.to_dict(), **meta}, path + ".tmp")
+        os.replace(path + ".tmp", path)
+    D.barrier()
 
 
 def load_model(path: str, device="cpu") -> CLIP:
@@ -459,17 +564,18 @@ def train_teacher(cfg: dict, out_dir: str, log: JsonLog, vocab=None) -> CLIP:
     bs = int(tc["batch_size"])
     trainer = Trainer(cfg, "teacher", [p for p in model.parameters()], int(tc["steps"]), float(tc["lr"]),
                       float(tc.get("wd", 0.1)), int(tc.get("warmup", 10)), device, log,
-                      os.path.join(out_dir, "ckpt", "teacher.pt"), {"model": model})
+                      os.path.join(out_dir, "ckpt", "teacher.pt"), {"model": model}, batch_size=bs)
     src = BatchSource(cfg, 0, bs, trainer.step)
+    net = D.wrap(Towers(model), device)
     ev = cfg.get("eval", {})
 
     def step_fn(step):
-        x, texts, owner, _ = src.get(step)
-        img = F.normalize(model.encode_image(enc.pixels(x)), dim=-1)
-        txt = F.normalize(model.encode_text(enc.ids(texts)), dim=-1)
-        scale = model.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-        loss = clip_loss(img, txt, scale, positive_mask(owner, texts))
-        return {"loss": loss}
+        x, texts, _, _, g_texts, g_owner = src.get(step)
+        img, txt = net(enc.pixels(x), enc.ids(texts))
+        img, txt = D.gather(F.normalize(img, dim=-1)), D.gather(F.normalize(txt, dim=-1))
+        scale = D.replicated(model.logit_scale).clamp(max=MAX_LOGIT_SCALE).exp()
+        loss = clip_loss(img, txt, scale, positive_mask(g_owner, g_texts))
+        return with_backward({"loss": loss}, loss)
 
     def eval_fn():
         return evaluate_pair(model, model, cfg["seed"], "val", int(cfg["data"].get("val_size", 200)), device)
@@ -507,29 +613,35 @@ def stage1(cfg: dict, teacher: CLIP, student: CLIP, out_dir: str, log: JsonLog) 
     for p in teacher.parameters():
         p.requires_grad_(False)
     enc = Encoders(device)
+    # Stage 1 does not use the logit scale: frozen here so that DDP (which expects a gradient
+    # for every trainable parameter) accepts the step; AdamW skipped it anyway (no gradient).
+    student.logit_scale.requires_grad_(False)
     trainer = Trainer(cfg, "stage1", [p for p in student.parameters() if p.requires_grad], int(s1["steps"]),
                       float(s1["lr"]), float(s1.get("wd", 0.05)), int(s1.get("warmup", 10)), device, log,
-                      os.path.join(out_dir, "ckpt", "stage1.pt"), {"student": student})
+                      os.path.join(out_dir, "ckpt", "stage1.pt"), {"student": student}, batch_size=int(s1["batch_size"]))
     src = BatchSource(cfg, 1, int(s1["batch_size"]), trainer.step, unpaired=True)
+    net = D.wrap(Towers(student), device)
     kind, tau = s1.get("loss", "contrastive"), float(s1.get("temperature", 0.05))
     ev = cfg.get("eval", {})
 
     def step_fn(step):
-        x, texts, owner, _ = src.get(step)
+        x, texts, _, _, g_texts, g_owner = src.get(step)
         px, ids = enc.pixels(x), enc.ids(texts)
         with torch.no_grad():
-            ti, tt = teacher.encode_image(px), teacher.encode_text(ids)
-        si, st = student.encode_image(px), student.encode_text(ids)
-        img_pos = positive_mask(owner, [str(o) for o in owner])
-        txt_pos = positive_mask(list(range(len(texts))), texts)
+            ti, tt = D.gather(teacher.encode_image(px)), D.gather(teacher.encode_text(ids))
+        si, st = net(px, ids)
+        si, st = D.gather(si), D.gather(st)
+        img_pos = positive_mask(g_owner, [str(o) for o in g_owner])
+        txt_pos = positive_mask(list(range(len(g_texts))), g_texts)
         li = intra_modal_loss(si, ti, kind, tau, img_pos)
         lt = intra_modal_loss(st, tt, kind, tau, txt_pos)
-        return {"loss": li + lt, "img": li, "txt": lt}
+        return with_backward({"loss": li + lt, "img": li, "txt": lt}, li + lt)
 
     def eval_fn():
         return evaluate_pair(student, student, cfg["seed"], "val", int(cfg["data"].get("val_size", 200)), device)
 
     trainer.run(step_fn, eval_fn, int(ev.get("every", 0)), stop_after=cfg.get("_stop_after"))
+    student.logit_scale.requires_grad_(True)
     return student
 
 
@@ -560,12 +672,12 @@ class HardNegativeIndex:
         if text_model is not None:
             was = text_model.training
             text_model.eval()
-            self.text_emb = self.enc.encode_texts(text_model, self.texts, prec=prec)
+            self.text_emb = self.enc.encode_texts_all(text_model, self.texts, prec=prec)
             text_model.train(was)
         if image_model is not None:
             was = image_model.training
             image_model.eval()
-            self.img_emb = self.enc.encode_images(image_model, self.imgs, prec=prec)
+            self.img_emb = self.enc.encode_images_all(image_model, self.imgs, prec=prec)
             image_model.train(was)
         self.last = step
         self.refreshes += 1
@@ -631,8 +743,9 @@ def _stage2_phase(cfg, s2, name, which, steps, teacher, student, out_dir, log, d
         student.visual.eval()
     trainer = Trainer(cfg, name, params, steps, float(s2["lr"]), float(s2.get("wd", 0.05)),
                       int(s2.get("warmup", 10)), device, log, os.path.join(out_dir, "ckpt", f"{name}.pt"),
-                      {"student": student})
+                      {"student": student}, batch_size=int(s2["batch_size"]))
     src = BatchSource(cfg, offset, int(s2["batch_size"]), trainer.step)
+    net = D.wrap(Towers(student), device)
     w_kd, w_emb, w_hn = float(s2.get("kd_weight", 1.0)), float(s2.get("emb_weight", 1.0)), float(s2.get("hn_weight", 1.0))
     use_hn = bool(s2.get("hard_negatives", True)) and w_hn > 0
     kdT, tau = float(s2.get("kd_temperature", 1.0)), float(cfg["stage1"].get("temperature", 0.05))
@@ -645,37 +758,44 @@ def _stage2_phase(cfg, s2, name, which, steps, teacher, student, out_dir, log, d
     ev = cfg.get("eval", {})
 
     def step_fn(step):
-        x, texts, owner, allcaps = src.get(step)
+        # Batch-level terms (InfoNCE, KD, embedding distillation) use the gathered global batch
+        # (suffix _g); hard negatives are per sample and stay on this rank's slice.
+        x, texts, _, allcaps, g_texts, g_owner = src.get(step)
         px, ids = enc.pixels(x), enc.ids(texts)
-        pos = positive_mask(owner, texts)
+        pos = positive_mask(g_owner, g_texts)
         with torch.no_grad():
             ti, tt = F.normalize(teacher.encode_image(px), dim=-1), F.normalize(teacher.encode_text(ids), dim=-1)
-            t_logits = teacher.logit_scale.exp() * ti.float() @ tt.float().t()
-        if train_img:
-            si = F.normalize(student.encode_image(px), dim=-1)
-        else:
+            ti_g, tt_g = D.gather(ti), D.gather(tt)
+            t_logits = teacher.logit_scale.exp() * ti_g.float() @ tt_g.float().t()
+        if which == "image":
+            si = F.normalize(net(px, None)[0], dim=-1)
+            st = tt  # frozen teacher text tower
+        elif which == "text":
             with torch.no_grad():
                 si = F.normalize(student.encode_image(px), dim=-1)
-        if which == "image":
-            st = tt  # frozen teacher text tower
+            st = F.normalize(net(None, ids)[1], dim=-1)
         else:
-            st = F.normalize(student.encode_text(ids), dim=-1)
+            si, st = net(px, ids)
+            si, st = F.normalize(si, dim=-1), F.normalize(st, dim=-1)
+        si_g, st_g = D.gather(si), D.gather(st)
         scale = student.logit_scale.clamp(max=MAX_LOGIT_SCALE).exp()
-        l_con = clip_loss(si, st, scale, pos)
+        scale_g = D.replicated(student.logit_scale).clamp(max=MAX_LOGIT_SCALE).exp()
+        l_con = clip_loss(si_g, st_g, scale_g, pos)
         out = {"con": l_con}
         loss = l_con
         if w_kd > 0:
-            l_kd = kd_loss(scale * si.float() @ st.float().t(), t_logits, kdT)
+            l_kd = kd_loss(scale_g * si_g.float() @ st_g.float().t(), t_logits, kdT)
             out["kd"] = l_kd
             loss = loss + w_kd * l_kd
         if w_emb > 0:
             l_emb = 0.0
             if train_img:
-                l_emb = l_emb + intra_modal_loss(si, ti, "contrastive", tau, positive_mask(owner, [str(o) for o in owner]))
+                l_emb = l_emb + intra_modal_loss(si_g, ti_g, "contrastive", tau, positive_mask(g_owner, [str(o) for o in g_owner]))
             if train_txt:
-                l_emb = l_emb + intra_modal_loss(st, tt, "contrastive", tau, positive_mask(list(range(len(texts))), texts))
+                l_emb = l_emb + intra_modal_loss(st_g, tt_g, "contrastive", tau, positive_mask(list(range(len(g_texts))), g_texts))
             out["emb"] = l_emb
             loss = loss + w_emb * l_emb
+        l_local = 0.0
         if index is not None:
             if index.maybe_refresh(step, text_partner if train_img else None, image_partner if train_txt else None,
                                    trainer.prec):
@@ -686,9 +806,9 @@ def _stage2_phase(cfg, s2, name, which, steps, teacher, student, out_dir, log, d
             if train_txt:
                 l_hn = l_hn + hard_negative_loss(st, si.detach() if which == "joint" else si, index.mine_images(st, texts), scale)
             out["hn"] = l_hn
-            loss = loss + w_hn * l_hn
-        out["loss"] = loss
-        return out
+            l_local = w_hn * l_hn
+        out["loss"] = loss + l_local
+        return with_backward(out, loss, l_local)
 
     def eval_fn():
         return evaluate_pair(student, teacher if which == "image" else student, cfg["seed"], "val",

@@ -138,3 +138,20 @@ def test_ship_into_app_models_folder(tiny, tmp_path):
     # Shipping again replaces the entries instead of duplicating them.
     ship(cfg, str(tmp_path), demo_n=12)
     assert len(json.load(open(out["manifest"]))["models"]) == 3
+
+
+def test_eval_labelled_on_out_of_generator_set(tiny, tmp_path):
+    """`eval-labelled` scores the run's pair on a coco-mini folder of other-sized images (the
+    PIL-drawn out-of-generator set), through the app's resize + centre crop."""
+    from models.distill.pilshapes import export_pilshapes
+    path = export_pilshapes(str(tmp_path / "pil"), n=4, seed=0)
+    r = subprocess.run([sys.executable, "-m", "models.distill", "eval-labelled", "--config", "tiny",
+                        "--out-dir", tiny[0]["out_dir"], "--labelled", path], cwd=ROOT, capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "teacher" in r.stdout and "student" in r.stdout
+    res = json.load(open(os.path.join(tiny[0]["out_dir"], "eval-pil.json")))
+    assert res["n_images"] == 4 and res["n_captions"] == 20
+    for who in ("teacher", "student"):
+        assert res[who]["n_images"] == 4 and 0 <= res[who]["t2i_r1"] <= 100
+        assert res[who]["t2i_r5"] == 100.0  # 4 images: every caption's image is in the top 5
