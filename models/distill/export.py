@@ -18,6 +18,7 @@ import torch
 from .model import CLIP, ImageEncoder, TextEncoder, tower_params
 from .shapesworld import ShapesWorld
 from .tokenizer import CLIP_MEAN, CLIP_STD, get_tokenizer, preprocess_uint8
+from . import manifest_schema
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHECK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools", "check_onnx.mjs")
@@ -164,40 +165,22 @@ def manifest_entry(model: CLIP, paths: Dict[str, str], manifest_dir: str, id: st
     return e
 
 
-ROLES = ("teacher", "student", "other")
-
-
 def validate_entry(e: dict, manifest_dir: str) -> List[str]:
-    """Problems with one entry against main/core/model-spec.ts ManifestEntry (empty = valid)."""
-    p = []
-    for k, t in (("id", str), ("name", str), ("role", str), ("dim", int), ("image", dict), ("text", dict)):
-        if not isinstance(e.get(k), t):
-            p.append(f"{k}: missing or not {t.__name__}")
-    if e.get("role") not in ROLES:
-        p.append(f"role: {e.get('role')!r} not in {ROLES}")
+    """Problems with one entry (empty = valid): the app's own schema (models/manifest.schema.json,
+    exported from main/services/models/manifest.ts), then the files it names, size and sha256."""
+    p = manifest_schema.problems(e, manifest_schema.entry_schema())
     for side in ("image", "text"):
-        f = e.get(side) or {}
-        if not isinstance(f.get("file"), str) or not isinstance(f.get("bytes"), int) or not isinstance(f.get("sha256"), str):
-            p.append(f"{side}: needs file/bytes/sha256")
-            continue
+        f = e.get(side)
+        if not isinstance(f, dict) or not isinstance(f.get("file"), str):
+            continue  # already reported by the schema
         path = os.path.join(manifest_dir, f["file"])
         if not os.path.exists(path):
             p.append(f"{side}: {path} missing")
             continue
-        if os.path.getsize(path) != f["bytes"]:
+        if os.path.getsize(path) != f.get("bytes"):
             p.append(f"{side}: bytes mismatch")
-        if sha256_file(path) != f["sha256"]:
+        if sha256_file(path) != f.get("sha256"):
             p.append(f"{side}: sha256 mismatch")
-    lin = e.get("lineage")
-    if lin is not None:
-        if not (isinstance(lin, dict) and isinstance(lin.get("parent"), str) and isinstance(lin.get("transform"), str)
-                and isinstance(lin.get("params"), dict)):
-            p.append("lineage: needs parent (str), transform (str), params (object)")
-    allowed = {"id", "name", "role", "description", "dim", "image", "text", "io", "preprocess", "logitScale",
-               "licence", "lineage", "hidden"}
-    extra = set(e) - allowed
-    if extra:
-        p.append(f"unknown keys {sorted(extra)}")
     return p
 
 

@@ -29,7 +29,7 @@ import { readManifest, writeJsonAtomic, writeManifest } from './manifest.ts';
 import { readLayout, type Variant } from './layouts.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
-export { parseManifest, readManifest } from './manifest.ts';
+export { manifestJsonSchema, parseManifest, readManifest } from './manifest.ts';
 export { writeModelFile } from './model-file.ts';
 export { pickPair, inferIo, modelIdFrom } from './pairing.ts';
 export { readLayout, type Variant } from './layouts.ts';

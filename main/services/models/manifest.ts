@@ -65,6 +65,15 @@ const entry = z.object({
 });
 const manifest = z.object({ version: z.literal(1), models: z.array(entry) });
 
+/**
+ * The same schema as JSON Schema, for the Python pipeline (models/distill), which writes manifest
+ * entries and checks them against `models/manifest.schema.json` (made from this by
+ * `npx tsx scripts/export-manifest-schema.ts`; a test keeps the two equal).
+ */
+export function manifestJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(manifest, { target: 'draft-2020-12' }) as Record<string, unknown>;
+}
+
 /** Parses manifest text; `source` names the file in every error. */
 export function parseManifest(text: string, source: string): Manifest {
   let raw: unknown;
