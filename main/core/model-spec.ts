@@ -15,8 +15,9 @@ export interface PreprocessSpec {
   size: number;
   /**
    * 'shortest': resize the shorter side to `size`, then centre-crop (OpenAI CLIP, torchvision's
-   * Resize+CenterCrop rounding); 'cover': scale so the image covers `size`×`size` (rounding the
-   * longer side up), then centre-crop (MobileCLIP / Ente); 'squash': resize both sides to `size`.
+   * Resize+CenterCrop rounding); 'cover': scale so the image covers `size`×`size` (each side
+   * rounded to nearest, as Ente does), then centre-crop (MobileCLIP / Ente); 'squash': resize both
+   * sides to `size`. `resizePlan` in core/preprocess.ts has the exact arithmetic.
    */
   resize: 'shortest' | 'cover' | 'squash';
   /** Resampling filter of the reference pipeline (PIL's names). */

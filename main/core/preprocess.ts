@@ -3,6 +3,7 @@
  * 8-bit RGB pixels become a normalised CHW float tensor. Pure; decoding and resampling live in
  * the `media` service, which uses these helpers so the maths is tested once, here.
  */
+import type { PreprocessSpec } from './model-spec.ts';
 
 export interface Size {
   width: number;
@@ -30,12 +31,70 @@ export function shortestSideTarget(width: number, height: number, size: number):
 
 /**
  * The centred `size`×`size` window of a `w`×`h` image (CLIP's `CenterCrop`), offsets rounded as
- * torchvision does: round((w - size) / 2).
+ * torchvision does: int(round((w - size) / 2)) with Python's half-to-even round.
  */
 export function centreCropBox(w: number, h: number, size: number): CropBox {
   assertDims(w, h);
   if (w < size || h < size) throw new RangeError(`cannot crop ${size}x${size} from ${w}x${h}`);
-  return { left: Math.round((w - size) / 2), top: Math.round((h - size) / 2), width: size, height: size };
+  return { left: roundHalfEven((w - size) / 2), top: roundHalfEven((h - size) / 2), width: size, height: size };
+}
+
+/**
+ * Python's round(): halves go to the even neighbour (round(0.5) = 0, round(1.5) = 2). torchvision's
+ * CenterCrop rounds its offsets this way, so an odd margin of 1 gives offset 0, not 1.
+ */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/**
+ * Size after scaling so the image covers `size`×`size` (Ente's MobileCLIP pipeline): scale =
+ * max(size/w, size/h) and each side round(side × scale), at least `size`. Ente computes in float32
+ * and rounds halves away from zero, which decides the odd pixel (e.g. 640×427 → 384×256, where
+ * shortestSideTarget gives 383×256); Math.fround reproduces float32 exactly here because one
+ * rounding of a double quotient or product of float32 values equals the float32 operation.
+ */
+export function coverTarget(width: number, height: number, size: number): Size {
+  assertDims(width, height);
+  const f = Math.fround;
+  const scale = Math.max(f(size / width), f(size / height));
+  return {
+    width: Math.max(size, Math.round(f(width * scale))),
+    height: Math.max(size, Math.round(f(height * scale))),
+  };
+}
+
+/** How a decoded (upright) image of `width`×`height` becomes the model's square input. */
+export interface ResizePlan {
+  /** Size to resample the whole image to. */
+  resize: Size;
+  /** The `size`×`size` window of the resized image that becomes the tensor. */
+  crop: CropBox;
+}
+
+/**
+ * Resize and crop for a preprocessing spec, each mode rounding exactly as its reference does:
+ * - 'shortest' (OpenAI CLIP, torchvision Resize + CenterCrop): long side int(size·long/short),
+ *   crop offsets round-half-even((w − size)/2);
+ * - 'cover' (MobileCLIP as Ente runs it): coverTarget, crop offsets floor((w − size)/2);
+ * - 'squash': both sides to `size`, no crop.
+ */
+export function resizePlan(width: number, height: number, spec: Pick<PreprocessSpec, 'size' | 'resize'>): ResizePlan {
+  const size = spec.size;
+  if (spec.resize === 'squash') {
+    assertDims(width, height);
+    return { resize: { width: size, height: size }, crop: { left: 0, top: 0, width: size, height: size } };
+  }
+  if (spec.resize === 'cover') {
+    const resize = coverTarget(width, height, size);
+    return {
+      resize,
+      crop: { left: Math.floor((resize.width - size) / 2), top: Math.floor((resize.height - size) / 2), width: size, height: size },
+    };
+  }
+  const resize = shortestSideTarget(width, height, size);
+  return { resize, crop: centreCropBox(resize.width, resize.height, size) };
 }
 
 /**

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { centreCropBox, shortestSideTarget, toClipTensor } from '../../main/core/preprocess.ts';
+import {
+  centreCropBox,
+  coverTarget,
+  resizePlan,
+  roundHalfEven,
+  shortestSideTarget,
+  toClipTensor,
+} from '../../main/core/preprocess.ts';
 
 const MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
 const STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
@@ -56,5 +63,66 @@ describe('resize and crop geometry', () => {
     expect(centreCropBox(224, 300, 224)).toEqual({ left: 0, top: 38, width: 224, height: 224 });
     expect(centreCropBox(224, 224, 224)).toEqual({ left: 0, top: 0, width: 224, height: 224 });
     expect(() => centreCropBox(100, 300, 224)).toThrow(RangeError);
+  });
+});
+
+// Expected values below were printed by the reference recipes in
+// test/fixtures/preprocess/make_reference.py (torchvision's and Ente's rounding), not derived here.
+describe('per-model resize and crop rounding', () => {
+  it('rounds halves to even like Python, which torchvision CenterCrop uses', () => {
+    expect([0.5, 1.5, 2.5, 3.5, 37, 36.5, -0.5].map(roundHalfEven)).toEqual([0, 2, 2, 4, 37, 36, -0]);
+    // A 224x229 photo: torchvision does not resize it (short side already 224) and crops from
+    // round(2.5) = 2, where Math.round would say 3.
+    expect(centreCropBox(224, 229, 224)).toEqual({ left: 0, top: 2, width: 224, height: 224 });
+    expect(centreCropBox(225, 224, 224).left).toBe(0);
+    expect(centreCropBox(227, 224, 224).left).toBe(2);
+  });
+
+  it("'shortest' (OpenAI CLIP) matches torchvision on real photo shapes", () => {
+    const cases: Array<[number, number, [number, number], [number, number]]> = [
+      [640, 427, [335, 224], [56, 0]],
+      [427, 640, [224, 335], [0, 56]],
+      [227, 300, [224, 296], [0, 36]],
+      [229, 300, [224, 293], [0, 34]],
+      [40, 30, [298, 224], [37, 0]], // upscaled
+      [1000, 999, [224, 224], [0, 0]],
+      [257, 1000, [224, 871], [0, 324]],
+      [224, 229, [224, 229], [0, 2]],
+    ];
+    for (const [w, h, resized, offset] of cases) {
+      const plan = resizePlan(w, h, { size: 224, resize: 'shortest' });
+      expect([plan.resize.width, plan.resize.height, plan.crop.left, plan.crop.top], `${w}x${h}`).toEqual([...resized, ...offset]);
+      expect(plan.crop).toMatchObject({ width: 224, height: 224 });
+    }
+  });
+
+  it("'cover' (MobileCLIP, Ente) rounds the long side to nearest and floors the crop offset", () => {
+    const cases: Array<[number, number, [number, number], [number, number]]> = [
+      [640, 427, [384, 256], [64, 0]], // 383.7 → 384, where 'shortest' truncates to 383
+      [640, 480, [341, 256], [42, 0]], // offset floor(42.5) = 42
+      [227, 300, [256, 338], [0, 41]],
+      [40, 30, [341, 256], [42, 0]],
+      [513, 512, [257, 256], [0, 0]], // 256.5 rounds up (half away from zero)
+      [257, 1000, [256, 996], [0, 370]],
+      [3, 1000, [256, 85333], [0, 42538]],
+    ];
+    for (const [w, h, resized, offset] of cases) {
+      const plan = resizePlan(w, h, { size: 256, resize: 'cover' });
+      expect([plan.resize.width, plan.resize.height, plan.crop.left, plan.crop.top], `${w}x${h}`).toEqual([...resized, ...offset]);
+    }
+    expect(coverTarget(513, 512, 256)).toEqual({ width: 257, height: 256 });
+    expect(shortestSideTarget(513, 512, 256)).toEqual({ width: 256, height: 256 });
+  });
+
+  it("'squash' resizes both sides to the input size and crops nothing", () => {
+    expect(resizePlan(640, 427, { size: 224, resize: 'squash' })).toEqual({
+      resize: { width: 224, height: 224 },
+      crop: { left: 0, top: 0, width: 224, height: 224 },
+    });
+  });
+
+  it('rejects impossible sizes', () => {
+    expect(() => resizePlan(0, 10, { size: 224, resize: 'cover' })).toThrow(RangeError);
+    expect(() => resizePlan(10, 0, { size: 224, resize: 'squash' })).toThrow(RangeError);
   });
 });
