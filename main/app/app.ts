@@ -10,8 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
@@ -22,12 +21,11 @@ import { demoCalls } from './demo-calls.ts';
 import { labCalls } from './lab-calls.ts';
 import { libraryCalls, status } from './library-calls.ts';
 import { modelCalls } from './model-calls.ts';
+import { BUNDLED_MODELS_DIR } from './models-dir.ts';
 import { photoCalls } from './photo-calls.ts';
 import { searchCalls } from './search-calls.ts';
 import type { App, AppOptions } from './types.ts';
 
-/** The repo's (or the packaged app's) `models/` folder. */
-export const BUNDLED_MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
 const DEFAULT_SETTINGS: Settings = {
   threads: Math.max(1, availableParallelism()),

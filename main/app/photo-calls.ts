@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
 import { contentTypeOf } from '../core/mime.ts';
 import { photoById, photoIdByPath, resolvePhotoFile } from '../services/library/index.ts';
-import { makeThumbnail } from '../services/media/index.ts';
 import type { AppContext } from './context.ts';
 import type { App } from './types.ts';
 
@@ -28,7 +27,11 @@ export function photoCalls(ctx: AppContext): Pick<Api, 'photos.get' | 'photos.op
       const size = ctx.settings().thumbnailSize;
       // Named by id, size and mtime: an edited photo gets a new thumbnail, never a stale one.
       const thumb = join(ctx.dataDir, 'thumbnails', `${id}-${size}-${Math.round(photo.mtimeMs)}.jpg`);
-      if (!existsSync(thumb)) await makeThumbnail(original, thumb, size);
+      if (!existsSync(thumb)) {
+        // sharp loads with the first thumbnail, not with the app.
+        const { makeThumbnail } = await import('../services/media/index.ts');
+        await makeThumbnail(original, thumb, size);
+      }
       return { path: thumb, contentType: 'image/jpeg' };
     },
     photoIdByPath(path) {

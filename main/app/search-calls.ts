@@ -5,20 +5,24 @@
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
 import { photoById } from '../services/library/index.ts';
-import { preparePhotoBuffer } from '../services/media/index.ts';
-import { photoVector, searchByVector } from '../services/search/index.ts';
 import type { AppContext } from './context.ts';
+
+// Search (hnswlib through the ANN service) and media (sharp) load on the first search, not when
+// the app opens: `status` and the other calls never need them.
+const searchService = () => import('../services/search/index.ts');
 
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
       const s = await ctx.model.session();
+      const { searchByVector } = await searchService();
       const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
       onSearched(args.text);
       return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
     },
     async 'search.similar'(args): Promise<SearchResult> {
       const s = await ctx.model.session();
+      const { photoVector, searchByVector } = await searchService();
       let vector: Float32Array | null;
       const excludeIds: number[] = [];
       if (args.photoId !== undefined) {
@@ -27,6 +31,7 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
         if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
         excludeIds.push(args.photoId);
       } else {
+        const { preparePhotoBuffer } = await import('../services/media/index.ts');
         const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
           throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
         });

@@ -21,14 +21,8 @@ import { MediaError, toMediaError } from './errors.ts';
 export { MediaError } from './errors.ts';
 export type { MediaErrorCode } from './errors.ts';
 
-export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif',
-]);
-
-/** Whether a file name looks like a photo, by extension (case-insensitive). */
-export function isPhotoPath(path: string): boolean {
-  return PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
-}
+// The extensions media decodes; defined in core so the library can scan without loading sharp.
+export { isPhotoPath, PHOTO_EXTENSIONS } from '../../core/photo-formats.ts';
 
 export interface PhotoFacts {
   /** As displayed, i.e. after EXIF orientation. */

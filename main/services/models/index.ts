@@ -23,7 +23,6 @@ import {
 import { ClipTokenizer } from '../../core/tokenizer.ts';
 import { downloadFile } from './download.ts';
 import { HashCache, sha256File } from './hashing.ts';
-import { openGraph, outputDim, zeroImage, zeroText } from './inspect.ts';
 import { readManifest, writeManifest } from './manifest.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
 
@@ -243,6 +242,8 @@ export class ModelRegistry {
     }
     const pair = pickPair(names, abs);
     const files = { image: join(abs, pair.image), text: join(abs, pair.text) };
+    // ONNX Runtime loads here, on import, not with the registry: the CLI's `status` and `tokenize` open the registry.
+    const { openGraph, outputDim, zeroImage, zeroText } = await import('./inspect.ts');
     const image = await openGraph(files.image);
     let text: Awaited<ReturnType<typeof openGraph>>;
     try {
