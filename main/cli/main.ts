@@ -6,36 +6,15 @@
 import { parseArgs as parseFlags } from 'node:util';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createApp, type App } from '../app/index.ts';
-import { AppError, type IndexProgress, type SearchResult } from '../core/contract.ts';
+// Types only, and small modules: the app, the server and the lab load inside the commands that
+// use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
+// `status`/`search` can ask an already-running app before loading anything heavy.
+import type { App } from '../app/index.ts';
+import type { Api, IndexProgress, SearchResult } from '../core/contract.ts';
+import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { formatDate, parseDate, progressLine, table } from './format.ts';
-import { LAB_USAGE, LabUsageError, labAppOptions, labCommand } from './lab.ts';
-
-const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
-
-Library
-  folders add <path>            add a photo folder (then run: leanlens index)
-  folders remove <path>         forget a folder (your photos are never touched)
-  folders list [--json]
-  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
-  status [--json]
-  demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
-Search
-  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
-  similar <path> [--limit N] [--json]   photos like a library photo or any image file
-Models
-  models list [--json] | models use <id> | models download <id> | models import <folder>
-  tokenize <text> [--json]      the 77 CLIP token ids
-${LAB_USAGE}
-Other
-  serve [--port N] [--host H]   the app in your browser (headless server)
-  bench                          run the benchmarks (same as npm run bench)
-
-Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}`;
-
-/** An error whose message already says what to do; printed without a stack. */
-class UsageError extends Error {}
+import { USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
   data: { type: 'string' },
@@ -106,35 +85,97 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const dataDir = resolve(flags.data ?? defaultDataDir());
   let app: App | null = null;
   try {
+    if (!COMMANDS.has(command!)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
-    app = await createApp({ dataDir, ...(command === 'lab' ? labAppOptions() : {}) });
+    const read = ASKS_RUNNING_APP.has(command!) ? readRequest(command!, rest, flags) : null;
+    if (read && !process.env.LEANLENS_STANDALONE) {
+      const answered = await askRunningApp(dataDir, (calls) => readCommand(read, calls, flags, io), io);
+      if (answered !== null) return answered;
+    }
+    const lab = command === 'lab' ? await import('./lab.ts') : null;
+    const { createApp } = await import('../app/index.ts');
+    app = await createApp({ dataDir, ...(lab ? lab.labAppOptions() : {}) });
+    if (read) return await readCommand(read, app, flags, io);
     switch (command) {
       case 'folders':
         return await foldersCommand(app, rest, flags, io);
       case 'index':
         return await indexCommand(app, flags, io);
-      case 'status':
-        return await statusCommand(app, flags, io);
       case 'demo':
         return await demoCommand(app, flags, io);
-      case 'search':
-        return await searchCommand(app, rest, flags, io);
-      case 'similar':
-        return await similarCommand(app, rest, flags, io);
       case 'models':
         return await modelsCommand(app, rest, flags, io);
       case 'lab':
-        return await labCommand(app, rest, flags, io);
+        return await lab!.labCommand(app, rest, flags, io);
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    const message = err instanceof UsageError || err instanceof AppError ? err.message : (err as Error).message ?? String(err);
-    io.err(`leanlens: ${message}`);
+    io.err(`leanlens: ${(err as Error)?.message ?? String(err)}`);
     if (process.env.LEANLENS_DEBUG && err instanceof Error) io.err(err.stack ?? '');
-    return err instanceof UsageError || err instanceof LabUsageError ? 2 : 1;
+    return err instanceof UsageError ? 2 : 1;
   } finally {
     await app?.close();
+  }
+}
+
+const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'models', 'lab', 'serve']);
+
+/** Commands that only read, and so can be answered by an app already running on the data folder. */
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar']);
+
+/** What those commands call: the app itself, or the running app through the local socket. */
+type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list'> & {
+  photoIdByPath(path: string): number | null | Promise<number | null>;
+};
+
+type ReadRequest = { command: 'status' } | { command: 'search'; search: SearchRequest } | { command: 'similar'; similar: SimilarRequest };
+
+function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
+  if (command === 'search') return { command, search: searchRequest(rest, flags) };
+  if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
+  return { command: 'status' };
+}
+
+function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
+  if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
+  if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
+  return statusCommand(calls, flags, io);
+}
+
+/**
+ * Runs a read command against the app running on this data folder, if one answers. Null: none
+ * answered (or it must not be trusted, or it went away mid-call), so the caller opens the library
+ * itself. Errors the app returns for the call are the command's errors.
+ */
+async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise<number>, io: CliIo): Promise<number | null> {
+  const found = await findRunningApp(dataDir);
+  if (found.kind === 'refused') {
+    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead.`);
+    return null;
+  }
+  if (found.kind === 'none') return null;
+  const conn: AppConnection = found.app;
+  const calls: ReadCalls = {
+    'index.status': (a) => conn.call('index.status', a),
+    'search.text': (a) => conn.call('search.text', a),
+    'search.similar': (a) => conn.call('search.similar', a),
+    'folders.list': (a) => conn.call('folders.list', a),
+    photoIdByPath: (path) => conn.call('photoIdByPath', { path }),
+  };
+  try {
+    const code = await run(calls);
+    io.err(`(answered by the running LeanLens, pid ${conn.pid})`);
+    return code;
+  } catch (err) {
+    if (err instanceof NotAnswering) {
+      io.err(`leanlens: the running app stopped answering (${err.message}); opening the library here instead.`);
+      return null;
+    }
+    if (err instanceof RemoteError) throw new Error(err.message);
+    throw err;
+  } finally {
+    conn.close();
   }
 }
 
@@ -201,12 +242,14 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
   if (flags.watch) {
     io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
     await app.startLive();
+    const local = await answerLocally(app, io);
     const stopProgress = app.on('index.progress', onProgress);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
     stopProgress();
+    await local?.close();
     status = await app['index.status']({});
   }
   return print(io, flags, status, () => {
@@ -230,7 +273,7 @@ async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
   );
 }
 
-async function statusCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   const s = await app['index.status']({});
   return print(io, flags, s, () => {
     const exec = s.execution
@@ -261,16 +304,15 @@ function hitsText(result: SearchResult): string {
   return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
 }
 
-async function searchCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+interface SearchRequest {
+  args: Parameters<Api['search.text']>[0];
+  /** --folder as given; resolved to a folder id against the library. */
+  folder?: string;
+}
+
+/** Checks the flags before anything is opened, so a usage error costs nothing. */
+function searchRequest(words: string[], flags: Flags): SearchRequest {
   need(words, 1, 'search <text>');
-  let folderId: number | undefined;
-  if (flags.folder) {
-    const wanted = resolve(flags.folder);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`--folder "${flags.folder}" is not a library folder; see: leanlens folders list`);
-    folderId = folder.id;
-  }
   const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
   if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
   if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
@@ -282,24 +324,46 @@ async function searchCommand(app: App, words: string[], flags: Flags, io: CliIo)
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const result = await app['search.text']({
-    text: words.join(' '),
-    limit: intFlag(flags.limit, 'limit') ?? 20,
-    minScore,
-    folderId,
-    from,
-    to,
-    sort: flags.sort as 'relevance' | 'date' | undefined,
-  });
+  return {
+    args: {
+      text: words.join(' '),
+      limit: intFlag(flags.limit, 'limit') ?? 20,
+      minScore,
+      from,
+      to,
+      sort: flags.sort as 'relevance' | 'date' | undefined,
+    },
+    folder: flags.folder,
+  };
+}
+
+async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
+  let folderId: number | undefined;
+  if (request.folder) {
+    const wanted = resolve(request.folder);
+    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+    if (!folder) throw new UsageError(`--folder "${request.folder}" is not a library folder; see: leanlens folders list`);
+    folderId = folder.id;
+  }
+  const result = await app['search.text']({ ...request.args, folderId });
   return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
-async function similarCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+interface SimilarRequest {
+  path: string;
+  limit: number;
+}
+
+function similarRequest(words: string[], flags: Flags): SimilarRequest {
   need(words, 1, 'similar <path>');
   const path = resolve(words[0]!);
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
-  const limit = intFlag(flags.limit, 'limit') ?? 20;
-  const photoId = app.photoIdByPath(realpathSync(path));
+  return { path: realpathSync(path), limit: intFlag(flags.limit, 'limit') ?? 20 };
+}
+
+async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {
+  const photoId = await app.photoIdByPath(path);
   const result =
     photoId !== null
       ? await app['search.similar']({ photoId, limit })
@@ -379,19 +443,38 @@ async function tokenizeCommand(words: string[], flags: Flags, io: CliIo): Promis
   return print(io, flags, ids, () => ids.join(' '));
 }
 
+/**
+ * While this process keeps the app open (serve, index --watch), other `leanlens` commands on the
+ * same data folder ask it over the local socket. Not being able to answer is not an error.
+ */
+async function answerLocally(app: App, io: CliIo): Promise<{ close(): Promise<void> } | null> {
+  const { startLocalSocket } = await import('../server/local-socket.ts');
+  try {
+    const started = await startLocalSocket(app);
+    if (started.ok) return started.socket;
+    io.err(`Note: other leanlens commands will not ask this process: ${started.reason}.`);
+  } catch (err) {
+    io.err(`Note: could not open the local socket (${(err as Error).message}); other leanlens commands will load the library themselves.`);
+  }
+  return null;
+}
+
 async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
   const { startServer } = await import('../server/index.ts');
+  const { createApp } = await import('../app/index.ts');
   const host = flags.host ?? '127.0.0.1';
   const port = flags.port === undefined ? 7117 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
   const app = await createApp({ dataDir, live: true });
   const server = await startServer(app, { host, port });
+  const local = await answerLocally(app, io);
   if (server.warning) io.err(`WARNING: ${server.warning}`);
   io.err(`LeanLens is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}. Press Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+  await local?.close();
   await server.close();
   await app.close();
   return 0;

@@ -1,0 +1,37 @@
+/** The CLI's usage text and usage error: loaded by every command, so nothing heavy here. */
+import { defaultDataDir } from './data-dir.ts';
+
+export const LAB_USAGE = `Model lab
+  lab variant <model> --fp16 | --int8 [--dynamic] | --int4 | --mixed --budget-mb N | --rank R | --energy E
+  lab bench <model…> [--teacher ID] [--labelled FILE] [--queries FILE] [--iterations N] [--json]
+  lab compare <teacher> <student> [--queries FILE] [--limit N] [--json]
+  lab results [RUN-ID] [--csv | --json]
+  lab init-student <teacher> --text-layers 0,4,8,11 [--id ID]`;
+
+export const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
+
+Library
+  folders add <path>            add a photo folder (then run: leanlens index)
+  folders remove <path>         forget a folder (your photos are never touched)
+  folders list [--json]
+  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
+  status [--json]
+  demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
+Search
+  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+  similar <path> [--limit N] [--json]   photos like a library photo or any image file
+Models
+  models list [--json] | models use <id> | models download <id> | models import <folder>
+  tokenize <text> [--json]      the 77 CLIP token ids
+${LAB_USAGE}
+Other
+  serve [--port N] [--host H]   the app in your browser (headless server)
+  bench                          run the benchmarks (same as npm run bench)
+
+Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}
+While the desktop app, serve or index --watch runs on the data folder, status, search and
+similar ask it (over leanlens.sock in the data folder) instead of loading the model again;
+LEANLENS_STANDALONE=1 makes them open the library themselves.`;
+
+/** An error whose message already says what to do; printed without a stack, exit code 2. */
+export class UsageError extends Error {}
