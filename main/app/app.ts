@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
+import type { ClipTokenizer } from '../core/tokenizer.ts';
 import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
@@ -58,13 +59,18 @@ export async function createApp(options: AppOptions): Promise<App> {
       emit('folders.changed', library.listFolders());
     },
   });
+  let tokenizer: ClipTokenizer | null = null;
   const ctx: AppContext = {
     dataDir,
     modelsDir,
     live,
     store,
     registry,
-    tokenizer: loadTokenizer(modelsDir),
+    // Read on first use (the vocabulary takes a noticeable part of a second to load): `status`
+    // and the other calls that encode no text never pay for it.
+    get tokenizer() {
+      return (tokenizer ??= loadTokenizer(modelsDir));
+    },
     library,
     model,
     settings: () => settings,
