@@ -11,12 +11,28 @@ import type { AppContext } from './context.ts';
 // the app opens: `status` and the other calls never need them.
 const searchService = () => import('../services/search/index.ts');
 
+/** Encoders whose text tower has been asked to load. */
+const textTowerAsked = new WeakSet<object>();
+
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
       const s = await ctx.model.session();
       const { searchByVector } = await searchService();
-      const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
+      // A first query (a `leanlens search` process) has the worker load the text tower while this
+      // thread reads the vocabulary, instead of one after the other.
+      let tower: Promise<void> | null = null;
+      if (!textTowerAsked.has(s.encoder)) {
+        textTowerAsked.add(s.encoder);
+        tower = s.encoder.load('text');
+      }
+      let ids: number[];
+      try {
+        ids = ctx.tokenizer.encode(args.text);
+      } finally {
+        await tower;
+      }
+      const [vector] = await s.encoder.encodeTexts([ids]);
       onSearched(args.text);
       return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
     },
