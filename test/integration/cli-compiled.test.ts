@@ -82,6 +82,12 @@ describe('the compiled CLI', () => {
     expect((JSON.parse(like.out) as { path: string }[])[0]!.path).not.toBe(join(photos, 'red.jpg'));
   });
 
+  it("makes a lab variant in the lab's compiled tower worker", () => {
+    const r = cli([], 'lab', 'variant', 'tiny-clip', '--fp16', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ id: 'tiny-clip-fp16' });
+  });
+
   it('answers status without ONNX Runtime, sharp, hnswlib or the lab', () => {
     const r = cli(HEAVY, 'status', '--json');
     expect(r.code, r.err).toBe(0);
