@@ -7,7 +7,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeColourLibrary } from '../fixtures/photos.ts';
@@ -33,7 +33,14 @@ function cli(forbidden: string[], ...args: string[]) {
 }
 
 beforeAll(async () => {
-  await buildCli();
+  // Rebuilt only when main/ changed: other test files may be running the current build right now.
+  let built: unknown = null;
+  try {
+    built = JSON.parse(readFileSync(resolve('dist/cli-bundle/sources.json'), 'utf8'));
+  } catch {
+    // no build yet
+  }
+  if (!stampMatches(built, sourcesStamp(resolve('main')))) await buildCli();
   root = mkdtempSync(join(tmpdir(), 'leanlens-cli-compiled-'));
   photos = join(root, 'photos');
   data = join(root, 'data');

@@ -35,8 +35,9 @@ function cli(forbidden: string[], ...args: string[]) {
 const infoFile = () => join(data, 'leanlens.sock.json');
 const info = () => JSON.parse(readFileSync(infoFile(), 'utf8')) as { pid: number; socket: string; token: string };
 
-async function startServe(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, '--data', data, 'serve', '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts a long-running command (default `serve --port 0`) and waits until it answers on the socket. */
+async function startServe(command = ['serve', '--port', '0']): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [BIN, '--data', data, ...command], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   const deadline = Date.now() + 90_000;
@@ -183,5 +184,15 @@ describe('the local socket', () => {
     serve = null;
     expect(existsSync(infoFile())).toBe(false);
     if (posix) expect(existsSync(socket)).toBe(false);
+  }, 180_000);
+
+  it('is opened by index --watch too', async () => {
+    serve = await startServe(['index', '--watch']);
+    const r = cli(NOT_NEEDED, 'status', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`pid ${serve.pid}`);
+    await stop(serve);
+    serve = null;
+    expect(existsSync(infoFile())).toBe(false);
   }, 180_000);
 });
