@@ -17,28 +17,25 @@ const textTowerAsked = new WeakSet<object>();
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
-      const s = await ctx.model.session();
+      // Everything is in hand before the session: from the session on, the encoder request is
+      // posted without an await in between, so a model switch queued behind this search closes
+      // the old encoder only after it answered.
       const { searchByVector } = await searchService();
+      const s = await ctx.model.session();
       // A first query (a `leanlens search` process) has the worker load the text tower while this
-      // thread reads the vocabulary, instead of one after the other.
-      let tower: Promise<void> | null = null;
+      // thread reads the vocabulary, instead of one after the other. The worker takes requests in
+      // order, so the encode below waits for the load; a failed load fails the encode too.
       if (!textTowerAsked.has(s.encoder)) {
         textTowerAsked.add(s.encoder);
-        tower = s.encoder.load('text');
+        s.encoder.load('text').catch(() => undefined);
       }
-      let ids: number[];
-      try {
-        ids = ctx.tokenizer.encode(args.text);
-      } finally {
-        await tower;
-      }
-      const [vector] = await s.encoder.encodeTexts([ids]);
+      const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
       onSearched(args.text);
       return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
     },
     async 'search.similar'(args): Promise<SearchResult> {
-      const s = await ctx.model.session();
       const { photoVector, searchByVector } = await searchService();
+      const s = await ctx.model.session();
       let vector: Float32Array | null;
       const excludeIds: number[] = [];
       if (args.photoId !== undefined) {

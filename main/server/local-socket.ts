@@ -44,9 +44,17 @@ export type LocalSocketStart = { ok: true; socket: LocalSocket } | { ok: false; 
 
 const CALLS: ReadonlySet<string> = new Set(callNames);
 
-/** Removes a path if it exists; a stale socket or info file must not block the next start. */
+/**
+ * Removes a stale socket so the next listen can bind. Only a socket: the path may come from an
+ * info file, and nothing else at that path is ours to delete. (A named pipe vanishes by itself.)
+ */
 function remove(path: string): void {
-  if (process.platform !== 'win32' || !path.startsWith('\\\\.\\pipe\\')) rmSync(path, { force: true });
+  if (process.platform === 'win32') return;
+  try {
+    if (lstatSync(path).isSocket()) rmSync(path, { force: true });
+  } catch {
+    // already gone
+  }
 }
 
 function readInfo(file: string): SocketInfo | null {
@@ -124,14 +132,11 @@ export async function startLocalSocket(app: App, dataDir: string = app.dataDir):
           if (closed) return done();
           closed = true;
           // Only our own files: a later app on this folder may have replaced them.
-          if (readInfo(info)?.token === token) rmSync(info, { force: true });
+          const ours = readInfo(info)?.token === token;
+          if (ours) rmSync(info, { force: true });
           for (const c of connections) c.destroy();
           server.close(() => done());
-          try {
-            if (process.platform === 'win32' || lstatSync(path).isSocket()) remove(path);
-          } catch {
-            // already gone
-          }
+          if (ours) remove(path);
         }),
     },
   };
