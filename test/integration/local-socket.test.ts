@@ -144,6 +144,23 @@ describe('the local socket', () => {
     expect(unknown.response).toMatchObject({ id: 5, ok: false, error: { code: 'not-found' } });
   });
 
+  it('bounds request size: 1 MiB for ordinary calls, and an endless line closes the connection', async () => {
+    const big = await raw({ id: 6, token: info().token, call: 'index.status', args: { pad: 'x'.repeat(1100 * 1024) } });
+    expect(big.response).toMatchObject({ id: 6, ok: false, error: { code: 'too-large' } });
+    const endless = await new Promise<{ response: Record<string, unknown>; closed: boolean }>((done, fail) => {
+      const sock = connect(info().socket);
+      let buf = '';
+      sock.on('data', (d) => (buf += d));
+      sock.on('close', () => done({ response: JSON.parse(buf.split('\n')[0]!), closed: true }));
+      sock.on('error', (e) => (buf ? undefined : fail(e)));
+      // 71 MiB without a newline: more than even an image call may send.
+      const chunk = Buffer.alloc(1024 * 1024, 0x78);
+      for (let i = 0; i < 71 && !sock.destroyed; i++) sock.write(chunk);
+    });
+    expect(endless.response).toMatchObject({ ok: false, error: { code: 'too-large' } });
+    expect(endless.closed).toBe(true);
+  });
+
   it.runIf(posix)('is not used when its socket or token file is open to other users', () => {
     const { socket } = info();
     try {
