@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import type { EncoderCrash, ExecutionInfo, IndexProgress, Settings, SwitchProgress } from '../core/contract.ts';
 import type { Store } from '../services/store/index.ts';
 import type { ModelRegistry } from '../services/models/index.ts';
-import { openEncoder, type Encoder, type EncoderLauncher } from '../services/encoder/index.ts';
-import { VectorIndex } from '../services/ann/index.ts';
-import { Indexer, photosLeftToIndex } from '../services/indexer/index.ts';
-import type { LibraryChanges } from '../services/library/index.ts';
+// Types only: the encoder, the vector index (hnswlib) and the indexer (sharp) load when a session
+// first opens, so `status` and other calls that need no model start without them.
+import type { Encoder, EncoderLauncher } from '../services/encoder/index.ts';
+import type { VectorIndex } from '../services/ann/index.ts';
+import type { Indexer } from '../services/indexer/index.ts';
+import { photosLeftToIndex, type LibraryChanges } from '../services/library/index.ts';
 
 /** Used when the user has not chosen a model: hand-built, shipped, and good at colours only. */
 export const FALLBACK_MODEL = 'color-oracle';
@@ -248,6 +250,11 @@ export class ActiveModel {
     if (this.closed) throw new Error('The app is closing.');
     const settings = this.o.settings();
     const model = this.o.registry.resolve(modelId);
+    const [{ openEncoder }, { VectorIndex }, { Indexer }] = await Promise.all([
+      import('../services/encoder/index.ts'),
+      import('../services/ann/index.ts'),
+      import('../services/indexer/index.ts'),
+    ]);
     const encoder = await openEncoder(model, {
       threads: settings.threads,
       providers: settings.useGpu ? 'auto' : ['cpu'],

@@ -10,9 +10,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
+import type { ClipTokenizer } from '../core/tokenizer.ts';
 import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
@@ -23,12 +23,11 @@ import { demoCalls } from './demo-calls.ts';
 import { labCalls } from './lab-calls.ts';
 import { libraryCalls, status } from './library-calls.ts';
 import { modelCalls } from './model-calls.ts';
+import { BUNDLED_MODELS_DIR } from './models-dir.ts';
 import { photoCalls } from './photo-calls.ts';
 import { searchCalls } from './search-calls.ts';
 import type { App, AppOptions } from './types.ts';
 
-/** The repo's (or the packaged app's) `models/` folder. */
-export const BUNDLED_MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
 const DEFAULT_SETTINGS: Settings = {
   threads: Math.max(1, availableParallelism()),
@@ -69,13 +68,18 @@ export async function createApp(options: AppOptions): Promise<App> {
       emit('index.progress', model.progress());
     },
   });
+  let tokenizer: ClipTokenizer | null = null;
   const ctx: AppContext = {
     dataDir,
     modelsDir,
     live,
     store,
     registry,
-    tokenizer: loadTokenizer(modelsDir),
+    // Read on first use (the vocabulary takes a noticeable part of a second to load): `status`
+    // and the other calls that encode no text never pay for it.
+    get tokenizer() {
+      return (tokenizer ??= loadTokenizer(modelsDir));
+    },
     library,
     model,
     settings: () => settings,

@@ -3,11 +3,22 @@
  * main/electron) import besides the contract. Owns how services are joined into the contract's
  * calls and which model is active. Must never: be imported by a service or by the renderer.
  */
-export { createApp, BUNDLED_MODELS_DIR } from './app.ts';
+import type { App, AppOptions } from './types.ts';
+
+export { BUNDLED_MODELS_DIR } from './models-dir.ts';
 export { FALLBACK_MODEL } from './active-model.ts';
 // What the entry points need beyond the contract, so none of them reaches into a service.
-export { EVERYDAY_QUERIES } from '../lab/index.ts';
+export { EVERYDAY_QUERIES } from '../core/queries.ts';
 export { loadTokenizer } from '../services/models/index.ts';
 export type { App, AppOptions, DesktopShell, PhotoFile } from './types.ts';
 // For a shell that starts the encoder its own way (Electron's utilityProcess).
 export type { EncoderLauncher, EncoderProcess } from '../services/encoder/index.ts';
+
+/**
+ * Opens the app. The services load here, on first use, not when this module is imported: the
+ * CLI's `--help` and `tokenize` import this entry and must start in a fraction of a second.
+ */
+export async function createApp(options: AppOptions): Promise<App> {
+  const { createApp: create } = await import('./app.ts');
+  return create(options);
+}

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
 import { contentTypeOf } from '../core/mime.ts';
+import { needsDisplayCopy } from '../core/photo-formats.ts';
 import { photoById, photoIdByPath, resolvePhotoFile } from '../services/library/index.ts';
-import { makeDisplayCopy, makeThumbnail, needsDisplayCopy } from '../services/media/index.ts';
 import type { AppContext } from './context.ts';
 import type { App } from './types.ts';
 
@@ -28,13 +28,20 @@ export function photoCalls(ctx: AppContext): Pick<Api, 'photos.get' | 'photos.op
         if (!needsDisplayCopy(original)) return { path: original, contentType: contentTypeOf(original) ?? 'application/octet-stream' };
         // HEIC and TIFF: browsers cannot show them, so the preview gets a full-size JPEG copy.
         const copy = join(ctx.dataDir, 'display', `${id}-${Math.round(photo.mtimeMs)}.jpg`);
-        if (!existsSync(copy)) await makeDisplayCopy(original, copy);
+        if (!existsSync(copy)) {
+          const { makeDisplayCopy } = await import('../services/media/index.ts');
+          await makeDisplayCopy(original, copy);
+        }
         return { path: copy, contentType: 'image/jpeg' };
       }
       const size = ctx.settings().thumbnailSize;
       // Named by id, size and mtime: an edited photo gets a new thumbnail, never a stale one.
       const thumb = join(ctx.dataDir, 'thumbnails', `${id}-${size}-${Math.round(photo.mtimeMs)}.jpg`);
-      if (!existsSync(thumb)) await makeThumbnail(original, thumb, size);
+      if (!existsSync(thumb)) {
+        // sharp loads with the first thumbnail, not with the app.
+        const { makeThumbnail } = await import('../services/media/index.ts');
+        await makeThumbnail(original, thumb, size);
+      }
       return { path: thumb, contentType: 'image/jpeg' };
     },
     photoIdByPath(path) {

@@ -5,15 +5,29 @@
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
 import { photoById } from '../services/library/index.ts';
-import { preparePhotoBuffer } from '../services/media/index.ts';
-import { photoVector, searchByVector } from '../services/search/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
+
+// Search (hnswlib through the ANN service) and media (sharp) load on the first search, not when
+// the app opens: `status` and the other calls never need them.
+const searchService = () => import('../services/search/index.ts');
+
+/** Encoders whose text tower has been asked to load. */
+const textTowerAsked = new WeakSet<object>();
 
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
+      const { searchByVector } = await searchService();
+      // `use` keeps this session open until the search is answered, even if a switch is asked for meanwhile.
       const result = await ctx.model.use(async (s) => {
+        // A first query (a `leanlens search` process) has the encoder load the text tower while this
+        // thread reads the vocabulary, instead of one after the other. Requests are taken in order,
+        // so the encode below waits for the load; a failed load fails the encode too.
+        if (!textTowerAsked.has(s.encoder)) {
+          textTowerAsked.add(s.encoder);
+          s.encoder.load('text').catch(() => undefined);
+        }
         const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
         return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
       });
@@ -28,6 +42,7 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
 
 /** "More like this": a library photo's stored vector, or the vector of an image the user brings. */
 async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['search.similar']>[0]): Promise<SearchResult> {
+  const { photoVector, searchByVector } = await searchService();
   let vector: Float32Array | null;
   const excludeIds: number[] = [];
   if (args.photoId !== undefined) {
@@ -36,6 +51,7 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
     if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
     excludeIds.push(args.photoId);
   } else {
+    const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
       throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
     });

@@ -8,13 +8,9 @@ import type { App, AppOptions } from '../app/index.ts';
 import { BUNDLED_MODELS_DIR, EVERYDAY_QUERIES } from '../app/index.ts';
 import type { LabCompareResult, LabModelResult, LabProgress, LabRun, VariantSpecArgs } from '../core/contract.ts';
 import { table } from './format.ts';
+import { LAB_USAGE, UsageError } from './usage.ts';
 
-export const LAB_USAGE = `Model lab
-  lab variant <model> --fp16 | --int8 [--dynamic] | --int4 | --mixed --budget-mb N | --rank R | --energy E
-  lab bench <model…> [--teacher ID] [--labelled FILE] [--queries FILE] [--iterations N] [--json]
-  lab compare <teacher> <student> [--queries FILE] [--limit N] [--json]
-  lab results [RUN-ID] [--csv | --json]
-  lab init-student <teacher> --text-layers 0,4,8,11 [--id ID]`;
+export { LAB_USAGE };
 
 export interface LabFlags {
   json?: boolean;
@@ -43,7 +39,7 @@ interface Io {
 }
 
 /** An error whose message says what to do (exit code 2). */
-export class LabUsageError extends Error {}
+export class LabUsageError extends UsageError {}
 
 /** The generated benchmark models (models/generated) are listed for lab commands when present. */
 export function labAppOptions(modelsDir = BUNDLED_MODELS_DIR): Partial<AppOptions> {

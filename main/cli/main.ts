@@ -6,39 +6,15 @@
 import { parseArgs as parseFlags } from 'node:util';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { createApp, type App } from '../app/index.ts';
-import { AppError, type IndexProgress, type ModelInfo, type SearchResult } from '../core/contract.ts';
+// Types only, and small modules: the app, the server and the lab load inside the commands that
+// use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
+// `status`/`search` can ask an already-running app before loading anything heavy.
+import type { App } from '../app/index.ts';
+import type { Api, IndexProgress, ModelInfo, SearchResult } from '../core/contract.ts';
+import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { formatDate, parseDate, progressLine, table } from './format.ts';
-import { LAB_USAGE, LabUsageError, labAppOptions, labCommand } from './lab.ts';
-
-const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
-
-Library
-  folders add <path>            add a photo folder (then run: leanlens index)
-  folders remove <path>         forget a folder (your photos are never touched)
-  folders list [--json]
-  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
-  status [--json]
-  demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
-Search
-  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
-  similar <path> [--limit N] [--json]   photos like a library photo or any image file
-Models
-  models list [--json]          the catalog and your models: size, licence, installed or not
-  models use <id>
-  models download <id> [--accept-license]   asks before a licence that needs acceptance
-  models import <folder> [--variant quantized|fp16|fp32]   your own pair, an Immich model folder or a Hugging Face snapshot
-  tokenize <text> [--json]      the 77 CLIP token ids
-${LAB_USAGE}
-Other
-  serve [--port N] [--host H]   the app in your browser (headless server)
-  bench                          run the benchmarks (same as npm run bench)
-
-Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}`;
-
-/** An error whose message already says what to do; printed without a stack. */
-class UsageError extends Error {}
+import { USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
   data: { type: 'string' },
@@ -72,6 +48,7 @@ const FLAGS = {
   // models
   'accept-license': { type: 'boolean' },
   variant: { type: 'string' },
+  now: { type: 'boolean' },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
@@ -125,35 +102,97 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const dataDir = resolve(flags.data ?? defaultDataDir());
   let app: App | null = null;
   try {
+    if (!COMMANDS.has(command!)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
-    app = await createApp({ dataDir, ...(command === 'lab' ? labAppOptions() : {}) });
+    const read = ASKS_RUNNING_APP.has(command!) ? readRequest(command!, rest, flags) : null;
+    if (read && !process.env.LEANLENS_STANDALONE) {
+      const answered = await askRunningApp(dataDir, (calls) => readCommand(read, calls, flags, io), io);
+      if (answered !== null) return answered;
+    }
+    const lab = command === 'lab' ? await import('./lab.ts') : null;
+    const { createApp } = await import('../app/index.ts');
+    app = await createApp({ dataDir, ...(lab ? lab.labAppOptions() : {}) });
+    if (read) return await readCommand(read, app, flags, io);
     switch (command) {
       case 'folders':
         return await foldersCommand(app, rest, flags, io);
       case 'index':
         return await indexCommand(app, flags, io);
-      case 'status':
-        return await statusCommand(app, flags, io);
       case 'demo':
         return await demoCommand(app, flags, io);
-      case 'search':
-        return await searchCommand(app, rest, flags, io);
-      case 'similar':
-        return await similarCommand(app, rest, flags, io);
       case 'models':
         return await modelsCommand(app, rest, flags, io);
       case 'lab':
-        return await labCommand(app, rest, flags, io);
+        return await lab!.labCommand(app, rest, flags, io);
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
-    const message = err instanceof UsageError || err instanceof AppError ? err.message : (err as Error).message ?? String(err);
-    io.err(`leanlens: ${message}`);
+    io.err(`leanlens: ${(err as Error)?.message ?? String(err)}`);
     if (process.env.LEANLENS_DEBUG && err instanceof Error) io.err(err.stack ?? '');
-    return err instanceof UsageError || err instanceof LabUsageError ? 2 : 1;
+    return err instanceof UsageError ? 2 : 1;
   } finally {
     await app?.close();
+  }
+}
+
+const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'models', 'lab', 'serve']);
+
+/** Commands that only read, and so can be answered by an app already running on the data folder. */
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar']);
+
+/** What those commands call: the app itself, or the running app through the local socket. */
+type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list'> & {
+  photoIdByPath(path: string): number | null | Promise<number | null>;
+};
+
+type ReadRequest = { command: 'status' } | { command: 'search'; search: SearchRequest } | { command: 'similar'; similar: SimilarRequest };
+
+function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
+  if (command === 'search') return { command, search: searchRequest(rest, flags) };
+  if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
+  return { command: 'status' };
+}
+
+function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
+  if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
+  if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
+  return statusCommand(calls, flags, io);
+}
+
+/**
+ * Runs a read command against the app running on this data folder, if one answers. Null: none
+ * answered (or it must not be trusted, or it went away mid-call), so the caller opens the library
+ * itself. Errors the app returns for the call are the command's errors.
+ */
+async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise<number>, io: CliIo): Promise<number | null> {
+  const found = await findRunningApp(dataDir);
+  if (found.kind === 'refused') {
+    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead.`);
+    return null;
+  }
+  if (found.kind === 'none') return null;
+  const conn: AppConnection = found.app;
+  const calls: ReadCalls = {
+    'index.status': (a) => conn.call('index.status', a),
+    'search.text': (a) => conn.call('search.text', a),
+    'search.similar': (a) => conn.call('search.similar', a),
+    'folders.list': (a) => conn.call('folders.list', a),
+    photoIdByPath: (path) => conn.call('photoIdByPath', { path }),
+  };
+  try {
+    const code = await run(calls);
+    io.err(`(answered by the running LeanLens, pid ${conn.pid})`);
+    return code;
+  } catch (err) {
+    if (err instanceof NotAnswering) {
+      io.err(`leanlens: the running app stopped answering (${err.message}); opening the library here instead.`);
+      return null;
+    }
+    if (err instanceof RemoteError) throw new Error(err.message);
+    throw err;
+  } finally {
+    conn.close();
   }
 }
 
@@ -220,12 +259,14 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
   if (flags.watch) {
     io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
     await app.startLive();
+    const local = await answerLocally(app, io);
     const stopProgress = app.on('index.progress', onProgress);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
     stopProgress();
+    await local?.close();
     status = await app['index.status']({});
   }
   return print(io, flags, status, () => {
@@ -249,15 +290,28 @@ async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
   );
 }
 
-async function statusCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   const s = await app['index.status']({});
   return print(io, flags, s, () => {
     const exec = s.execution
       ? `${s.execution.provider} (${s.execution.threads} threads)${s.execution.fallbackReasons.length ? ` — fell back: ${s.execution.fallbackReasons.join('; ')}` : ''}`
       : 'not loaded yet';
+    const restarts = s.execution?.restarts
+      ? [`Encoder:     crashed and was restarted ${s.execution.restarts}×${s.execution.lastCrash ? ` (last: ${s.execution.lastCrash.reason})` : ''}`]
+      : [];
+    const switching = s.switching
+      ? [`Switching:   to ${s.switching.to}, ${s.switching.progress.done} of ${s.switching.progress.total} photos indexed; search uses ${s.switching.from} until then (run: leanlens index)`]
+      : [];
+    const testModel =
+      s.testModel && s.files > 0
+        ? [`Note:        ${s.model} is a test model and cannot understand real photos. For real search: leanlens models download clip-vit-b32 && leanlens models use clip-vit-b32`]
+        : [];
     return [
       `Data folder: ${s.dataDir}`,
       `Model:       ${s.model ?? 'none'}  on ${exec}`,
+      ...restarts,
+      ...switching,
+      ...testModel,
       `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending, ${s.failed} failed)`,
       ...s.errors.slice(0, 20).map((e) => `  failed: ${e.path}: ${e.reason}`),
     ].join('\n');
@@ -280,16 +334,15 @@ function hitsText(result: SearchResult): string {
   return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
 }
 
-async function searchCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+interface SearchRequest {
+  args: Parameters<Api['search.text']>[0];
+  /** --folder as given; resolved to a folder id against the library. */
+  folder?: string;
+}
+
+/** Checks the flags before anything is opened, so a usage error costs nothing. */
+function searchRequest(words: string[], flags: Flags): SearchRequest {
   need(words, 1, 'search <text>');
-  let folderId: number | undefined;
-  if (flags.folder) {
-    const wanted = resolve(flags.folder);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`--folder "${flags.folder}" is not a library folder; see: leanlens folders list`);
-    folderId = folder.id;
-  }
   const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
   if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
   if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
@@ -301,24 +354,46 @@ async function searchCommand(app: App, words: string[], flags: Flags, io: CliIo)
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const result = await app['search.text']({
-    text: words.join(' '),
-    limit: intFlag(flags.limit, 'limit') ?? 20,
-    minScore,
-    folderId,
-    from,
-    to,
-    sort: flags.sort as 'relevance' | 'date' | undefined,
-  });
+  return {
+    args: {
+      text: words.join(' '),
+      limit: intFlag(flags.limit, 'limit') ?? 20,
+      minScore,
+      from,
+      to,
+      sort: flags.sort as 'relevance' | 'date' | undefined,
+    },
+    folder: flags.folder,
+  };
+}
+
+async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
+  let folderId: number | undefined;
+  if (request.folder) {
+    const wanted = resolve(request.folder);
+    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+    if (!folder) throw new UsageError(`--folder "${request.folder}" is not a library folder; see: leanlens folders list`);
+    folderId = folder.id;
+  }
+  const result = await app['search.text']({ ...request.args, folderId });
   return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
-async function similarCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+interface SimilarRequest {
+  path: string;
+  limit: number;
+}
+
+function similarRequest(words: string[], flags: Flags): SimilarRequest {
   need(words, 1, 'similar <path>');
   const path = resolve(words[0]!);
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
-  const limit = intFlag(flags.limit, 'limit') ?? 20;
-  const photoId = app.photoIdByPath(realpathSync(path));
+  return { path: realpathSync(path), limit: intFlag(flags.limit, 'limit') ?? 20 };
+}
+
+async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {
+  const photoId = await app.photoIdByPath(path);
   const result =
     photoId !== null
       ? await app['search.similar']({ photoId, limit })
@@ -346,19 +421,33 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     );
   }
   if (sub === 'use') {
-    need(words, 2, 'models use <id>');
-    const m = await app['models.use']({ id: arg! });
-    return print(io, flags, m, () => `Now using ${m.id}. Run "leanlens index" to build its vectors for your library.`);
+    need(words, 2, 'models use <id> [--now]');
+    const m = await app['models.use']({ id: arg!, ...(flags.now ? { now: true } : {}) });
+    return print(io, flags, m, () =>
+      m.active
+        ? `Now using ${m.id}.${flags.now ? ' Run "leanlens index" to build its vectors for your library.' : ''}`
+        : `Switching to ${m.id}: it indexes your library first ("leanlens index", or the running app does it), and search keeps using the current model until then. --now switches at once.`,
+    );
+  }
+  if (sub === 'remove') {
+    need(words, 2, 'models remove <id>');
+    const models = await app['models.remove']({ id: arg! });
+    return print(io, flags, models, () => `Removed ${arg} and its vectors.`);
   }
   if (sub === 'download') {
     need(words, 2, 'models download <id> [--accept-license]');
     const acceptLicense = await licenceAccepted(app, arg!, flags, io);
     let last = 0;
+    let start: { at: number; received: number } | null = null;
     const off = app.on('models.download', (p) => {
+      start ??= { at: Date.now(), received: p.received };
       if (!io.isTTY || flags.json || Date.now() - last < 200) return;
       last = Date.now();
       const pct = p.total ? ` ${((100 * p.received) / p.total).toFixed(1)}%` : '';
-      process.stderr.write(`\rDownloading ${p.modelId}: ${(p.received / 1e6).toFixed(1)} MB${pct}\x1b[K`);
+      const seconds = (Date.now() - start.at) / 1000;
+      const rate = seconds > 1 ? (p.received - start.received) / seconds : 0;
+      const pace = rate > 0 ? `, ${(rate / 1e6).toFixed(1)} MB/s${p.total ? `, ${Math.ceil((p.total - p.received) / rate)} s left` : ''}` : '';
+      process.stderr.write(`\rDownloading ${p.modelId}: ${(p.received / 1e6).toFixed(1)} MB${pct}${pace} (Ctrl-C stops; run again to resume)\x1b[K`);
     });
     try {
       const m = await app['models.download']({ id: arg!, ...(acceptLicense ? { acceptLicense } : {}) });
@@ -430,19 +519,38 @@ async function tokenizeCommand(words: string[], flags: Flags, io: CliIo): Promis
   return print(io, flags, ids, () => ids.join(' '));
 }
 
+/**
+ * While this process keeps the app open (serve, index --watch), other `leanlens` commands on the
+ * same data folder ask it over the local socket. Not being able to answer is not an error.
+ */
+async function answerLocally(app: App, io: CliIo): Promise<{ close(): Promise<void> } | null> {
+  const { startLocalSocket } = await import('../server/local-socket.ts');
+  try {
+    const started = await startLocalSocket(app);
+    if (started.ok) return started.socket;
+    io.err(`Note: other leanlens commands will not ask this process: ${started.reason}.`);
+  } catch (err) {
+    io.err(`Note: could not open the local socket (${(err as Error).message}); other leanlens commands will load the library themselves.`);
+  }
+  return null;
+}
+
 async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
   const { startServer } = await import('../server/index.ts');
+  const { createApp } = await import('../app/index.ts');
   const host = flags.host ?? '127.0.0.1';
   const port = flags.port === undefined ? 7117 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
   const app = await createApp({ dataDir, live: true });
   const server = await startServer(app, { host, port });
+  const local = await answerLocally(app, io);
   if (server.warning) io.err(`WARNING: ${server.warning}`);
   io.err(`LeanLens is running. Open this address in your browser:\n\n  ${server.url}\n\nData folder: ${dataDir}. Press Ctrl-C to stop.`);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+  await local?.close();
   await server.close();
   await app.close();
   return 0;

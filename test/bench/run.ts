@@ -6,7 +6,8 @@
  *
  * Sections: pipeline throughput, watch latency, text query latency at 10k/100k (+ resident
  * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
- * model lab's benchmark (test/bench/lab.bench.ts) when those files exist.
+ * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
+ * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -16,6 +17,7 @@ import { runQueryBench } from './query.bench.ts';
 import { measureMemory } from './memory.bench.ts';
 import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
+import { runCliBench } from './cli.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -86,6 +88,7 @@ export async function runBenchmarks(): Promise<string[]> {
     await fn();
   }), failed);
   await section('trained lab', runTrainedLabBench, failed);
+  await section('CLI start-up', runCliBench, failed);
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());

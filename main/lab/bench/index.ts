@@ -12,7 +12,7 @@ import { runLab, type LabContext, type LabRunOptions } from './runner.ts';
 export { runLab, CancelledError, type LabContext, type LabRunOptions } from './runner.ts';
 export { compareModels } from './compare.ts';
 export { machineInfo } from './machine.ts';
-export { EVERYDAY_QUERIES, chooseQueries, rememberQuery } from './queries.ts';
+export { EVERYDAY_QUERIES, chooseQueries, rememberQuery } from '../../core/queries.ts';
 export { readLabelledSet, type LabelledSet } from './labelled.ts';
 export { measureSpeed } from './speed.ts';
 

@@ -22,7 +22,7 @@ import { searchByVector } from '../../services/search/index.ts';
 import { indexedPhotoPaths, photoCounts } from '../../services/library/index.ts';
 import { labelledRecall, libraryFidelity, meanPairCosine, meanPhotoCosine, percentiles, type LabelledRecall, type LibraryEmbeddings } from '../fidelity/index.ts';
 import { LabResults } from '../results/index.ts';
-import { chooseQueries } from './queries.ts';
+import { chooseQueries } from '../../core/queries.ts';
 import { readLabelledSet, type LabelledSet } from './labelled.ts';
 import { machineInfo } from './machine.ts';
 import { measureSpeed } from './speed.ts';

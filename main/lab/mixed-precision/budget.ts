@@ -13,7 +13,7 @@ import { samplePixels } from '../sample-pixels.ts';
 import { estimateSensitivity } from './sensitivity.ts';
 import { bitChoices, chooseUnderBudget, type CandidateTable } from './pareto.ts';
 import { makeVariant, type Bits } from '../transforms/index.ts';
-import { EVERYDAY_QUERIES } from '../bench/queries.ts';
+import { EVERYDAY_QUERIES } from '../../core/queries.ts';
 
 export interface MixedBudgetOptions {
   /** Bytes, or a function of the options table (e.g. the size of uniform int8 in it). */

@@ -15,13 +15,12 @@ import type { FailedPhoto, IndexProgress } from '../../core/contract.ts';
 import type { PreprocessSpec } from '../../core/model-spec.ts';
 import type { Store } from '../store/index.ts';
 import type { Encoder } from '../encoder/index.ts';
-import { preparePhoto, type PreparedPhoto } from '../media/index.ts';
+import type { PreparedPhoto } from '../media/index.ts';
 import { markIndexStale, vectorToBlob, type VectorIndex } from '../ann/index.ts';
 import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
 export type { WorkItem } from './queue.ts';
-export { photosLeftToIndex } from './queue.ts';
 
 export interface IndexerOptions {
   store: Store;
@@ -76,7 +75,9 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     this.batchSize = Math.max(1, opts.batchSize ?? 8);
     this.concurrency = Math.max(1, opts.decodeConcurrency ?? availableParallelism());
     this.saveEveryMs = opts.saveEveryMs ?? 10_000;
-    this.prepare = opts.prepare ?? preparePhoto;
+    // media (sharp, exifr) loads with the first photo decoded, not with the indexer: a command
+    // that only searches opens the model's indexer but never decodes.
+    this.prepare = opts.prepare ?? (async (path, spec) => (await import('../media/index.ts')).preparePhoto(path, spec));
     this.log = opts.log ?? ((m) => console.warn(m));
     if (opts.encoder.dim !== opts.index.dim) {
       throw new Error(`encoder gives ${opts.encoder.dim}-d vectors but the index holds ${opts.index.dim}-d`);

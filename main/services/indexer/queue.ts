@@ -5,6 +5,7 @@
  * would only mark them failed while a drive is unplugged).
  */
 import type { Store } from '../store/index.ts';
+import { PHOTOS_TO_INDEX } from '../library/index.ts';
 
 export interface WorkItem {
   id: number;
@@ -14,11 +15,7 @@ export interface WorkItem {
   mtimeMs: number;
 }
 
-const WORK = `
-  (p.status = 'pending'
-   OR (p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)))
-  AND p.missing_since IS NULL
-  AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.id = p.folder_id AND f.state = 'offline')`;
+const WORK = PHOTOS_TO_INDEX;
 
 const PREFETCH = 64;
 const COUNT_EVERY_MS = 1000;
@@ -100,7 +97,3 @@ export class WorkQueue {
   }
 }
 
-/** How many photos `modelId` has still to index: 0 means it covers the library. */
-export function photosLeftToIndex(store: Store, modelId: string): number {
-  return store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${WORK}`).pluck().get({ model: modelId }) ?? 0;
-}

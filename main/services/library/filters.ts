@@ -6,8 +6,9 @@ import { realpathSync } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { isInside } from '../../core/paths.ts';
 
-// One list of photo extensions for the whole app: media decides what it can decode.
-export { isPhotoPath, PHOTO_EXTENSIONS } from '../media/index.ts';
+// One list of photo extensions for the whole app (media decodes exactly these). From core, not
+// from media, so opening the library does not load sharp.
+export { isPhotoPath, PHOTO_EXTENSIONS } from '../../core/photo-formats.ts';
 
 /** Folders that operating systems, NAS boxes and viewers fill with copies or trash, never photos to index. */
 const SYSTEM_NAMES: ReadonlySet<string> = new Set([

@@ -41,6 +41,8 @@ export {
   photoCounts,
   resolvePhotoFile,
   rowToPhoto,
+  PHOTOS_TO_INDEX,
+  photosLeftToIndex,
   type PhotoCounts,
 } from './photos.ts';
 export type { LibraryChanges } from './reconcile.ts';

@@ -126,3 +126,19 @@ function chunks<T>(xs: T[], n: number): T[][] {
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;
 }
+
+/**
+ * The photos a model still has to index (its queue, alias `p`, model id in `@model`): pending ones,
+ * and indexed ones without this model's vector. Photos on an offline folder or held as missing are
+ * left alone: decoding them would only mark them failed while a drive is unplugged.
+ */
+export const PHOTOS_TO_INDEX = `
+  (p.status = 'pending'
+   OR (p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)))
+  AND p.missing_since IS NULL
+  AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.id = p.folder_id AND f.state = 'offline')`;
+
+/** How many photos `modelId` has still to index: 0 means it covers the library. */
+export function photosLeftToIndex(store: Store, modelId: string): number {
+  return store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${PHOTOS_TO_INDEX}`).pluck().get({ model: modelId }) ?? 0;
+}

@@ -25,17 +25,12 @@ import { decodeHeicBuffer, decodeHeicFile } from './heic.ts';
 import { resampleCrop } from './resample.ts';
 
 export { MediaError } from './errors.ts';
+export { needsDisplayCopy } from '../../core/photo-formats.ts';
 export type { MediaErrorCode } from './errors.ts';
 export { stopHeicDecoders } from './heic.ts';
 
-export const PHOTO_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.png', '.webp', '.avif', '.tif', '.tiff', '.gif', '.heic', '.heif',
-]);
-
-/** Whether a file name looks like a photo, by extension (case-insensitive). */
-export function isPhotoPath(path: string): boolean {
-  return PHOTO_EXTENSIONS.has(extname(path).toLowerCase());
-}
+// The extensions media decodes; defined in core so the library can scan without loading sharp.
+export { isPhotoPath, PHOTO_EXTENSIONS } from '../../core/photo-formats.ts';
 
 export interface PhotoFacts {
   /** As displayed, i.e. after EXIF orientation. */
@@ -223,16 +218,6 @@ export async function makeThumbnail(srcPath: string, destPath: string, maxSize: 
   await writeResized(srcPath, destPath, maxSize, 82);
 }
 
-/**
- * Extensions a browser (Chromium, hence the Electron renderer) cannot show as they are. Their
- * full-size preview is a JPEG copy made by makeDisplayCopy.
- */
-const NOT_BROWSER_DISPLAYABLE: ReadonlySet<string> = new Set(['.heic', '.heif', '.tif', '.tiff']);
-
-/** Whether the full-size preview of this photo must be a converted copy instead of the file itself. */
-export function needsDisplayCopy(path: string): boolean {
-  return NOT_BROWSER_DISPLAYABLE.has(extname(path).toLowerCase());
-}
 
 /** Largest side of a display copy: sharper than any screen needs, and bounded in size and time. */
 export const DISPLAY_COPY_MAX_SIZE = 4096;

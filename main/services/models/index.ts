@@ -24,7 +24,6 @@ import {
 import { ClipTokenizer } from '../../core/tokenizer.ts';
 import { downloadFile } from './download.ts';
 import { HashCache, sha256File } from './hashing.ts';
-import { openGraph, outputDim, zeroImage, zeroText } from './inspect.ts';
 import { readManifest, writeJsonAtomic, writeManifest } from './manifest.ts';
 import { readLayout, type Variant } from './layouts.ts';
 import { inferIo, modelIdFrom, pickPair } from './pairing.ts';
@@ -314,6 +313,7 @@ export class ModelRegistry {
   private async learnSignature(id: string): Promise<void> {
     const { entry } = this.get(id);
     const paths = { image: this.locate(id, 'image')!, text: this.locate(id, 'text')! };
+    const { openGraph } = await import('./inspect.ts');
     const image = await openGraph(paths.image);
     const text = await openGraph(paths.text).catch(async (err) => {
       await image.session.release();
@@ -383,6 +383,8 @@ export class ModelRegistry {
     const pair = layout ? { image: layout.imageName, text: layout.textName } : pickPair(names, abs);
     const files = layout ? { image: layout.image, text: layout.text } : { image: join(abs, pair.image), text: join(abs, pair.text) };
     const displayName = layout?.name ?? basename(abs);
+    // ONNX Runtime loads here, on import, not with the registry: the CLI's `status` and `tokenize` open the registry.
+    const { openGraph, outputDim, zeroImage, zeroText } = await import('./inspect.ts');
     const image = await openGraph(files.image);
     let text: Awaited<ReturnType<typeof openGraph>>;
     try {

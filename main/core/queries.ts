@@ -1,9 +1,14 @@
 /**
- * Which queries the no-labels fidelity uses: the ones the caller gives, else the user's recent
- * searches (settings key `recentQueries`, a list of strings, when something records them), else a
- * built-in list of everyday photo searches.
+ * Which queries stand for "what this user searches for": the user's recent searches (remembered
+ * on every search, newest first), else a built-in list of everyday photo searches. The lab measures
+ * fidelity on them; the CLI's `lab compare` defaults to them. Pure: the settings store is passed in.
  */
-import type { Store } from '../../services/store/index.ts';
+
+/** The part of the settings store this needs (the store service's `Store` is one). */
+export interface SettingsStore {
+  getSetting<T>(key: string, fallback: T): T;
+  setSetting(key: string, value: unknown): void;
+}
 
 export const EVERYDAY_QUERIES: readonly string[] = [
   'a dog playing in the park', 'a cat sleeping on a sofa', 'sunset over the sea', 'a beach with people',
@@ -19,7 +24,7 @@ export const EVERYDAY_QUERIES: readonly string[] = [
 export const MAX_RECENT_QUERIES = 30;
 
 /** Records a search so the lab measures fidelity on what this user really looks for (newest first, unique). */
-export function rememberQuery(store: Store, text: string): void {
+export function rememberQuery(store: SettingsStore, text: string): void {
   const query = text.trim();
   if (!query) return;
   const recent = store.getSetting<unknown>('recentQueries', []);
@@ -27,7 +32,7 @@ export function rememberQuery(store: Store, text: string): void {
   store.setSetting('recentQueries', [query, ...previous].slice(0, MAX_RECENT_QUERIES));
 }
 
-export function chooseQueries(store: Store, given?: readonly string[]): { queries: string[]; source: 'given' | 'recent' | 'built-in' } {
+export function chooseQueries(store: SettingsStore, given?: readonly string[]): { queries: string[]; source: 'given' | 'recent' | 'built-in' } {
   if (given && given.length) return { queries: [...given], source: 'given' };
   const recent = store.getSetting<unknown>('recentQueries', null);
   if (Array.isArray(recent)) {

@@ -1,0 +1,42 @@
+/** The CLI's usage text and usage error: loaded by every command, so nothing heavy here. */
+import { defaultDataDir } from './data-dir.ts';
+
+export const LAB_USAGE = `Model lab
+  lab variant <model> --fp16 | --int8 [--dynamic] | --int4 | --mixed --budget-mb N | --rank R | --energy E
+  lab bench <model…> [--teacher ID] [--labelled FILE] [--queries FILE] [--iterations N] [--json]
+  lab compare <teacher> <student> [--queries FILE] [--limit N] [--json]
+  lab results [RUN-ID] [--csv | --json]
+  lab init-student <teacher> --text-layers 0,4,8,11 [--id ID]`;
+
+export const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
+
+Library
+  folders add <path>            add a photo folder (then run: leanlens index)
+  folders remove <path>         forget a folder (your photos are never touched)
+  folders list [--json]
+  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
+  status [--json]
+  demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
+Search
+  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+  similar <path> [--limit N] [--json]   photos like a library photo or any image file
+Models
+  models list [--json]          the catalog and your models: size, licence, installed or not
+  models use <id> [--now]       switch search to a model; one that has not indexed the library yet
+                                takes over once \`index\` (or the running app) has indexed it, unless --now
+  models download <id> [--accept-license]   asks before a licence that needs acceptance
+  models import <folder> [--variant quantized|fp16|fp32]   your own pair, an Immich model folder or a Hugging Face snapshot
+  models remove <id>            delete a downloaded or imported model and its vectors
+  tokenize <text> [--json]      the 77 CLIP token ids
+${LAB_USAGE}
+Other
+  serve [--port N] [--host H]   the app in your browser (headless server)
+  bench                          run the benchmarks (same as npm run bench)
+
+Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}
+While the desktop app, serve or index --watch runs on the data folder, status, search and
+similar ask it (over leanlens.sock in the data folder) instead of loading the model again;
+LEANLENS_STANDALONE=1 makes them open the library themselves.`;
+
+/** An error whose message already says what to do; printed without a stack, exit code 2. */
+export class UsageError extends Error {}
