@@ -14,6 +14,7 @@ import type { App } from '../app/index.ts';
 import { AppError, callNames, eventNames, parseArgs, type EventName, type Settings } from '../core/contract.ts';
 import { resolveAppFile } from './app-files.ts';
 import { utilityProcessLauncher } from './encoder-launcher.ts';
+import { startLocalSocket } from '../server/local-socket.ts';
 import { bridgeArgument, callChannel, EVENT_CHANNEL, type EventMessage } from './bridge-spec.ts';
 import { answerCall } from './ipc-calls.ts';
 import { menuTemplate } from './menu.ts';
@@ -98,6 +99,13 @@ function start(): void {
     ipcMain.handle(callChannel(name), (event, raw: unknown) => answerCall(core, name, event.senderFrame?.url, raw));
   }
 
+  // While the app runs, `leanlens status/search/similar` ask it over <data>/leanlens.sock instead of
+  // loading the model a second time.
+  const localSocket = core.then((c) => startLocalSocket(c)).catch((err) => {
+    console.warn('leanlens: the local socket for the CLI could not start', err);
+    return null;
+  });
+
   void app.whenReady().then(async () => {
     const ses = session.defaultSession;
     ses.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
@@ -145,7 +153,9 @@ function start(): void {
     event.preventDefault();
     if (closing) return;
     closing = true;
-    core
+    localSocket
+      .then((s) => (s?.ok ? s.socket.close() : undefined))
+      .then(() => core)
       .then((c) => c.close())
       .catch((err) => console.error('leanlens: error while closing', err))
       .finally(() => {

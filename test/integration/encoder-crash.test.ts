@@ -173,7 +173,15 @@ describe.skipIf(!oracle)('encoder process crash', () => {
         const call = enc.encodeImages(pixels, n);
         if (poisoned) {
           poisonAttempts++;
-          process.kill(enc.processId()!, 'SIGKILL');
+          // The retry may be asked for while the encoder still waits out its restart backoff: the
+          // request goes out as soon as the new process exists, so kill that one (it needs far
+          // longer to load a model than this takes to notice it).
+          const kill = () => {
+            const pid = enc.processId();
+            if (pid === null) setTimeout(kill, 1);
+            else process.kill(pid, 'SIGKILL');
+          };
+          kill();
         }
         return call;
       },

@@ -17,6 +17,12 @@ const CONTRACT = 'main/core/contract.ts';
  * the server, the desktop protocol and the library can never disagree.
  */
 const SHARED_RULES = 'main/core/{paths,mime}.ts';
+/**
+ * The transports in main/server that other entry points start: the HTTP bridge (`leanlens serve`)
+ * and the contract on a local socket, server and client (the CLI asks a running app through it;
+ * the desktop app and `serve` answer on it). Separate files, so the CLI's client loads no HTTP server.
+ */
+const SERVER_ENTRIES = 'main/server/{index,local-socket,local-socket-client}.ts';
 /** What the entry points may import of the app: its public entry (createApp, its types, and the few core rules they share). */
 const APP_ENTRY = 'main/app/index.ts';
 export const SERVICE_ENTRIES = `main/services/{${SERVICES.join(',')}}/index.ts`;
@@ -63,12 +69,12 @@ export const LAYERS: Table = {
       packages: 'any',
       forbiddenPackages: NO_ELECTRON,
     },
-    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/electron/**'], packages: 'any' },
-    // `leanlens serve` starts the headless server, so the CLI may load the server's entry.
+    { name: 'electron shell', files: ['main/electron/**'], imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/electron/**', 'main/server/local-socket.ts'], packages: 'any' },
+    // `leanlens serve` starts the headless server, so the CLI may load the server's entries.
     {
       name: 'cli',
       files: ['main/cli/**'],
-      imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/cli/**', 'main/server/index.ts'],
+      imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/cli/**', SERVER_ENTRIES],
       packages: 'any',
       forbiddenPackages: NO_ELECTRON,
     },
