@@ -228,6 +228,10 @@ describe.skipIf(!oracle)('encoder process crash', () => {
       onCrash: (c) => crashes.push({ reason: c.reason, gaveUp: c.gaveUp, restarts: c.restarts }),
     });
     cleanups.push(() => enc.close());
+    // The process dies at every start, so the encoder gives up on its own; the indexer starts after
+    // that (if it started earlier, which crash a request happens to be in flight for is timing).
+    const deadline = Date.now() + 30_000;
+    while (crashes.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const logs: string[] = [];
     const indexer = new Indexer({
       store: lib.store, encoder: enc, index: lib.index, modelId: oracle!.id, preprocess: oracle!.preprocess,
