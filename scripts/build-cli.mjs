@@ -36,8 +36,10 @@ const META_URL_USES = {
   'main/app/models-dir.ts': 'models/ two levels up: the bundle folder is two levels deep too',
   'main/server/index.ts': 'dist/renderer two levels up: same',
   'main/services/store/index.ts': 'migrations/ beside the module: copied',
-  'main/services/worker-entry.ts': 'compiled <name>.js beside the caller: each worker is an entry',
-  'main/services/encoder/index.ts': 'workerEntry(…, worker)',
+  'main/services/workers/index.ts': 'compiled <name>.js beside the caller: each worker or child process is an entry (the shims serve tsx only)',
+  'main/services/encoder/index.ts': "processEntry(…, 'encoder-process')",
+  'main/services/media/heic.ts': "workerEntry(…, 'heic-worker')",
+  'main/services/media/heic-worker.ts': 'createRequire(import.meta.url) for libheif-js: resolved from node_modules, which stays external',
   'main/lab/transforms/make-variant.ts': "workerEntry(…, 'tower-worker')",
   'main/lab/bench/speed.ts': "new URL('./child.js', …)",
   'main/electron/main.ts': 'not part of the CLI',
@@ -61,7 +63,7 @@ export function workerEntries() {
     const rel = relative(root, file).split('\\').join('/');
     if (!(rel in META_URL_USES)) unknown.push(rel);
     const names = [
-      ...[...text.matchAll(/workerEntry\(\s*import\.meta\.url\s*,\s*'([\w-]+)'\s*\)/g)].map((m) => m[1]),
+      ...[...text.matchAll(/(?:workerEntry|processEntry)\(\s*import\.meta\.url\s*,\s*'([\w-]+)'\s*\)/g)].map((m) => m[1]),
       ...[...text.matchAll(/new URL\(\s*'\.\/([\w-]+)\.js'\s*,\s*import\.meta\.url\s*\)/g)].map((m) => m[1]),
     ];
     for (const name of names) {

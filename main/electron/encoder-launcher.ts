@@ -1,7 +1,7 @@
 /**
  * Starts the encoder process as an Electron `utilityProcess` (Ente's pattern) instead of a plain
  * Node child: Electron supervises it like its other helper processes (task manager name, sandboxed
- * process model, killed with the app), and it runs the same `child.js` over `process.parentPort`.
+ * process model, killed with the app), and it runs the same `encoder-process.js` over `process.parentPort`.
  * Passed into the core as `EncoderOptions.launcher`; the encoder restarts it when it dies.
  */
 import { utilityProcess } from 'electron';

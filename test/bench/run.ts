@@ -17,6 +17,7 @@ import { runQueryBench } from './query.bench.ts';
 import { measureMemory } from './memory.bench.ts';
 import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
+import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
@@ -89,6 +90,8 @@ export async function runBenchmarks(): Promise<string[]> {
   }), failed);
   await section('trained lab', runTrainedLabBench, failed);
   await section('CLI start-up', runCliBench, failed);
+  await section('fixed batch 1', runFixedBatchBench, failed);
+  await section('switching models', () => runSwitchBench(), failed);
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());

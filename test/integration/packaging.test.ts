@@ -161,7 +161,7 @@ describe('per-platform onnxruntime-node filtering', () => {
 describe('app files', () => {
   const keep = appFilesFilter('linux', 'x64');
   it('packs the compiled app, the renderer, the models and package.json', () => {
-    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'dist/services/encoder/child.js', 'dist/lab/transforms/tower-worker.js', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json', 'models/shapesworld/demo/photos/shapes_06737.jpg', 'models/shapesworld/demo/demo.json']) {
+    for (const f of ['package.json', 'dist/electron/main.js', 'dist/preload/index.cjs', 'dist/renderer/index.html', 'dist/services/store/migrations/001_initial.sql', 'dist/services/encoder/encoder-process.js', 'dist/lab/transforms/tower-worker.js', 'models/bpe_simple_vocab_16e6.txt.gz', 'models/manifest.json', 'models/shapesworld/demo/photos/shapes_06737.jpg', 'models/shapesworld/demo/demo.json']) {
       expect(keep(f), f).toBe(true);
     }
   });

@@ -1,6 +1,6 @@
 /**
  * The encoder's inference engine: owns the ONNX Runtime sessions of one model and answers
- * requests. Transport-agnostic — `child.ts` runs it in the encoder process and wires it to IPC —
+ * requests. Transport-agnostic — `encoder-process.ts` runs it in the encoder process and wires it to IPC —
  * so a native crash in ONNX Runtime takes down only that process. Sessions are created on first
  * use of each tower; each creation tries the configured execution providers in order, reports
  * which one won and why others failed, and checks the graph's own signature against the manifest

@@ -178,7 +178,7 @@ class ProcessEncoder implements Encoder {
   }
 
   private start(): void {
-    const proc = this.launcher({ ...processEntry(import.meta.url, 'child'), modelId: this.model.id });
+    const proc = this.launcher({ ...processEntry(import.meta.url, 'encoder-process'), modelId: this.model.id });
     this.proc = proc;
     let exitedResolve!: () => void;
     this.exited = new Promise((r) => (exitedResolve = r));

@@ -27,7 +27,7 @@ export interface EncoderProcess {
 }
 
 export interface EncoderLaunch {
-  /** The file to run: the compiled `child.js`, or (from source) the tsx shim. */
+  /** The file to run: the compiled `encoder-process.js`, or (from source) the tsx shim. */
   script: string;
   args: string[];
   /** For process names and messages. */

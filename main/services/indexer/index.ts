@@ -17,6 +17,7 @@ import type { Store } from '../store/index.ts';
 import type { Encoder } from '../encoder/index.ts';
 import type { PreparedPhoto } from '../media/index.ts';
 import { markIndexStale, vectorToBlob, type VectorIndex } from '../ann/index.ts';
+import { markPhotoFailed, photoIndexedWriter } from '../library/index.ts';
 import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
@@ -215,13 +216,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   private markFailed(item: WorkItem, reason: string): void {
     this.queue.release(item.id);
     // Guarded by mtime/size: a photo replaced meanwhile is re-queued, a deleted row stays deleted.
-    const r = this.opts.store.db
-      .prepare(
-        `UPDATE photos SET status = 'failed', error = ?, updated_at = ?
-         WHERE id = ? AND mtime_ms = ? AND size = ?`,
-      )
-      .run(reason, Date.now(), item.id, item.mtimeMs, item.size);
-    if (r.changes === 1) {
+    if (markPhotoFailed(this.opts.store, item, reason)) {
       this.meter.processed(0, 1, this.queue.remaining());
       this.emit('failed', { id: item.id, path: item.path, reason });
     } else {
@@ -288,11 +283,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   private commit(batch: Decoded[], vectors: Float32Array[]): void {
     const { store, modelId } = this.opts;
     const now = Date.now();
-    const update = store.db.prepare(
-      `UPDATE photos SET width = ?, height = ?, taken_at = ?, camera = ?, format = ?,
-              status = 'indexed', error = NULL, updated_at = ?
-       WHERE id = ? AND mtime_ms = ? AND size = ?`,
-    );
+    const markIndexed = photoIndexedWriter(store);
     const existing = store.db.prepare('SELECT 1 FROM vectors WHERE photo_id = ? AND model_id = ?').pluck();
     const put = store.db.prepare(
       `INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)
@@ -305,8 +296,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
         const { item, photo } = d;
         const f = photo.facts;
         // Zero rows: deleted or changed on disk since it was queued — drop it (a change re-queues it).
-        const r = update.run(f.width, f.height, f.takenAt ?? item.mtimeMs, f.camera, f.format, now, item.id, item.mtimeMs, item.size);
-        if (r.changes !== 1) return;
+        if (!markIndexed(item, { ...f, takenAt: f.takenAt ?? item.mtimeMs }, now)) return;
         if (existing.get(item.id, modelId)) replaced = true;
         put.run(item.id, modelId, vectorToBlob(vectors[i]!));
         written.push({ id: item.id, vector: vectors[i]! });

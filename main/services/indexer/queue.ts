@@ -5,7 +5,7 @@
  * would only mark them failed while a drive is unplugged).
  */
 import type { Store } from '../store/index.ts';
-import { PHOTOS_TO_INDEX } from '../library/index.ts';
+import { photosLeftToIndex, photosToIndexReader, type PhotoToIndex } from '../library/index.ts';
 
 export interface WorkItem {
   id: number;
@@ -15,7 +15,6 @@ export interface WorkItem {
   mtimeMs: number;
 }
 
-const WORK = PHOTOS_TO_INDEX;
 
 const PREFETCH = 64;
 const COUNT_EVERY_MS = 1000;
@@ -27,14 +26,13 @@ export class WorkQueue {
   private buffer: WorkItem[] = [];
   private readonly claimed = new Set<number>();
   private counted: { at: number; n: number } | null = null;
-  private readonly page;
-  private readonly count;
+  private readonly page: (after: number, limit: number) => PhotoToIndex[];
 
-  constructor(store: Store, private readonly modelId: string) {
-    this.page = store.db.prepare<{ model: string; after: number; limit: number }, { id: number; path: string; size: number; mtime_ms: number }>(
-      `SELECT p.id, p.path, p.size, p.mtime_ms FROM photos p WHERE p.id > @after AND ${WORK} ORDER BY p.id LIMIT @limit`,
-    );
-    this.count = store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${WORK}`).pluck();
+  constructor(
+    private readonly store: Store,
+    private readonly modelId: string,
+  ) {
+    this.page = photosToIndexReader(store, modelId);
   }
 
   /** The next unclaimed photo to do, claimed for the caller; null when none is left. */
@@ -60,7 +58,7 @@ export class WorkQueue {
 
   /** Whether SQLite holds work not yet claimed (cheap check, used after the loop winds down). */
   hasMore(): boolean {
-    for (const r of this.page.all({ model: this.modelId, after: 0, limit: this.claimed.size + 1 })) {
+    for (const r of this.page(0, this.claimed.size + 1)) {
       if (!this.claimed.has(r.id)) return true;
     }
     return false;
@@ -70,7 +68,7 @@ export class WorkQueue {
   remaining(fresh = false): number {
     const now = Date.now();
     if (fresh || !this.counted || now - this.counted.at >= COUNT_EVERY_MS) {
-      this.counted = { at: now, n: this.count.get({ model: this.modelId }) ?? 0 };
+      this.counted = { at: now, n: photosLeftToIndex(this.store, this.modelId) };
     }
     return this.counted.n;
   }
@@ -79,7 +77,7 @@ export class WorkQueue {
     if (this.exhausted) return;
     let wrapped = this.cursor === 0;
     while (this.buffer.length === 0) {
-      const rows = this.page.all({ model: this.modelId, after: this.cursor, limit: PREFETCH });
+      const rows = this.page(this.cursor, PREFETCH);
       if (rows.length === 0) {
         if (wrapped) {
           this.exhausted = true;

@@ -121,6 +121,90 @@ export async function resolvePhotoFile(store: Store, id: number): Promise<string
   throw new AppError('not-found', exists ? `the photo resolves outside its library folder: ${row.path}` : `the photo file is missing: ${row.path}`);
 }
 
+/** Search filters on photos: folder and capture-date range (ms, inclusive); absent means any. */
+export interface PhotoFilter {
+  folderId?: number | null;
+  from?: number | null;
+  to?: number | null;
+}
+
+export function isFiltered(f: PhotoFilter): boolean {
+  return f.folderId != null || f.from != null || f.to != null;
+}
+
+/** The filter as SQL conditions on `photos p` with named parameters. */
+function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number> } {
+  const parts: string[] = [];
+  const params: Record<string, number> = {};
+  if (f.folderId != null) {
+    parts.push('p.folder_id = @folderId');
+    params.folderId = f.folderId;
+  }
+  if (f.from != null) {
+    parts.push('p.taken_at >= @from');
+    params.from = f.from;
+  }
+  if (f.to != null) {
+    parts.push('p.taken_at <= @to');
+    params.to = f.to;
+  }
+  return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
+}
+
+/** Indexed photos that match the filter and have a vector of `modelId`: what a filtered search may return. */
+export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter): Set<number> {
+  const { sql, params } = filterSql(f);
+  const ids = store.db
+    .prepare<Record<string, unknown>, number>(
+      `SELECT p.id FROM photos p WHERE p.status = 'indexed'${sql}
+       AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
+    )
+    .pluck()
+    .all({ ...params, model: modelId });
+  return new Set(ids);
+}
+
+/** Photos that must not appear in search although they may still have a vector (pending re-index, failed). */
+export function unsearchablePhotoIds(store: Store): Set<number> {
+  // IN (…) rather than != lets SQLite use photos_status: in a settled library this set is tiny.
+  return new Set(store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed')").pluck().all());
+}
+
+/** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
+export function searchableVectors(store: Store, modelId: string, f: PhotoFilter): { id: number; vector: Buffer }[] {
+  const { sql, params } = filterSql(f);
+  return store.db
+    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
+      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       WHERE p.status = 'indexed'${sql}`,
+    )
+    .all({ ...params, model: modelId });
+}
+
+/** One page of searchable photos newest first (no date last), with their vectors, and how many there are. */
+export function newestSearchablePage(
+  store: Store,
+  modelId: string,
+  f: PhotoFilter,
+  excluded: ReadonlySet<number>,
+  offset: number,
+  limit: number,
+): { rows: { id: number; vector: Buffer }[]; total: number } {
+  const { sql, params } = filterSql(f);
+  const ex = [...excluded].filter((n) => Number.isInteger(n));
+  const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
+  const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+                WHERE p.status = 'indexed'${sql}${notIn}`;
+  const all = { ...params, model: modelId };
+  const total = store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(all) ?? 0;
+  const rows = store.db
+    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
+      `SELECT p.id, v.vector ${from} ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.id DESC LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...all, limit, offset });
+  return { rows, total };
+}
+
 function chunks<T>(xs: T[], n: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
@@ -132,11 +216,58 @@ function chunks<T>(xs: T[], n: number): T[][] {
  * and indexed ones without this model's vector. Photos on an offline folder or held as missing are
  * left alone: decoding them would only mark them failed while a drive is unplugged.
  */
-export const PHOTOS_TO_INDEX = `
+const PHOTOS_TO_INDEX = `
   (p.status = 'pending'
    OR (p.status = 'indexed' AND NOT EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)))
   AND p.missing_since IS NULL
   AND NOT EXISTS (SELECT 1 FROM folders f WHERE f.id = p.folder_id AND f.state = 'offline')`;
+
+/** A photo waiting to be indexed, with the size and mtime it had when queued. */
+export interface PhotoToIndex {
+  id: number;
+  path: string;
+  size: number;
+  mtime_ms: number;
+}
+
+/** Reads `modelId`'s queue in id order, `limit` photos after `after` (prepared once per queue). */
+export function photosToIndexReader(store: Store, modelId: string): (after: number, limit: number) => PhotoToIndex[] {
+  const page = store.db.prepare<{ model: string; after: number; limit: number }, PhotoToIndex>(
+    `SELECT p.id, p.path, p.size, p.mtime_ms FROM photos p WHERE p.id > @after AND ${PHOTOS_TO_INDEX} ORDER BY p.id LIMIT @limit`,
+  );
+  return (after, limit) => page.all({ model: modelId, after, limit });
+}
+
+/**
+ * Marks a photo failed with its reason, unless it changed since it was queued (then it is queued
+ * again) or was deleted. True when the row was marked.
+ */
+export function markPhotoFailed(store: Store, photo: { id: number; size: number; mtimeMs: number }, reason: string): boolean {
+  const r = store.db
+    .prepare(`UPDATE photos SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND mtime_ms = ? AND size = ?`)
+    .run(reason, Date.now(), photo.id, photo.mtimeMs, photo.size);
+  return r.changes === 1;
+}
+
+export interface IndexedFacts {
+  width: number | null;
+  height: number | null;
+  takenAt: number | null;
+  camera: string | null;
+  format: string | null;
+}
+
+/**
+ * Records a photo as indexed with what its decode found, unless it changed since it was queued or
+ * was deleted (false then). Prepared once, for use inside the caller's transaction with its vectors.
+ */
+export function photoIndexedWriter(store: Store): (photo: { id: number; size: number; mtimeMs: number }, facts: IndexedFacts, now: number) => boolean {
+  const update = store.db.prepare(
+    `UPDATE photos SET width = ?, height = ?, taken_at = ?, camera = ?, format = ?, status = 'indexed', error = NULL, updated_at = ?
+     WHERE id = ? AND mtime_ms = ? AND size = ?`,
+  );
+  return (photo, f, now) => update.run(f.width, f.height, f.takenAt, f.camera, f.format, now, photo.id, photo.mtimeMs, photo.size).changes === 1;
+}
 
 /** How many photos `modelId` has still to index: 0 means it covers the library. */
 export function photosLeftToIndex(store: Store, modelId: string): number {

@@ -12,7 +12,16 @@
 import type { SearchHit, SearchResult } from '../../core/contract.ts';
 import { byScoreDesc, type Scored } from '../../core/ranking.ts';
 import type { Store } from '../store/index.ts';
-import { indexedPhotosById, takenAtById } from '../library/index.ts';
+import {
+  indexedPhotosById,
+  isFiltered,
+  newestSearchablePage,
+  searchablePhotoIds,
+  searchableVectors,
+  takenAtById,
+  unsearchablePhotoIds,
+  type PhotoFilter,
+} from '../library/index.ts';
 import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
 export interface SearchContext {
@@ -60,27 +69,27 @@ export function searchByVector(ctx: SearchContext, query: Float32Array, args: Ve
   const minScore = args.minScore ?? -Infinity;
   const sort = args.sort ?? 'relevance';
   const need = offset + limit;
-  const where = filterSql(args);
+  const filter: PhotoFilter = { folderId: args.folderId, from: args.from, to: args.to };
   const excluded = new Set(args.excludeIds ?? []);
 
   let ranked: Scored[]; // the hits in final order (under HNSW, at least the first `need`)
   let total: number;
 
-  const allowed = where.active ? allowedIds(ctx, where) : null;
+  const allowed = isFiltered(filter) ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
   const candidates = allowed ? allowed.size : ctx.index.size;
   if (candidates <= EXACT_CANDIDATES) {
     // Exact: score every candidate, so the cut-off, total and date order are all exact.
-    const all = allowed ? exactOver(ctx, query, where) : exactAll(ctx, query, notIndexedIds(ctx.store));
+    const all = allowed ? exactOver(ctx, query, filter) : exactAll(ctx, query, unsearchablePhotoIds(ctx.store));
     const hits = all.filter((h) => h.score >= minScore && !excluded.has(h.id));
     total = hits.length;
     ranked = sort === 'date' ? byDate(ctx.store, hits) : hits.sort(byScoreDesc);
   } else {
-    const hidden = allowed ? null : notIndexedIds(ctx.store);
+    const hidden = allowed ? null : unsearchablePhotoIds(ctx.store);
     const accept = (id: number) => !excluded.has(id) && (allowed ? allowed.has(id) : !hidden!.has(id));
     const pool = candidateCount(ctx.index, accept, allowed, hidden, excluded);
     if (sort === 'date' && minScore === -Infinity) {
       // No cut-off: every candidate is a hit, so the date order comes straight from SQLite.
-      const { page, total: count } = newestFirst(ctx, query, where, excluded, offset, limit);
+      const { page, total: count } = newestFirst(ctx, query, filter, excluded, offset, limit);
       return finish(ctx, page, count, started);
     } else {
       // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
@@ -108,57 +117,9 @@ function finish(ctx: SearchContext, page: Scored[], total: number, started: numb
 
 // ---------------------------------------------------------------------------------------------
 
-interface Where {
-  active: boolean;
-  sql: string;
-  params: Record<string, number>;
-}
-
-/** Folder and capture-date conditions on `photos p`, as SQL with named parameters. */
-function filterSql(args: VectorSearchArgs): Where {
-  const parts: string[] = [];
-  const params: Record<string, number> = {};
-  if (args.folderId != null) {
-    parts.push('p.folder_id = @folderId');
-    params.folderId = args.folderId;
-  }
-  if (args.from != null) {
-    parts.push('p.taken_at >= @from');
-    params.from = args.from;
-  }
-  if (args.to != null) {
-    parts.push('p.taken_at <= @to');
-    params.to = args.to;
-  }
-  return { active: parts.length > 0, sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
-}
-
-function allowedIds(ctx: SearchContext, where: Where): Set<number> {
-  const ids = ctx.store.db
-    .prepare<Record<string, unknown>, number>(
-      `SELECT p.id FROM photos p WHERE p.status = 'indexed'${where.sql}
-       AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
-    )
-    .pluck()
-    .all({ ...where.params, model: ctx.modelId });
-  return new Set(ids);
-}
-
-/** Photos that must not appear although they may still have a vector (pending re-index, failed). */
-function notIndexedIds(store: Store): Set<number> {
-  // IN (…) rather than != lets SQLite use photos_status: in a settled library this set is tiny.
-  return new Set(store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed')").pluck().all());
-}
-
 /** Exact scores of the filtered subset, read straight from SQLite (it is small). */
-function exactOver(ctx: SearchContext, query: Float32Array, where: Where): Scored[] {
-  const rows = ctx.store.db
-    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-       WHERE p.status = 'indexed'${where.sql}`,
-    )
-    .all({ ...where.params, model: ctx.modelId });
-  return rows.map((r) => ({ id: r.id, score: dotBlob(r.vector, query) }));
+function exactOver(ctx: SearchContext, query: Float32Array, filter: PhotoFilter): Scored[] {
+  return searchableVectors(ctx.store, ctx.modelId, filter).map((r) => ({ id: r.id, score: dotBlob(r.vector, query) }));
 }
 
 /** Exact scores of the whole (small) index. */
@@ -221,22 +182,12 @@ function deepen(
 function newestFirst(
   ctx: SearchContext,
   query: Float32Array,
-  where: Where,
+  filter: PhotoFilter,
   excluded: Set<number>,
   offset: number,
   limit: number,
 ): { page: Scored[]; total: number } {
-  const ex = [...excluded].filter((n) => Number.isInteger(n));
-  const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
-  const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-                WHERE p.status = 'indexed'${where.sql}${notIn}`;
-  const params = { ...where.params, model: ctx.modelId };
-  const total = ctx.store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(params) ?? 0;
-  const rows = ctx.store.db
-    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector ${from} ORDER BY p.taken_at IS NULL, p.taken_at DESC, p.id DESC LIMIT @limit OFFSET @offset`,
-    )
-    .all({ ...params, limit, offset });
+  const { rows, total } = newestSearchablePage(ctx.store, ctx.modelId, filter, excluded, offset, limit);
   return { page: rows.map((r) => ({ id: r.id, score: dotBlob(r.vector, query) })), total };
 }
 
