@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds what Electron runs (it cannot run TypeScript):
-//   1. what the desktop app runs (main/electron, app.ts, core, services; not the CLI or the
-//      headless server) → dist/**/*.js with `tsc -p tsconfig.build.json` (ESM; `.ts` imports rewritten to `.js`);
+//   1. what the desktop app runs (everything under main/: tsconfig.build.json includes it all)
+//      → dist/**/*.js with `tsc -p tsconfig.build.json` (ESM; `.ts` imports rewritten to `.js`);
 //   2. the non-TypeScript files the code reads at run time beside itself (SQL migrations, .mjs/.cjs
 //      worker shims, JSON) copied into the same place under dist/;
 //   3. preload/index.ts → dist/preload/index.cjs, alone and as CommonJS, because a sandboxed

@@ -16,7 +16,6 @@ import type { ClipTokenizer } from '../core/tokenizer.ts';
 import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
-import { stopHeicDecoders } from '../services/media/index.ts';
 import { ActiveModel } from './active-model.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
@@ -148,7 +147,6 @@ export async function createApp(options: AppOptions): Promise<App> {
       await lab.close();
       await library.unwatch();
       await model.close();
-      await stopHeicDecoders();
       store.close();
     },
   };

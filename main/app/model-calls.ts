@@ -1,7 +1,6 @@
 /** Model calls: the list, the switch, download and import, and the settings that shape the encoder. */
 import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
-import { dropModelIndex } from '../services/ann/index.ts';
 import type { AppContext } from './context.ts';
 
 type ModelCallName = 'models.list' | 'models.use' | 'models.remove' | 'models.download' | 'models.cancelDownload' | 'models.import' | 'settings.get' | 'settings.set';
@@ -30,6 +29,8 @@ export function modelCalls(ctx: AppContext, saveSettings: (patch: Parameters<Api
         throw new AppError('invalid-argument', (err as Error).message);
       }
       // Its vectors go too: they take space and no search can use them without the model.
+      // (The ANN service loads hnswlib: imported here, not with the app, so `status` stays light.)
+      const { dropModelIndex } = await import('../services/ann/index.ts');
       await dropModelIndex(ctx.store, join(ctx.dataDir, 'index'), id);
       const models = ctx.models();
       ctx.emit('models.changed', models);
