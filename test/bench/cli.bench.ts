@@ -14,12 +14,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { openStore } from '../../main/services/store/index.ts';
-import { prng, randomUnitVector } from '../fixtures/vector-db.ts';
+import { syntheticLibrary } from './query.bench.ts';
 // @ts-expect-error plain JS build script without type declarations
 import { buildCli } from '../../scripts/build-cli.mjs';
 import { REPO_ROOT, heading, info, median, report } from './util.ts';
@@ -41,32 +39,9 @@ function pickModel(): { id: string; dim: number } {
   throw new Error('no bundled CLIP model found in models/manifest.json');
 }
 
-async function library(model: { id: string; dim: number }): Promise<string> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'leanlens-cli-bench-'));
-  const store = openStore(join(dataDir, 'library.db'));
-  try {
-    const rand = prng(11);
-    store.db.prepare('INSERT OR IGNORE INTO models(id, dim, added_at) VALUES (?, ?, ?)').run(model.id, model.dim, Date.now());
-    const folder = '/nonexistent-leanlens-cli-bench';
-    const folderId = Number(store.db.prepare("INSERT INTO folders(path, added_at, state) VALUES (?, ?, 'idle')").run(folder, Date.now()).lastInsertRowid);
-    const photo = store.db.prepare(
-      `INSERT INTO photos(folder_id, path, size, mtime_ms, hash, width, height, taken_at, format, status, updated_at)
-       VALUES (?, ?, ?, ?, ?, 4000, 3000, ?, 'jpeg', 'indexed', ?)`,
-    );
-    const vector = store.db.prepare('INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)');
-    const now = Date.now();
-    store.transaction(() => {
-      for (let i = 0; i < PHOTOS; i++) {
-        const id = Number(photo.run(folderId, `${folder}/IMG_${String(i).padStart(6, '0')}.jpg`, 3_000_000 + i, now, `h${i}`, now - i * 60_000, now).lastInsertRowid);
-        const v = randomUnitVector(model.dim, rand);
-        vector.run(id, model.id, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
-      }
-    });
-    store.setSetting('activeModel', model.id);
-  } finally {
-    store.close();
-  }
-  return dataDir;
+/** The 10k library of the search target: synthetic rows and vectors for `model` (query.bench's builder). */
+function library(model: { id: string; dim: number }): Promise<string> {
+  return syntheticLibrary(PHOTOS, 11, model);
 }
 
 /** Wall time of one process, start to exit, in seconds; throws when it fails. */

@@ -42,14 +42,15 @@ function queryTexts(): string[] {
 
 /**
  * A data folder whose SQLite holds `n` indexed photo rows (in a folder that does not exist, so
- * nothing is ever scanned) with random unit vectors for the bench model, which is made active.
+ * nothing is ever scanned) with random unit vectors for `model` (the bench model unless given),
+ * which is made active.
  */
-export async function syntheticLibrary(n: number, seed = 7): Promise<string> {
+export async function syntheticLibrary(n: number, seed = 7, model: { id: string; dim: number } = { id: BENCH_MODEL, dim: DIM }): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), `leanlens-bench-${n}-`));
   const store = openStore(join(dataDir, 'library.db'));
   try {
     const rand = prng(seed);
-    store.db.prepare('INSERT OR IGNORE INTO models(id, dim, added_at) VALUES (?, ?, ?)').run(BENCH_MODEL, DIM, Date.now());
+    store.db.prepare('INSERT OR IGNORE INTO models(id, dim, added_at) VALUES (?, ?, ?)').run(model.id, model.dim, Date.now());
     const folder = `/nonexistent-leanlens-bench-${n}`;
     const folderId = Number(store.db.prepare("INSERT INTO folders(path, added_at, state) VALUES (?, ?, 'idle')").run(folder, Date.now()).lastInsertRowid);
     const photo = store.db.prepare(
@@ -63,12 +64,12 @@ export async function syntheticLibrary(n: number, seed = 7): Promise<string> {
       store.transaction(() => {
         for (let i = start; i < Math.min(n, start + CHUNK); i++) {
           const id = Number(photo.run(folderId, `${folder}/IMG_${String(i).padStart(6, '0')}.jpg`, 3_000_000 + i, now - i * 1000, `h${i}`, now - i * 60_000, now).lastInsertRowid);
-          const v = randomUnitVector(DIM, rand);
-          vector.run(id, BENCH_MODEL, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+          const v = randomUnitVector(model.dim, rand);
+          vector.run(id, model.id, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
         }
       });
     }
-    store.setSetting('activeModel', BENCH_MODEL);
+    store.setSetting('activeModel', model.id);
   } finally {
     store.close();
   }
