@@ -237,6 +237,9 @@ describe.skipIf(!oracle)('encoder process crash', () => {
       store: lib.store, encoder: enc, index: lib.index, modelId: oracle!.id, preprocess: oracle!.preprocess,
       batchSize: 2, decodeConcurrency: 1, log: (m) => logs.push(m),
     });
+    // Paused is not stopped: decodes may still be in flight when the test ends, and must finish
+    // before the library's database closes (the app stops its indexer before closing too).
+    cleanups.push(() => indexer.stop());
     indexer.start();
     await indexer.whenIdle();
     expect(crashes).toEqual([
