@@ -20,6 +20,7 @@ import type { DownloadProgress } from '../../main/core/contract.ts';
 import { catalogEntries, generateTwins } from '../../scripts/generate-models.ts';
 import { buildTwin } from '../../main/core/onnx/twin.ts';
 import { writeModelFile } from '../../main/services/models/model-file.ts';
+import { serveFile, type ServeMode } from '../fixtures/download-server.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const bundledDir = join(repo, 'models');
@@ -29,8 +30,7 @@ const twin = (id: string) => twins.find((t) => t.id === id)!;
 /** Bytes the server serves, by URL path. */
 const served = new Map<string, Buffer>();
 
-type Mode = 'ok' | 'cut' | 'stall' | 'corrupt' | 'longer';
-let mode: Mode = 'ok';
+let mode: ServeMode = 'ok';
 let seen: { url: string; range: string | undefined }[] = [];
 let server: http.Server;
 let base: string;
@@ -43,23 +43,9 @@ beforeAll(async () => {
   }
   server = http.createServer((req, res) => {
     seen.push({ url: req.url ?? '', range: req.headers.range });
-    let body = served.get(req.url ?? '');
+    const body = served.get(req.url ?? '');
     if (!body) return void res.writeHead(404).end();
-    if (mode === 'corrupt') {
-      body = Buffer.from(body);
-      body[body.length >> 1]! ^= 0xff;
-    }
-    if (mode === 'longer') body = Buffer.concat([body, Buffer.from('trailing bytes')]);
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = m ? Number(m[1]) : 0;
-    const slice = body.subarray(start);
-    res.writeHead(m ? 206 : 200, {
-      'content-length': slice.length,
-      ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
-    });
-    if (mode === 'stall') return void res.write(slice.subarray(0, slice.length >> 1));
-    if (mode === 'cut') return void res.write(slice.subarray(0, slice.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
-    res.end(slice);
+    serveFile(req, res, body, mode);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -14,6 +14,7 @@ import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.t
 import { openEncoder } from '../../main/services/encoder/index.ts';
 import type { Manifest, ManifestEntry } from '../../main/core/model-spec.ts';
 import type { DownloadProgress } from '../../main/core/contract.ts';
+import { serveFile, type ServeMode } from '../fixtures/download-server.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 const bundledDir = join(repo, 'models');
@@ -22,42 +23,11 @@ let tiny: ManifestEntry;
 let imageBytes: Buffer;
 let textBytes: Buffer;
 
-/** What the test server does next: serve, cut half-way, corrupt, or 404. */
-type Mode = 'ok' | 'cut' | 'stall' | 'corrupt' | '404';
-let mode: Mode = 'ok';
+/** What the test server does next (see test/fixtures/download-server.ts). */
+let mode: ServeMode = 'ok';
 let seen: { url: string; range: string | undefined }[] = [];
 let server: http.Server;
 let base: string;
-
-function serve(res: http.ServerResponse, req: http.IncomingMessage, body: Buffer): void {
-  if (mode === '404') {
-    res.writeHead(404).end('not here');
-    return;
-  }
-  if (mode === 'corrupt') {
-    const bad = Buffer.from(body);
-    bad[bad.length >> 1] ^= 0xff;
-    res.writeHead(200, { 'content-length': bad.length }).end(bad);
-    return;
-  }
-  const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-  const start = m ? Number(m[1]) : 0;
-  const slice = body.subarray(start);
-  res.writeHead(m ? 206 : 200, {
-    'content-length': slice.length,
-    ...(m ? { 'content-range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
-  });
-  if (mode === 'stall') {
-    res.write(slice.subarray(0, slice.length >> 1)); // and never finish
-    return;
-  }
-  if (mode === 'cut') {
-    // Send half, then drop the connection as a flaky network would.
-    res.write(slice.subarray(0, slice.length >> 1), () => setTimeout(() => res.socket?.destroy(), 20));
-    return;
-  }
-  res.end(slice);
-}
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'leanlens-models-'));
@@ -73,8 +43,8 @@ beforeAll(async () => {
       res.writeHead(302, { location: '/files/image.onnx' }).end();
       return;
     }
-    if (req.url === '/files/image.onnx') return serve(res, req, imageBytes);
-    if (req.url === '/files/text.onnx') return serve(res, req, textBytes);
+    if (req.url === '/files/image.onnx') return serveFile(req, res, imageBytes, mode);
+    if (req.url === '/files/text.onnx') return serveFile(req, res, textBytes, mode);
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
