@@ -49,7 +49,7 @@ export interface ActiveModelOptions {
   onCrash: (crash: EncoderCrash & { modelId: string; restarts: number; gaveUp: boolean }) => void;
 }
 
-export const IDLE_PROGRESS: IndexProgress = { state: 'idle', done: 0, total: 0, failed: 0, rate: 0, etaSeconds: null, current: null };
+const IDLE_PROGRESS: IndexProgress = { state: 'idle', done: 0, total: 0, failed: 0, rate: 0, etaSeconds: null, current: null };
 
 export class ActiveModel {
   private current: ModelSession | null = null;

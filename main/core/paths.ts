@@ -7,7 +7,7 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 
 /** macOS and Windows volumes are case-insensitive by default; Linux file systems are not. */
-export const CASE_INSENSITIVE_FS = process.platform === 'darwin' || process.platform === 'win32';
+const CASE_INSENSITIVE_FS = process.platform === 'darwin' || process.platform === 'win32';
 
 export interface InsideOptions {
   /** Compare ignoring case; defaults to the platform's usual file system. */

@@ -8,7 +8,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AppError } from '../core/contract.ts';
 
-export const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
+const LOOPBACK_NAMES: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface Binding {
   /** The address the server listens on, as given ('127.0.0.1', '0.0.0.0', '::1', a LAN IP …). */

@@ -40,7 +40,6 @@ export {
   indexedPhotoPaths,
   photoCounts,
   resolvePhotoFile,
-  rowToPhoto,
   photosLeftToIndex,
   photosToIndexReader,
   markPhotoFailed,
