@@ -9,6 +9,7 @@ Commands
   ablation        the paper's ablations, each a real run, as a table
   export-testset  write ShapesWorld test photos + labelled JSON (coco-mini format)
   export-demo     write the app's demo library (test photos incl. showcase scenes + labelled JSON)
+  relabel         add each photo's scene (objects: shape, colour, size, position) to a labelled JSON (--labelled)
   export-pilshapes  write the out-of-generator set (PIL-drawn shapes, own captions; --out, --n)
   eval-labelled   recall of the run's teacher and student on a coco-mini JSON (--labelled FILE)
   ship            copy the run's exported pair into models/ (manifest entries merged) + the demo library
@@ -25,14 +26,14 @@ import os
 import sys
 
 
-SINGLE_PROCESS = ("export-testset", "export-demo", "ship", "convert", "export-pilshapes", "eval-labelled")
+SINGLE_PROCESS = ("export-testset", "export-demo", "relabel", "ship", "convert", "export-pilshapes", "eval-labelled")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m models.distill", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("command", choices=["all", "train-teacher", "distill", "eval", "export", "ablation",
-                                        "export-testset", "export-demo", "ship", "convert", "export-pilshapes",
+                                        "export-testset", "export-demo", "relabel", "ship", "convert", "export-pilshapes",
                                         "eval-labelled"])
     ap.add_argument("--config", default="tiny")
     ap.add_argument("--out-dir", default=None)
@@ -49,6 +50,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = ap.parse_args(argv)
 
+    if a.command == "relabel":  # numpy only: runs where torch is not installed
+        from .shapesworld import relabel
+        print(relabel(a.labelled or "models/shapesworld/demo/labelled.json", seed=a.seed or 0, split=a.split))
+        return 0
     import torch
     if a.threads:
         torch.set_num_threads(a.threads)

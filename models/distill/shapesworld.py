@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -79,6 +80,20 @@ class Scene:
     def describe(self) -> dict:
         return {"kind": self.kind, "background": self.background, "relation": self.relation,
                 "objects": [{"shape": o.shape, "color": o.color, "size": o.size} for o in self.objects]}
+
+    def record(self) -> dict:
+        """The scene as written next to a photo's captions, so queries made from attributes have
+        known relevant photos: each object's shape, colour, size and centre (x right, y down, in
+        pixels of the 224-px image), the relation between the two objects of a relation scene
+        (objects[0] is its subject; for "inside", objects[1] sits inside objects[0]), and per
+        (colour, shape) how many objects there are."""
+        counts: Dict[str, int] = {}
+        for o in self.objects:
+            counts[f"{o.color} {o.shape}"] = counts.get(f"{o.color} {o.shape}", 0) + 1
+        return {"kind": self.kind, "background": self.background, "relation": self.relation,
+                "objects": [{"shape": o.shape, "color": o.color, "size": o.size,
+                             "x": round(o.cx, 1), "y": round(o.cy, 1)} for o in self.objects],
+                "counts": counts}
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -504,7 +519,7 @@ def export_testset(out_dir: str, n: int = 200, seed: int = 0, split: str = "test
                 im.save(os.path.join(out_dir, name), quality=95)
             else:
                 im.save(os.path.join(out_dir, name))
-        entries.append({"file": name, "captions": caps})
+        entries.append({"file": name, "captions": caps, "scene": _scene_of(world, split, i).record()})
     path = os.path.join(out_dir, json_name or f"{split}.json")
     with open(path, "w") as f:
         json.dump(entries, f, indent=1)
@@ -547,11 +562,39 @@ def export_demo(out_dir: str, n: int = 150, seed: int = 0, start: int = 5000, qu
     os.makedirs(os.path.join(out_dir, "photos"), exist_ok=True)
     entries = []
     for i in sorted(chosen):
-        img, caps, _ = world.item("test", i)
+        img, caps, sc = world.item("test", i)
         name = f"photos/shapes_{i:05d}.jpg"
         Image.fromarray(img).save(os.path.join(out_dir, name), quality=quality)
-        entries.append({"file": name, "captions": caps})
+        entries.append({"file": name, "captions": caps, "scene": sc.record()})
     path = os.path.join(out_dir, "labelled.json")
     with open(path, "w") as f:
         json.dump(entries, f, indent=1)
     return path
+
+
+def _scene_of(world: ShapesWorld, split: str, index: int) -> Scene:
+    return world._scene(np.random.default_rng([world.seed, SPLITS[split], int(index)]))
+
+
+def relabel(json_path: str, seed: int = 0, split: str = "test") -> str:
+    """Adds each photo's scene to an exported labelled JSON (demo or test set) without redrawing
+    the photos (so no PIL needed): the index is read from the file name, the scene regenerated
+    from (seed, split, index), and its captions must equal the stored ones - a mismatch means a
+    wrong seed or split, and nothing is written."""
+    world = ShapesWorld(seed)
+    with open(json_path) as f:
+        entries = json.load(f)
+    for e in entries:
+        m = re.search(r"(\d+)\.[a-z]+$", e["file"])
+        if not m:
+            raise ValueError(f"{e['file']}: no photo index in the file name")
+        i = int(m.group(1))
+        rng = np.random.default_rng([world.seed, SPLITS[split], i])
+        sc = world._scene(rng)
+        caps = world._captions(sc, rng)
+        if caps != e["captions"]:
+            raise ValueError(f"{e['file']}: its captions are not those of ShapesWorld(seed={seed}) {split} #{i}")
+        e["scene"] = sc.record()
+    with open(json_path, "w") as f:
+        json.dump(entries, f, indent=1)
+    return json_path

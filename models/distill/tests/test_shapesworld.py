@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 
-from models.distill.shapesworld import ShapesStream, ShapesWorld, export_testset, SHAPES, COLOR_NAMES
+from models.distill.shapesworld import ShapesStream, ShapesWorld, export_testset, relabel, SHAPES, COLOR_NAMES
 from models.distill.pipeline import shapesworld_vocab
 from models.distill.tokenizer import get_tokenizer
 
@@ -62,3 +62,26 @@ def test_reduced_vocab_covers_captions():
         for c in w.captions_only("train", i):
             missing = [t for t in tok.encode(c) if t not in vocab]
             assert not missing, (c, [tok.decode([t]) for t in missing])
+
+
+def test_export_writes_each_scene_and_relabel_adds_it(tmp_path):
+    path = export_testset(str(tmp_path), n=4, seed=0, fmt="png")
+    entries = json.load(open(path))
+    world = ShapesWorld(0)
+    for i, e in enumerate(entries):
+        _, caps, sc = world.item("test", i)
+        rec = e["scene"]
+        assert [(o["shape"], o["color"]) for o in rec["objects"]] == [(o.shape, o.color) for o in sc.objects]
+        assert sum(rec["counts"].values()) == len(sc.objects)
+        # each object's colour and shape appear in at least one caption
+        for o in rec["objects"]:
+            assert any(o["color"] in c for c in e["captions"])
+    # relabel regenerates the same scenes from file names, and refuses a wrong seed
+    for e in entries:
+        del e["scene"]
+    json.dump(entries, open(path, "w"))
+    relabel(path, seed=0)
+    assert [e["scene"] for e in json.load(open(path))] == [world.item("test", i)[2].record() for i in range(4)]
+    import pytest
+    with pytest.raises(ValueError):
+        relabel(path, seed=1)
