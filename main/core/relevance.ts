@@ -2,25 +2,33 @@
  * Adaptive relevance, pure: where a query's results stop being relevant, read from the scores.
  *
  * Cosine scores are not comparable across queries or models (0.31 is a strong match for one
- * query, background noise for another), so no fixed threshold works. What is comparable is how far
- * a photo stands out of the query's own score distribution over the library: most photos are
- * unrelated to any one query and form its bulk. Scores are turned into robust z-scores (median and
- * MAD of the distribution), and the cut-off is the widest gap among the photos that stand out
- * (z ≥ `floor`); with no clear gap, photos at z ≥ `fallback` are kept.
+ * query, background noise for another), so no fixed threshold works. What is comparable is where a
+ * photo sits in the query's own score distribution over the library, whose bulk (median, MAD) is
+ * the photos unrelated to it. A photo is relevant when it comes within `fraction` of the way from
+ * that bulk to the best photo, or stands far out of the bulk on its own (robust z ≥ `outstanding`:
+ * a query with hundreds of matches keeps them all). Inside the kept band a wide gap (≥ `minGap`
+ * robust σ) ends it early.
  * The parameters were tuned once on ShapesWorld queries of one colour set and are reported on
  * queries of the other colours (test/bench/relevance.bench.ts; notes/search-intent.md).
  */
 
 export interface RelevanceParams {
-  /** Photos below this robust z-score are never relevant. */
-  floor: number;
-  /** Without a clear gap, photos at this z-score or above are relevant. */
-  fallback: number;
-  /** A gap (in z units) this wide or wider among the outstanding photos is where relevance ends. */
+  /** How far from the bulk's median towards the best score the cut-off sits (0 = median, 1 = only the best). */
+  fraction: number;
+  /** A photo at this robust z-score or above is relevant whatever the best score is. */
+  outstanding: number;
+  /** A gap this wide (in robust σ) between consecutive kept scores ends the relevant set there. */
   minGap: number;
 }
 
-export const DEFAULT_RELEVANCE: RelevanceParams = { floor: 3, fallback: 5, minGap: 1.5 };
+export const DEFAULT_RELEVANCE: RelevanceParams = { fraction: 0.9, outstanding: 4, minGap: 0.5 };
+
+/**
+ * How hard a negative term pushes (`red car -night`): a photo's score is its positive score minus
+ * this times its score for the negative, and photos that the negative's own cut-off finds relevant
+ * are dropped. Measured on ShapesWorld "circles -red" (test/bench/relevance.bench.ts).
+ */
+export const NEGATIVE_WEIGHT = 0.5;
 
 export interface ScoreSpread {
   median: number;
@@ -55,32 +63,28 @@ function quantileSorted(sorted: Float64Array, q: number): number {
 /**
  * The score at and above which photos are relevant to this query, from its scores over the library
  * (or a fair sample of them: `spread` lets a caller bring statistics from a sample while `top`
- * holds the best scores). Returns +Infinity when nothing stands out.
+ * holds the best scores). Always keeps at least the best photo when there is one.
  */
 export function adaptiveCutoff(
   top: ArrayLike<number>,
   spread: ScoreSpread = scoreSpread(top),
   params: RelevanceParams = DEFAULT_RELEVANCE,
 ): number {
-  const z = (s: number) => (s - spread.median) / spread.sigma;
-  const outstanding = Array.from(top)
-    .filter((s) => z(s) >= params.floor)
-    .sort((a, b) => b - a);
-  if (outstanding.length === 0) return Infinity;
-  // The widest gap between consecutive outstanding scores, and the one to the floor after the last.
-  let bestGap = 0;
-  let cut = Infinity;
-  for (let i = 0; i < outstanding.length; i++) {
-    const next = i + 1 < outstanding.length ? z(outstanding[i + 1]!) : params.floor;
-    const gap = z(outstanding[i]!) - next;
-    if (gap > bestGap) {
-      bestGap = gap;
-      cut = outstanding[i]!;
+  if (top.length === 0) return Infinity;
+  let best = -Infinity;
+  for (let i = 0; i < top.length; i++) if (top[i]! > best) best = top[i]!;
+  const band = spread.median + params.fraction * (best - spread.median);
+  let cut = Math.min(band, spread.median + params.outstanding * spread.sigma);
+  if (Number.isFinite(params.minGap)) {
+    const kept = Array.from(top).filter((s) => s >= cut).sort((a, b) => b - a);
+    for (let i = 0; i + 1 < kept.length; i++) {
+      if ((kept[i]! - kept[i + 1]!) / spread.sigma >= params.minGap) {
+        cut = kept[i]!;
+        break;
+      }
     }
   }
-  if (bestGap >= params.minGap) return cut;
-  const fallback = spread.median + params.fallback * spread.sigma;
-  return outstanding[0]! >= fallback ? fallback : Infinity;
+  return Math.min(cut, best);
 }
 
 /** How a result set was cut: what the caller asked for and the score it came to. */
