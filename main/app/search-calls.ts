@@ -3,7 +3,8 @@
  * query is announced through `onSearched`, so features that learn from queries (the lab's recent
  * queries) listen without search depending on them.
  */
-import { AppError, type Api, type SearchResult } from '../core/contract.ts';
+import { AppError, type Api, type QueryUnderstood, type SearchArgs, type SearchResult } from '../core/contract.ts';
+import { QuerySyntaxError, parseQuery, restrictionOf, type ParsedQuery } from '../core/query-language.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -18,21 +19,29 @@ const textTowerAsked = new WeakSet<object>();
 export function searchCalls(ctx: AppContext, onSearched: (text: string) => void): Pick<Api, 'search.text' | 'search.similar'> {
   return {
     async 'search.text'(args) {
-      const { searchByVector } = await searchService();
+      const { searchQuery } = await searchService();
+      const parsed = parse(args.text);
+      const texts = [...parsed.positives, ...parsed.negatives].map((t) => t.text);
       // `use` keeps this session open until the search is answered, even if a switch is asked for meanwhile.
       const result = await ctx.model.use(async (s) => {
         // A first query (a `leanlens search` process) has the encoder load the text tower while this
         // thread reads the vocabulary, instead of one after the other. Requests are taken in order,
         // so the encode below waits for the load; a failed load fails the encode too.
-        if (!textTowerAsked.has(s.encoder)) {
+        if (texts.length && !textTowerAsked.has(s.encoder)) {
           textTowerAsked.add(s.encoder);
           s.encoder.load('text').catch(() => undefined);
         }
-        const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
-        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+        const vectors = texts.length ? await s.encoder.encodeTexts(texts.map((t) => ctx.tokenizer.encode(t))) : [];
+        const weighted = (terms: ParsedQuery['positives'], at: number) => terms.map((t, i) => ({ vector: vectors[at + i]!, weight: t.weight }));
+        return searchQuery(
+          { store: ctx.store, index: s.index, modelId: s.modelId },
+          weighted(parsed.positives, 0),
+          weighted(parsed.negatives, parsed.positives.length),
+          { ...pageArgs(args), filter: filterOf(parsed, args), minScore: args.minScore, all: args.relevance === 'all' },
+        );
       });
       onSearched(args.text);
-      return result;
+      return { ...result, query: understood(parsed) };
     },
     'search.similar'(args): Promise<SearchResult> {
       return ctx.model.use((s) => similar(ctx, s, args));
@@ -58,4 +67,40 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
     [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
   }
   return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
+}
+
+/** The search box parsed; a syntax error is the caller's to fix, so it crosses as invalid-argument. */
+function parse(text: string): ParsedQuery {
+  try {
+    return parseQuery(text);
+  } catch (err) {
+    if (err instanceof QuerySyntaxError) throw new AppError('invalid-argument', err.message);
+    throw err;
+  }
+}
+
+function pageArgs(args: SearchArgs) {
+  return { limit: args.limit, offset: args.offset, sort: args.sort };
+}
+
+/** The query's filters joined with the call's own (folder id, date range): both must hold. */
+function filterOf(parsed: ParsedQuery, args: SearchArgs) {
+  let r;
+  try {
+    r = restrictionOf([
+      ...parsed.filters,
+      { kind: 'date', from: args.from ?? null, to: args.to ?? null, label: 'the date range', span: { start: 0, end: 0 } },
+    ]);
+  } catch (err) {
+    throw new AppError('invalid-argument', (err as Error).message);
+  }
+  return { folderId: args.folderId, from: r.from, to: r.to, folderNames: r.folderNames, formats: r.formats, cameras: r.cameras };
+}
+
+function understood(q: ParsedQuery): QueryUnderstood {
+  return {
+    positives: q.positives,
+    negatives: q.negatives,
+    chips: q.filters.map((f) => ({ kind: f.kind, label: f.label, start: f.span.start, end: f.span.end })),
+  };
 }

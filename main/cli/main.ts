@@ -22,6 +22,7 @@ const FLAGS = {
   watch: { type: 'boolean' },
   limit: { type: 'string' },
   'min-score': { type: 'string' },
+  all: { type: 'boolean' },
   folder: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
@@ -78,13 +79,37 @@ async function askOnTerminal(question: string): Promise<string> {
   }
 }
 
+/**
+ * `leanlens search circles -red`: after `search`, a word with one leading dash is a negative term
+ * of the query, not an unknown short option (a string option's value, as in --min-score -0.1, stays one).
+ */
+function searchNegatives(argv: string[]): { args: string[]; negatives: string[] } {
+  const args: string[] = [];
+  const negatives: string[] = [];
+  let command: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const option = a.startsWith('--') ? FLAGS[a.slice(2) as keyof typeof FLAGS] : undefined;
+    if (option?.type === 'string' && i + 1 < argv.length) {
+      args.push(a, argv[++i]!);
+    } else if (command === 'search' && /^-[^-]/.test(a) && a !== '-h') {
+      negatives.push(a);
+    } else {
+      if (command === undefined && !a.startsWith('-')) command = a;
+      args.push(a);
+    }
+  }
+  return { args, negatives };
+}
+
 export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
   let flags: Flags;
   let words: string[];
   try {
-    const parsed = parseFlags({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+    const { args, negatives } = searchNegatives(argv);
+    const parsed = parseFlags({ args, options: FLAGS, allowPositionals: true, strict: true });
     flags = parsed.values;
-    words = parsed.positionals;
+    words = [...parsed.positionals, ...negatives];
   } catch (err) {
     io.err(`leanlens: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -330,8 +355,21 @@ function hitsJson(result: SearchResult) {
 }
 
 function hitsText(result: SearchResult): string {
-  if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
-  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
+  const summary = cutoffText(result);
+  if (result.hits.length === 0) return [summary, 'No photos match. Try other words, a lower --min-score, or --all.'].filter(Boolean).join('\n');
+  const rows = table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
+  return summary ? `${summary}\n${rows}` : rows;
+}
+
+/** "12 relevant · 988 below the adaptive cut-off 0.731 (--all shows every photo)". */
+function cutoffText(result: SearchResult): string {
+  const c = result.cutoff;
+  if (!c) return '';
+  if (c.adaptive === null && c.mode === 'all') return `${result.total} photos match the filters, newest first`;
+  if (c.mode === 'all') return `${result.total} photos, ranked (no cut-off; the adaptive one would be ${c.adaptive!.toFixed(3)})`;
+  const what = c.mode === 'adaptive' ? 'the adaptive cut-off' : 'the cut-off';
+  const hint = c.below > 0 ? ' (--all shows every photo)' : '';
+  return `${result.total} relevant · ${c.below} below ${what}${c.minScore === null ? '' : ` ${c.minScore.toFixed(3)}`}${hint}`;
 }
 
 interface SearchRequest {
@@ -345,6 +383,7 @@ function searchRequest(words: string[], flags: Flags): SearchRequest {
   need(words, 1, 'search <text>');
   const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
   if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
+  if (minScore !== undefined && flags.all) throw new UsageError('give --min-score (a fixed cut-off) or --all (no cut-off), not both');
   if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
   let from: number | undefined;
   let to: number | undefined;
@@ -359,6 +398,7 @@ function searchRequest(words: string[], flags: Flags): SearchRequest {
       text: words.join(' '),
       limit: intFlag(flags.limit, 'limit') ?? 20,
       minScore,
+      relevance: flags.all ? 'all' : undefined,
       from,
       to,
       sort: flags.sort as 'relevance' | 'date' | undefined,

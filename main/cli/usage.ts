@@ -18,7 +18,12 @@ Library
   status [--json]
   demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
 Search
-  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+  search <query> [--limit N] [--min-score S | --all] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+                                the relevant photos (each query's own cut-off); --min-score: a fixed
+                                cut-off; --all: every photo, ranked. The query language:
+                                  red car -night · beach not people · cat:2 + sofa · "a red car"
+                                  in:Holidays · 2023 · May 2024 · from:2023-06-01 to:2023-08-31
+                                  before:2020 · after:2019-05 · type:png · camera:iPhone
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
 Models
   models list [--json]          the catalog and your models: size, licence, installed or not

@@ -10,6 +10,9 @@
 import { z } from 'zod';
 import paperReference from './paper-reference.json' with { type: 'json' };
 
+// The search box's grammar: the renderer edits a query through it (removing a chip) without a round trip.
+export { withoutSpan } from './query-language.ts';
+
 // ---------------------------------------------------------------------------------------------
 // Domain types (shared by core, services, CLI, server and renderer)
 // ---------------------------------------------------------------------------------------------
@@ -70,12 +73,43 @@ export interface SearchHit {
   score: number;
 }
 
+/** Where a text search cut its results (see main/core/relevance.ts). */
+export interface SearchCutoff {
+  /** 'adaptive': this query's own cut-off (the default); 'fixed': the caller's minScore; 'all': every photo, ranked. */
+  mode: 'adaptive' | 'fixed' | 'all';
+  /** The score results were cut at; null when nothing was cut. */
+  minScore: number | null;
+  /** This query's adaptive cut-off, whatever the mode (the UI's slider starts there); null for a filters-only query. */
+  adaptive: number | null;
+  /** Photos that match the filters but scored below `minScore`. */
+  below: number;
+}
+
+/** A filter the query language read from the search box, with the characters it came from (a chip). */
+export interface QueryChip {
+  kind: 'folder' | 'date' | 'type' | 'camera';
+  label: string;
+  start: number;
+  end: number;
+}
+
+/** How the search box was understood. */
+export interface QueryUnderstood {
+  positives: { text: string; weight: number }[];
+  negatives: { text: string; weight: number }[];
+  chips: QueryChip[];
+}
+
 export interface SearchResult {
   hits: SearchHit[];
   /** Hits before paging/limit but after filters and the relevance cut-off. */
   total: number;
   modelId: string;
   tookMs: number;
+  /** Text searches: the cut-off used and how many photos fell below it. */
+  cutoff?: SearchCutoff;
+  /** Text searches: the parsed query (terms and filter chips). */
+  query?: QueryUnderstood;
 }
 
 export interface IndexProgress {
@@ -308,7 +342,9 @@ export const searchArgs = z.object({
   text: text,
   limit: z.number().int().min(1).max(100_000).optional(),
   offset: z.number().int().min(0).optional(),
+  /** A fixed cut-off; without it the query's adaptive cut-off applies, unless `relevance` is 'all'. */
   minScore: z.number().min(-1).max(1).optional(),
+  relevance: z.enum(['adaptive', 'all']).optional(),
   folderId: id.nullable().optional(),
   from: dateMs,
   to: dateMs,

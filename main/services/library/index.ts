@@ -50,6 +50,7 @@ export {
   searchablePhotoIds,
   unsearchablePhotoIds,
   searchableVectors,
+  sampledSearchableVectors,
   newestSearchablePage,
   type PhotoFilter,
   type PhotoCounts,

@@ -121,21 +121,34 @@ export async function resolvePhotoFile(store: Store, id: number): Promise<string
   throw new AppError('not-found', exists ? `the photo resolves outside its library folder: ${row.path}` : `the photo file is missing: ${row.path}`);
 }
 
-/** Search filters on photos: folder and capture-date range (ms, inclusive); absent means any. */
+/**
+ * Search filters on photos; absent means any. Folder and capture-date range (ms, inclusive), and
+ * the query language's filters: a folder name anywhere in the path (`in:Holidays`), formats
+ * (`type:png`) and camera names (`camera:iPhone`, a case-insensitive part of EXIF make + model).
+ * Several names, formats or cameras are alternatives.
+ */
 export interface PhotoFilter {
   folderId?: number | null;
   from?: number | null;
   to?: number | null;
+  folderNames?: readonly string[];
+  formats?: readonly string[];
+  cameras?: readonly string[];
 }
 
 export function isFiltered(f: PhotoFilter): boolean {
-  return f.folderId != null || f.from != null || f.to != null;
+  return f.folderId != null || f.from != null || f.to != null || !!f.folderNames?.length || !!f.formats?.length || !!f.cameras?.length;
+}
+
+/** A LIKE pattern matching `text` literally (\\ escapes). */
+function likeLiteral(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** The filter as SQL conditions on `photos p` with named parameters. */
-function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number> } {
+function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number | string> } {
   const parts: string[] = [];
-  const params: Record<string, number> = {};
+  const params: Record<string, number | string> = {};
   if (f.folderId != null) {
     parts.push('p.folder_id = @folderId');
     params.folderId = f.folderId;
@@ -148,6 +161,24 @@ function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number
     parts.push('p.taken_at <= @to');
     params.to = f.to;
   }
+  const anyOf = (values: readonly string[] | undefined, one: (name: string, i: number) => string[]) => {
+    if (!values?.length) return;
+    parts.push(`(${values.flatMap((v, i) => one(v, i)).join(' OR ')})`);
+  };
+  // A folder name is a whole path component, on either separator (LIKE is case-insensitive for ASCII).
+  anyOf(f.folderNames, (name, i) => {
+    params[`dirSlash${i}`] = `%/${likeLiteral(name)}/%`;
+    params[`dirBack${i}`] = `%\\\\${likeLiteral(name)}\\\\%`; // Windows paths: an escaped backslash each side
+    return [`p.path LIKE @dirSlash${i} ESCAPE '\\'`, `p.path LIKE @dirBack${i} ESCAPE '\\'`];
+  });
+  anyOf(f.formats, (format, i) => {
+    params[`format${i}`] = format;
+    return [`p.format = @format${i}`];
+  });
+  anyOf(f.cameras, (camera, i) => {
+    params[`camera${i}`] = `%${likeLiteral(camera)}%`;
+    return [`p.camera LIKE @camera${i} ESCAPE '\\'`];
+  });
   return { sql: parts.length ? ` AND ${parts.join(' AND ')}` : '', params };
 }
 
@@ -179,6 +210,22 @@ export function searchableVectors(store: Store, modelId: string, f: PhotoFilter)
        WHERE p.status = 'indexed'${sql}`,
     )
     .all({ ...params, model: modelId });
+}
+
+/**
+ * About `n` searchable vectors spread evenly over the photo ids (every k-th id): a fair sample of
+ * a query's score distribution when the library is too large to score every photo.
+ */
+export function sampledSearchableVectors(store: Store, modelId: string, f: PhotoFilter, n: number): { id: number; vector: Buffer }[] {
+  const { sql, params } = filterSql(f);
+  const count = store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
+  const every = Math.max(1, Math.floor(count / Math.max(n, 1)));
+  return store.db
+    .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
+      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       WHERE p.status = 'indexed' AND p.id % @every = 0${sql} LIMIT @n`,
+    )
+    .all({ ...params, model: modelId, every, n });
 }
 
 /** One page of searchable photos newest first (no date last), with their vectors, and how many there are. */

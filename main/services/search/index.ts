@@ -6,6 +6,8 @@
  * filtered subset is small (perfect, and cheap at that size), HNSW with hnswlib's filter callback
  * otherwise, searching deeper until the page is full or the cut-off is reached. Filters always
  * apply before paging, and only photos with status 'indexed' ever appear.
+ * `searchQuery` (query.ts) adds the query language on top: combined positive and negative terms,
+ * the adaptive relevance cut-off, filters-only listings.
  * Must never: encode queries (the caller brings the vector), write to the database, or return a
  * photo row the library has deleted.
  */
@@ -42,7 +44,11 @@ export interface VectorSearchArgs {
   /** 'date': the hits (after the cut-off) newest first. */
   sort?: 'relevance' | 'date';
   excludeIds?: number[];
+  /** The query language's filters (folder names, formats, cameras), joined with the fields above. */
+  filter?: PhotoFilter;
 }
+
+export { searchQuery, type QuerySearchArgs, type WeightedVector } from './query.ts';
 
 export const DEFAULT_LIMIT = 50;
 /** At or below this many candidates every one is scored exactly. */
@@ -69,7 +75,7 @@ export function searchByVector(ctx: SearchContext, query: Float32Array, args: Ve
   const minScore = args.minScore ?? -Infinity;
   const sort = args.sort ?? 'relevance';
   const need = offset + limit;
-  const filter: PhotoFilter = { folderId: args.folderId, from: args.from, to: args.to };
+  const filter: PhotoFilter = { ...args.filter, folderId: args.folderId ?? args.filter?.folderId, from: args.from ?? args.filter?.from, to: args.to ?? args.filter?.to };
   const excluded = new Set(args.excludeIds ?? []);
 
   let ranked: Scored[]; // the hits in final order (under HNSW, at least the first `need`)

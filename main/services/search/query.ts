@@ -1,0 +1,127 @@
+/**
+ * A parsed query against the library: positive terms combined into one vector, negative terms
+ * pushed away (embedding arithmetic) and dropped (their own adaptive cut-off), the query's
+ * adaptive relevance cut-off, and a filters-only query listed by date.
+ */
+import type { SearchCutoff, SearchResult } from '../../core/contract.ts';
+import { NEGATIVE_WEIGHT, adaptiveCutoff, scoreSpread } from '../../core/relevance.ts';
+import { isFiltered, sampledSearchableVectors, searchablePhotoIds, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
+import { blobToVector } from '../ann/index.ts';
+import { EXACT_CANDIDATES, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+
+/** Photos whose scores estimate a large library's distribution; the best scores come from HNSW. */
+const SAMPLE = 4000;
+const TOP = 200;
+
+export interface WeightedVector {
+  vector: Float32Array;
+  weight: number;
+}
+
+export interface QuerySearchArgs extends Omit<VectorSearchArgs, 'minScore' | 'excludeIds' | 'filter'> {
+  filter: PhotoFilter;
+  /** A fixed cut-off; absent: the adaptive one, unless `all`. */
+  minScore?: number;
+  all?: boolean;
+}
+
+/** Σ wᵢ·pᵢ (normalised) − NEGATIVE_WEIGHT · Σ vⱼ·nⱼ: one vector, so HNSW and exact search rank the same way. */
+export function combine(positives: WeightedVector[], negatives: WeightedVector[]): Float32Array {
+  const dim = positives[0]!.vector.length;
+  const q = new Float32Array(dim);
+  for (const p of positives) for (let i = 0; i < dim; i++) q[i]! += p.weight * p.vector[i]!;
+  let norm = 0;
+  for (let i = 0; i < dim; i++) norm += q[i]! * q[i]!;
+  norm = Math.sqrt(norm) || 1;
+  for (let i = 0; i < dim; i++) q[i] = q[i]! / norm;
+  for (const n of negatives) for (let i = 0; i < dim; i++) q[i]! -= NEGATIVE_WEIGHT * n.weight * n.vector[i]!;
+  return q;
+}
+
+export function searchQuery(ctx: SearchContext, positives: WeightedVector[], negatives: WeightedVector[], args: QuerySearchArgs): SearchResult {
+  const started = performance.now();
+  const candidates = candidateIds(ctx, args.filter);
+  // A negative drops what its own cut-off finds relevant ("circles -red": the red ones).
+  const dropped = new Set<number>();
+  for (const n of negatives) for (const id of relevantIds(ctx, n.vector, args.filter)) dropped.add(id);
+  const pool = countOf(candidates, ctx, dropped);
+
+  if (positives.length === 0) {
+    // Filters (and negatives) only: the matching photos by date; no score to cut on.
+    const listing = searchByVector(ctx, new Float32Array(ctx.index.dim), { ...args, filter: args.filter, excludeIds: [...dropped], sort: 'date' });
+    return { ...listing, tookMs: performance.now() - started, cutoff: { mode: 'all', minScore: null, adaptive: null, below: 0 } };
+  }
+
+  const vector = combine(positives, negatives);
+  const adaptive = adaptiveFor(ctx, vector, args.filter, dropped);
+  const mode: SearchCutoff['mode'] = args.minScore !== undefined ? 'fixed' : args.all ? 'all' : 'adaptive';
+  const minScore = mode === 'fixed' ? args.minScore! : mode === 'adaptive' ? adaptive : -Infinity;
+  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped] });
+  return {
+    ...result,
+    tookMs: performance.now() - started,
+    cutoff: {
+      mode,
+      minScore: mode === 'all' || !Number.isFinite(minScore) ? null : minScore,
+      adaptive: Number.isFinite(adaptive) ? adaptive : null,
+      below: Math.max(0, pool - result.total),
+    },
+  };
+}
+
+/** The photos a search may return under `filter`: a set when filtered, null meaning "the whole index". */
+function candidateIds(ctx: SearchContext, filter: PhotoFilter): Set<number> | null {
+  return isFiltered(filter) ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
+}
+
+function countOf(candidates: Set<number> | null, ctx: SearchContext, dropped: Set<number>): number {
+  if (candidates) {
+    let n = 0;
+    for (const id of candidates) if (!dropped.has(id)) n++;
+    return n;
+  }
+  const hidden = unsearchablePhotoIds(ctx.store);
+  let n = ctx.index.size;
+  for (const id of new Set([...hidden, ...dropped])) if (ctx.index.has(id)) n--;
+  return n;
+}
+
+/** Scores of the filtered photos (all of them when few; else a fair sample) and the best scores. */
+function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): { all: { id: number; score: number }[] | null; sample: number[]; top: number[] } {
+  const filtered = isFiltered(filter);
+  const size = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter).size : ctx.index.size;
+  const dot = (blob: Buffer) => {
+    if (blob.byteLength !== vector.length * 4) return -Infinity;
+    const v = blobToVector(blob, vector.length);
+    let s = 0;
+    for (let i = 0; i < v.length; i++) s += v[i]! * vector[i]!;
+    return s;
+  };
+  if (size <= EXACT_CANDIDATES) {
+    const hidden = filtered ? null : unsearchablePhotoIds(ctx.store);
+    const all = searchableVectors(ctx.store, ctx.modelId, filter)
+      .filter((r) => !skip.has(r.id) && !hidden?.has(r.id))
+      .map((r) => ({ id: r.id, score: dot(r.vector) }));
+    const scores = all.map((h) => h.score);
+    return { all, sample: scores, top: scores };
+  }
+  const sample = sampledSearchableVectors(ctx.store, ctx.modelId, filter, SAMPLE)
+    .filter((r) => !skip.has(r.id))
+    .map((r) => dot(r.vector));
+  const allowed = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
+  const top = ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) && (!allowed || allowed.has(id)) }).map((h) => h.score);
+  return { all: null, sample, top };
+}
+
+function adaptiveFor(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): number {
+  const d = distribution(ctx, vector, filter, skip);
+  return adaptiveCutoff(d.top, scoreSpread(d.sample));
+}
+
+/** The photos a (negative) term's adaptive cut-off finds relevant. */
+function relevantIds(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter): number[] {
+  const d = distribution(ctx, vector, filter, new Set());
+  const cut = adaptiveCutoff(d.top, scoreSpread(d.sample));
+  if (d.all) return d.all.filter((h) => h.score >= cut).map((h) => h.id);
+  return searchByVector(ctx, vector, { filter, minScore: cut, limit: TOP }).hits.map((h) => h.photo.id);
+}
