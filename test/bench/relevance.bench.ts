@@ -34,6 +34,7 @@ import {
   labelledQueries,
   mean,
   oracle,
+  prf,
   topK,
   type LabelledQuery,
   type PRF,
@@ -232,17 +233,22 @@ export async function runRelevanceBench(opts: { tune?: boolean; cache?: string }
       const bestK = ks.reduce((a, b) => (b.mean.f1 > a.mean.f1 ? b : a));
       const fixed = bestFixedThreshold(qs);
       const or = mean(qs.map(oracle));
+      // The fair counterpart of the adaptive rule: one threshold chosen on the tune queries, applied here.
+      const tuned = bestFixedThreshold(m.positive.filter((q) => TUNE_COLOURS.has(q.query.colour))).threshold;
+      const tunedFixed = mean(qs.map((q) => prf(above(q.scores, tuned), q.query.relevant)));
       rows.push([m.modelId, 'adaptive (default)', ...cells(ad)]);
       for (const k of ks) rows.push([m.modelId, `top-${k.k}`, ...cells(k.mean)]);
       rows.push([m.modelId, `best fixed threshold (${fixed.threshold.toFixed(3)}, hindsight)`, ...cells(fixed.mean)]);
+      rows.push([m.modelId, `fixed threshold tuned on the tune queries (${tuned.toFixed(3)})`, ...cells(tunedFixed)]);
       rows.push([m.modelId, 'oracle per-query threshold', ...cells(or)]);
-      const beatsAll = ad.f1 > fixed.mean.f1 && ad.f1 > bestK.mean.f1;
+      info(`${m.modelId}: adaptive mean F1 vs one threshold tuned on the tune queries`, `${f(ad.f1)} vs ${f(tunedFixed.f1)}`);
+      report(`${m.modelId}: adaptive mean F1 vs every fixed K (best: top-${bestK.k})`, `${f(ad.f1)} vs ${f(bestK.mean.f1)}`, 'higher', ad.f1 > bestK.mean.f1, 'a fixed K does better on these queries: the cut-off rule needs work for this model');
       report(
-        `${m.modelId}: adaptive mean F1 vs best fixed K (top-${bestK.k}) / best fixed threshold`,
-        `${f(ad.f1)} vs ${f(bestK.mean.f1)} / ${f(fixed.mean.f1)}`,
-        'adaptive beats both',
-        beatsAll,
-        'the relevance model needs other parameters or another rule for this model (see --tune)',
+        `${m.modelId}: adaptive mean F1 vs the best fixed threshold (chosen in hindsight on these queries)`,
+        `${f(ad.f1)} vs ${f(fixed.mean.f1)}`,
+        'higher',
+        ad.f1 > fixed.mean.f1,
+        'the hindsight threshold is fitted on the very queries it is scored on; the adaptive rule was tuned on other queries',
       );
     }
     console.log(table(['model', 'cut-off', 'precision', 'recall', 'F1'], rows));
