@@ -3,7 +3,7 @@
  * (applied here, on the loaded results, so the slider is instant), recent queries, "more like
  * this", and live refresh when the library changes.
  */
-import type { Photo, SearchHit, SearchResult } from '../../../main/core/contract.ts';
+import { withoutSpan, type Photo, type QueryChip, type SearchHit, type SearchResult } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
 import { dayToMs } from '../lib/format.ts';
 
@@ -38,6 +38,12 @@ export class SearchState {
   /** Whether any search has completed for the current input (for the empty states). */
   searched = $state(false);
   minScore = $state(-1);
+  /** This query's adaptive cut-off (where the slider starts); null for "more like this" and filters-only queries. */
+  adaptiveCutoff = $state<number | null>(null);
+  /** Filters the query language read from the box, shown as removable chips. */
+  chips = $state<QueryChip[]>([]);
+  /** A query of filters only: photos by date, no relevance to cut on. */
+  filtersOnly = $state(false);
   folderId = $state<number | null>(null);
   fromDay = $state('');
   toDay = $state('');
@@ -61,6 +67,8 @@ export class SearchState {
   });
   visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));
   hiddenByCutoff = $derived(this.hits.length - this.visible.length);
+  /** Photos below the cut-off, counting those not loaded yet ("12 relevant · 988 below"). */
+  below = $derived(Math.max(0, this.total - this.visible.length));
   canLoadMore = $derived(this.source.kind === 'text' && this.hits.length < this.total);
 
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -84,6 +92,17 @@ export class SearchState {
     this.source = { kind: 'text' };
     this.remember(this.query);
     void this.run({ resetCutoff: true });
+  }
+
+  /** A chip's ✕: the filter's words leave the box, and the search runs again. */
+  removeChip(chip: QueryChip): void {
+    this.query = withoutSpan(this.query, chip);
+    this.submit();
+  }
+
+  /** Back to this query's own cut-off after moving the slider. */
+  resetToAdaptive(): void {
+    if (this.adaptiveCutoff !== null) this.minScore = this.adaptiveCutoff;
   }
 
   useRecent(q: string): void {
@@ -155,7 +174,8 @@ export class SearchState {
     const s = this.source;
     if (s.kind === 'photo') return this.client['search.similar']({ photoId: s.photoId, limit });
     if (s.kind === 'image') return this.client['search.similar']({ imageBase64: s.imageBase64, limit });
-    return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, ...this.filters() });
+    // Every photo, ranked: the cut-off is applied here, so the slider moves instantly both ways.
+    return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, relevance: 'all', ...this.filters() });
   }
 
   async run(opts: { resetCutoff: boolean; keepPreview?: boolean }): Promise<void> {
@@ -163,6 +183,7 @@ export class SearchState {
     if (!this.hasInput) {
       this.hits = [];
       this.total = 0;
+      this.chips = [];
       this.error = null;
       this.searched = false;
       this.loading = false;
@@ -181,7 +202,10 @@ export class SearchState {
       this.tookMs = r.tookMs;
       this.error = null;
       this.searched = true;
-      if (opts.resetCutoff) this.minScore = this.scoreRange.min;
+      this.chips = r.query?.chips ?? [];
+      this.filtersOnly = r.cutoff?.adaptive === null && r.cutoff.mode === 'all';
+      this.adaptiveCutoff = r.cutoff?.adaptive ?? null;
+      if (opts.resetCutoff) this.minScore = this.adaptiveCutoff ?? this.scoreRange.min;
       if (keepId !== undefined) {
         const i = this.visible.findIndex((h) => h.photo.id === keepId);
         this.previewIndex = i >= 0 ? i : null;
@@ -193,6 +217,7 @@ export class SearchState {
       this.error = errorMessage(e);
       this.hits = [];
       this.total = 0;
+      this.chips = [];
     } finally {
       if (seq === this.seq) this.loading = false;
     }
