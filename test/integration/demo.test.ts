@@ -50,7 +50,7 @@ describe('demo library with the shipped trained models', () => {
     expect((await app['library.demo']({})).folder.id).toBe(first.folder.id);
     expect(await app['folders.list']({})).toHaveLength(1);
 
-    const top = async (text: string, n: number) => (await app['search.text']({ text, limit: n })).hits.map((h) => basename(h.photo.path));
+    const top = async (text: string, n: number) => (await app['search.text']({ text, limit: n, relevance: 'all' })).hits.map((h) => basename(h.photo.path));
     const red = captioned(/\b(two|2) (\w+ )?red circles\b/);
     expect(red.size).toBeGreaterThanOrEqual(3);
     // The trained teacher (t2i R@1 ≈ 12 % on 1,000 test photos) puts a photo of two red circles
