@@ -53,7 +53,7 @@ async function closeApp(app: App): Promise<void> {
 }
 
 async function searchPaths(app: App, text: string, limit = 50): Promise<string[]> {
-  return (await app['search.text']({ text, limit })).hits.map((h) => h.photo.path);
+  return (await app['search.text']({ text, limit, relevance: 'all' })).hits.map((h) => h.photo.path); // every photo, ranked
 }
 
 function reasonFor(errors: { path: string; reason: string }[], path: string): string | undefined {

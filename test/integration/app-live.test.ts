@@ -43,7 +43,7 @@ async function waitFor<T>(probe: () => Promise<T | null | undefined | false>, wh
 }
 
 async function hits(a: App, text: string, limit = 50) {
-  return (await a['search.text']({ text, limit })).hits;
+  return (await a['search.text']({ text, limit, relevance: 'all' })).hits; // every photo, ranked: these tests follow photos in and out
 }
 
 /** The photo row the app holds for a path (any status), via the contract. */

@@ -40,12 +40,31 @@ describe('leanlens CLI', () => {
     const status = JSON.parse(indexed.out);
     expect(status).toMatchObject({ files: 15, indexed: 11, pending: 0, failed: 4, model: 'color-oracle' });
 
-    const found = cli('search', 'red', '--limit', '3', '--json');
+    // --all: every photo, ranked; by default only the relevant ones (the query's own cut-off).
+    const found = cli('search', 'red', '--limit', '3', '--all', '--json');
     expect(found.code, found.err).toBe(0);
     const hits = JSON.parse(found.out) as { path: string; score: number }[];
     expect(hits).toHaveLength(3);
     expect(hits[0]!.path).toBe(join(photos, 'red.jpg'));
     expect(hits[0]!.score).toBeGreaterThan(hits[1]!.score);
+  });
+
+  it('returns the relevant photos by default; reads the query language: a negative word pushes its photos away, a filter word restricts, bad syntax says why', () => {
+    const relevant = cli('search', 'red');
+    expect(relevant.code, relevant.err).toBe(0);
+    const [, n, below] = /^(\d+) relevant · (\d+) below the adaptive cut-off/.exec(relevant.out)!;
+    expect(Number(n) + Number(below)).toBe(11);
+    expect(Number(n)).toBeLessThan(11);
+    expect(relevant.out).toContain(join(photos, 'red.jpg'));
+    const ranked = (...args: string[]) => (JSON.parse(cli('search', ...args, '--all', '--json').out) as { path: string }[]).map((h) => h.path);
+    const plain = ranked('red');
+    const pushed = ranked('red', '-red');
+    expect(plain.indexOf(join(photos, 'red.jpg'))).toBe(0);
+    expect(pushed).not.toContain(join(photos, 'red.jpg')); // dropped by the negative's own cut-off
+    expect(ranked('red type:png')).toEqual([]); // every photo here is a JPEG
+    const bad = cli('search', 'red "car');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/never closed/);
   });
 
   it('reports failed files and the execution provider in status --json', () => {
