@@ -40,7 +40,9 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
           { ...pageArgs(args), filter: filterOf(parsed, args), minScore: args.minScore, all: args.relevance === 'all' },
         );
       });
-      onSearched(args.text);
+      // Features that learn from queries (the lab's recent queries) get the text searched for, without filters or negatives.
+      const searched = parsed.positives.map((t) => t.text).join(' ');
+      if (searched) onSearched(searched);
       return { ...result, query: understood(parsed) };
     },
     'search.similar'(args): Promise<SearchResult> {

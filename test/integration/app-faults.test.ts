@@ -460,7 +460,7 @@ describe('kill -9 during indexing (real CLI child process)', () => {
       db.close();
     }
 
-    const found = cli('search', 'red', '--limit', '10', '--json');
+    const found = cli('search', 'red', '--limit', '10', '--all', '--json');
     expect(found.status, found.stderr).toBe(0);
     const hits = JSON.parse(found.stdout) as { path: string }[];
     expect(hits).toHaveLength(10);

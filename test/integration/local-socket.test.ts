@@ -110,7 +110,7 @@ describe('the local socket', () => {
     expect(status.err).toContain(`answered by the running LeanLens, pid ${serve!.pid}`);
     expect(JSON.parse(status.out)).toMatchObject({ files: 11, indexed: 11, model: 'color-oracle', dataDir: data });
 
-    const found = cli(NOT_NEEDED, 'search', 'red', '--limit', '3', '--json');
+    const found = cli(NOT_NEEDED, 'search', 'red', '--limit', '3', '--all', '--json');
     expect(found.code, found.err).toBe(0);
     expect(found.err).toContain(`pid ${serve!.pid}`);
     const hits = JSON.parse(found.out) as { path: string; score: number }[];
