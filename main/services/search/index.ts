@@ -204,7 +204,8 @@ function byDate(store: Store, hits: Scored[]): Scored[] {
   return [...hits].sort((a, b) => t(b.id) - t(a.id) || byScoreDesc(a, b));
 }
 
-function dotBlob(blob: Buffer, query: Float32Array): number {
+/** A stored vector's dot product with the query (-Infinity when its width is another model's). */
+export function dotBlob(blob: Buffer, query: Float32Array): number {
   if (blob.byteLength !== query.length * 4) return -Infinity;
   const v = blobToVector(blob, query.length);
   let s = 0;

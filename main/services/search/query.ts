@@ -6,8 +6,7 @@
 import type { SearchCutoff, SearchResult } from '../../core/contract.ts';
 import { NEGATIVE_WEIGHT, adaptiveCutoff, scoreSpread } from '../../core/relevance.ts';
 import { isFiltered, sampledSearchableVectors, searchablePhotoIds, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
-import { blobToVector } from '../ann/index.ts';
-import { EXACT_CANDIDATES, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+import { EXACT_CANDIDATES, dotBlob, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
 
 /** Photos whose scores estimate a large library's distribution; the best scores come from HNSW. */
 const SAMPLE = 4000;
@@ -90,13 +89,7 @@ function countOf(candidates: Set<number> | null, ctx: SearchContext, dropped: Se
 function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): { all: { id: number; score: number }[] | null; sample: number[]; top: number[] } {
   const filtered = isFiltered(filter);
   const size = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter).size : ctx.index.size;
-  const dot = (blob: Buffer) => {
-    if (blob.byteLength !== vector.length * 4) return -Infinity;
-    const v = blobToVector(blob, vector.length);
-    let s = 0;
-    for (let i = 0; i < v.length; i++) s += v[i]! * vector[i]!;
-    return s;
-  };
+  const dot = (blob: Buffer) => dotBlob(blob, vector);
   if (size <= EXACT_CANDIDATES) {
     const hidden = filtered ? null : unsearchablePhotoIds(ctx.store);
     const all = searchableVectors(ctx.store, ctx.modelId, filter)
