@@ -3,8 +3,8 @@
  * uses. `save` takes a search exactly as `search` does (words and flags), so an album is a search
  * the user has already tried.
  */
-import type { Album, Api, Folder } from '../core/contract.ts';
-import { formatDate, table } from './format.ts';
+import type { Album, Api, Folder, SavedSearch } from '../core/contract.ts';
+import { table } from './format.ts';
 import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchFlags, type SearchRequest } from './search-request.ts';
 import { intFlag, need, UsageError } from './usage.ts';
 
@@ -54,6 +54,8 @@ export interface AlbumsOutput {
 }
 
 export async function albumsCommand(calls: AlbumApi, request: AlbumsRequest, print: (out: AlbumsOutput) => number): Promise<number> {
+  // The contract's values (zod) load here, not with the CLI: `--help` and usage errors stay instant.
+  ({ savedSearchParts } = await import('../core/contract.ts'));
   switch (request.sub) {
     case 'list': {
       const [albums, folders] = await Promise.all([calls['albums.list']({}), calls['folders.list']({})]);
@@ -92,16 +94,11 @@ function modelText(a: Album): string {
   return a.savedWith && a.searchesWith && a.savedWith !== a.searchesWith ? `${a.savedWith} → ${a.searchesWith}` : (a.searchesWith ?? a.savedWith ?? '-');
 }
 
-/** The saved search in words: its text as typed, then its filters and cut-off. */
-export function searchText(a: Album, folders: Folder[]): string {
-  const q = a.query;
-  const parts = [q.text.trim() ? `"${q.text}"` : '(filters only)'];
-  if (q.minScore !== undefined) parts.push(`score ≥ ${q.minScore.toFixed(3)}`);
-  if (q.folderId != null) parts.push(`in ${folders.find((f) => f.id === q.folderId)?.path ?? `a removed folder (#${q.folderId})`}`);
-  if (q.from != null) parts.push(`from ${formatDate(q.from)}`);
-  if (q.to != null) parts.push(`to ${formatDate(q.to)}`);
-  if (q.sort === 'date') parts.push('newest first');
-  return parts.join(' ');
+let savedSearchParts: (q: SavedSearch, folderName: (id: number) => string | null) => string[];
+
+/** The saved search in words (the contract's description, with the folder's full path). */
+function searchText(a: Album, folders: Folder[]): string {
+  return savedSearchParts(a.query, (id) => folders.find((f) => f.id === id)?.path ?? null).join(' ');
 }
 
 function headline(a: Album, folders: Folder[]): string {

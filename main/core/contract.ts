@@ -430,6 +430,28 @@ export const savedSearch = searchArgs.omit({ limit: true, offset: true }).refine
   { message: 'an album needs search words or a filter' },
 );
 export type SavedSearch = z.infer<typeof savedSearch>;
+/** The local calendar day of a time, 'YYYY-MM-DD' (what a date input shows). */
+export function localDay(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/**
+ * A saved search in words, one part each — the text as typed, then its filters, cut-off and order —
+ * so the sidebar, the album view and `leanlens albums` describe an album the same way. Dates are
+ * the local calendar days the filter starts and ends on.
+ */
+export function savedSearchParts(q: SavedSearch, folderName: (id: number) => string | null): string[] {
+  const day = localDay;
+  const parts = [q.text.trim() ? `"${q.text.trim()}"` : 'filters only'];
+  if (q.minScore !== undefined) parts.push(`score ≥ ${q.minScore.toFixed(3)}`);
+  if (q.folderId != null) parts.push(`in ${folderName(q.folderId) ?? 'a removed folder'}`);
+  if (q.from != null) parts.push(`from ${day(q.from)}`);
+  if (q.to != null) parts.push(`to ${day(q.to)}`);
+  if (q.sort === 'date') parts.push('newest first');
+  return parts;
+}
 /** Album names: what the sidebar shows and `leanlens albums show <name>` takes (case-insensitive). */
 export const albumName = z
   .string()
