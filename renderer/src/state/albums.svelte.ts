@@ -6,6 +6,7 @@
  */
 import type { Album, SavedSearch, SearchHit } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
+import { stepIndex } from '../lib/grid-window.ts';
 
 const PAGE = 1000;
 
@@ -132,14 +133,7 @@ export class AlbumsState {
     await this.load();
   }
 
-  openPreview(i: number) {
-    this.previewIndex = i;
-  }
-  closePreview() {
-    this.previewIndex = null;
-  }
   step(delta: number) {
-    if (this.previewIndex == null || this.hits.length === 0) return;
-    this.previewIndex = Math.max(0, Math.min(this.hits.length - 1, this.previewIndex + delta));
+    this.previewIndex = stepIndex(this.previewIndex, delta, this.hits.length);
   }
 }

@@ -6,6 +6,7 @@
 import { localDay, type Photo, type SavedSearch, type SearchHit, type SearchResult } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
 import { dayToMs } from '../lib/format.ts';
+import { stepIndex } from '../lib/grid-window.ts';
 
 export type SearchSource =
   | { kind: 'text' }
@@ -266,7 +267,6 @@ export class SearchState {
     this.previewIndex = null;
   }
   step(delta: number) {
-    if (this.previewIndex == null || this.visible.length === 0) return;
-    this.previewIndex = Math.max(0, Math.min(this.visible.length - 1, this.previewIndex + delta));
+    this.previewIndex = stepIndex(this.previewIndex, delta, this.visible.length);
   }
 }
