@@ -44,7 +44,8 @@ export function albumCalls(ctx: AppContext, search: AlbumSearch): AlbumCalls {
   const announce = () => ctx.emit('albums.changed', { cause: 'albums' });
 
   /** An album with its live count: its search run for one hit, which still reports the total. */
-  const counted = async (stored: StoredAlbum) => (await present(stored, ctx.library.listFolders(), (q) => runSavedSearch(search, q, { limit: 1 }))).album;
+  const counted = async (stored: StoredAlbum, folders = ctx.library.listFolders()) =>
+    (await present(stored, folders, (q) => runSavedSearch(search, q, { limit: 1 }))).album;
 
   /** An album as the contract shows it, with its live count (or why it has none) from `run`. */
   async function present(stored: StoredAlbum, folders: Folder[], run: (q: SavedSearch) => Promise<SearchResult>): Promise<{ album: Album; result: SearchResult | null }> {
@@ -79,8 +80,9 @@ export function albumCalls(ctx: AppContext, search: AlbumSearch): AlbumCalls {
     calls: {
       async 'albums.list'() {
         const out: Album[] = [];
+        const folders = ctx.library.listFolders();
         // One after the other: each search holds the model session for a moment, and no more.
-        for (const stored of albums.list()) out.push(await counted(stored));
+        for (const stored of albums.list()) out.push(await counted(stored, folders));
         return out;
       },
       async 'albums.get'({ limit, offset, ...ref }) {
