@@ -125,6 +125,17 @@ describe.skipIf(!haveChromium)('smart albums in a browser (headless server, live
     await expect.poll(() => note.count(), { timeout: 30_000 }).toBe(0);
   });
 
+  it('opens its search in Search, with its cut-off, to refine it', async () => {
+    await page.getByRole('button', { name: 'Open in Search' }).click();
+    await expect.poll(() => page.url()).toContain('#/search');
+    expect(await page.getByLabel('Search photos').inputValue()).toBe('red');
+    await expect.poll(tileNames, { timeout: 15_000 }).toEqual(['new-red.jpg']);
+    const [album] = await app['albums.list']({});
+    expect(Number(await page.getByRole('slider', { name: 'Minimum relevance' }).inputValue())).toBeCloseTo(album!.query.minScore!, 3);
+    await sidebarAlbum('Reds').click();
+    await expect.poll(tileNames).toEqual(['new-red.jpg']);
+  });
+
   it('removes the album after a confirm; its photos stay', async () => {
     await page.getByRole('button', { name: 'Remove album Reds' }).click();
     await page.getByRole('group', { name: 'Confirm removal' }).getByRole('button', { name: 'Remove' }).click();
