@@ -7,6 +7,7 @@
 import type { Album, SavedSearch, SearchHit } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
 import { stepIndex } from '../lib/grid-window.ts';
+import { oneAtATime } from '../lib/one-at-a-time.ts';
 
 const PAGE = 1000;
 
@@ -66,10 +67,13 @@ export class AlbumsState {
     }
   }
 
-  /** Counts and the open album again, keeping the photo in the preview when it is still there. */
-  async refresh(): Promise<void> {
+  /**
+   * Counts and the open album again, keeping the photo in the preview when it is still there. One
+   * refresh at a time: events that come while one runs make one more, not one each.
+   */
+  refresh = oneAtATime(async () => {
     await Promise.all([this.load(), this.openId !== null ? this.show({ keepPreview: true }) : Promise.resolve()]);
-  }
+  });
 
   /** Runs the open album's search; a refresh reloads as many hits as are loaded, so the grid does not jump. */
   async show({ keepPreview }: { keepPreview: boolean }): Promise<void> {
