@@ -136,11 +136,21 @@ describe.skipIf(!haveChromium)('smart albums in a browser (headless server, live
     await expect.poll(tileNames).toEqual(['new-red.jpg']);
   });
 
+  it('renames the album in place', async () => {
+    await page.getByRole('button', { name: 'Rename album Reds' }).click();
+    await page.keyboard.type('Red photos'); // the old name is selected, so typing replaces it
+    await shoot('album-rename');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => sidebarAlbum('Red photos').count()).toBe(1);
+    expect(await page.getByRole('heading', { name: 'Red photos' }).isVisible()).toBe(true);
+    expect((await app['albums.list']({})).map((a) => a.name)).toEqual(['Red photos']);
+  });
+
   it('removes the album after a confirm; its photos stay', async () => {
-    await page.getByRole('button', { name: 'Remove album Reds' }).click();
+    await page.getByRole('button', { name: 'Remove album Red photos' }).click();
     await page.getByRole('group', { name: 'Confirm removal' }).getByRole('button', { name: 'Remove' }).click();
     await expect.poll(() => page.url()).toContain('#/search');
-    await expect.poll(() => sidebarAlbum('Reds').count()).toBe(0);
+    await expect.poll(() => sidebarAlbum('Red photos').count()).toBe(0);
     expect(await app['albums.list']({})).toEqual([]);
     expect((await app['index.status']({})).files).toBeGreaterThan(10);
   });

@@ -132,6 +132,13 @@ export class AlbumsState {
     return album;
   }
 
+  /** Renames an album; a refused name rejects with the app's message. */
+  async rename(id: number, to: string): Promise<void> {
+    const album = await this.client['albums.rename']({ id, to });
+    if (this.openId === id) this.open = { ...album, count: this.open?.count ?? album.count };
+    await this.load();
+  }
+
   async remove(id: number): Promise<void> {
     await this.client['albums.remove']({ id });
     await this.load();
