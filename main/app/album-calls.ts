@@ -48,7 +48,11 @@ export function albumCalls(ctx: AppContext, search: AlbumSearch): AlbumCalls {
     (await present(stored, folders, (q) => runSavedSearch(search, q, { limit: 1 }))).album;
 
   /** An album as the contract shows it, with its live count (or why it has none) from `run`. */
-  async function present(stored: StoredAlbum, folders: Folder[], run: (q: SavedSearch) => Promise<SearchResult>): Promise<{ album: Album; result: SearchResult | null }> {
+  async function present(
+    stored: StoredAlbum,
+    folders: Folder[],
+    run: (q: SavedSearch) => Promise<SearchResult>,
+  ): Promise<{ album: Album; result: SearchResult | null }> {
     const album: Album = {
       id: stored.id,
       name: stored.name,

@@ -62,7 +62,10 @@ export async function albumsCommand(calls: AlbumApi, request: AlbumsRequest, pri
       return print({ json: albums, text: () => listText(albums, folders) });
     }
     case 'show': {
-      const [{ album, result }, folders] = await Promise.all([calls['albums.get']({ name: request.name, limit: request.limit }), calls['folders.list']({})]);
+      const [{ album, result }, folders] = await Promise.all([
+        calls['albums.get']({ name: request.name, limit: request.limit }),
+        calls['folders.list']({}),
+      ]);
       return print({
         json: { album, total: result.total, hits: hitsJson(result) },
         text: () => [headline(album, folders), ...(album.problem ? [`  ${album.problem}`] : []), hitsText(result)].join('\n'),
@@ -73,7 +76,10 @@ export async function albumsCommand(calls: AlbumApi, request: AlbumsRequest, pri
       // Paging is not part of a saved search: the album always shows everything that matches.
       const { limit: _limit, offset: _offset, ...query } = { ...request.search.args, ...(folderId !== undefined ? { folderId } : {}) };
       const album = await calls['albums.save']({ name: request.name, query });
-      return print({ json: album, text: () => `Saved the smart album "${album.name}": ${countText(album)} now. See them with: leanlens albums show "${album.name}"` });
+      return print({
+        json: album,
+        text: () => `Saved the smart album "${album.name}": ${countText(album)} now. See them with: leanlens albums show "${album.name}"`,
+      });
     }
     case 'rename': {
       const album = await calls['albums.rename']({ name: request.name, to: request.to });
@@ -91,7 +97,9 @@ function countText(a: Album): string {
 
 /** "color-oracle", or "color-oracle → tiny-clip" when the album now searches with another model. */
 function modelText(a: Album): string {
-  return a.savedWith && a.searchesWith && a.savedWith !== a.searchesWith ? `${a.savedWith} → ${a.searchesWith}` : (a.searchesWith ?? a.savedWith ?? '-');
+  return a.savedWith && a.searchesWith && a.savedWith !== a.searchesWith
+    ? `${a.savedWith} → ${a.searchesWith}`
+    : (a.searchesWith ?? a.savedWith ?? '-');
 }
 
 let savedSearchParts: (q: SavedSearch, folderName: (id: number) => string | null) => string[];
@@ -113,8 +121,15 @@ function listText(albums: Album[], folders: Folder[]): string {
   if (albums.length === 0) return 'No smart albums yet. Save a search as one with: leanlens albums save <name> <text…>';
   const rows = table([
     ['NAME', 'PHOTOS', 'SEARCH', 'MODEL'],
-    ...albums.map((a) => [a.name, a.count === null ? '-' : String(a.count), searchText(a, folders), modelText(a) + (a.problem ? ` (${a.problem})` : '')]),
+    ...albums.map((a) => [
+      a.name,
+      a.count === null ? '-' : String(a.count),
+      searchText(a, folders),
+      modelText(a) + (a.problem ? ` (${a.problem})` : ''),
+    ]),
   ]);
   const moved = albums.some((a) => a.savedWith && a.searchesWith && a.savedWith !== a.searchesWith);
-  return moved ? `${rows}\n\nsaved → now: the album was saved with one model and now searches with another; a score cut-off set for one model's scores may need changing for another.` : rows;
+  return moved
+    ? `${rows}\n\nsaved → now: the album was saved with one model and now searches with another; a score cut-off set for one model's scores may need changing for another.`
+    : rows;
 }

@@ -175,7 +175,10 @@ describe('albums through the app (color-oracle, real photos)', () => {
     const { data } = await library();
     app = await createApp({ dataDir: data });
     await app['albums.save']({ name: 'Reds', query: { text: 'red' } });
-    await expect(app['albums.save']({ name: 'reds', query: { text: 'crimson' } })).rejects.toMatchObject({ code: 'invalid-argument', message: expect.stringMatching(/already exists/) });
+    await expect(app['albums.save']({ name: 'reds', query: { text: 'crimson' } })).rejects.toMatchObject({
+      code: 'invalid-argument',
+      message: expect.stringMatching(/already exists/),
+    });
     await expect(app['albums.get']({ name: 'Blues' })).rejects.toMatchObject({ code: 'not-found' });
     expect((await app['albums.list']({})).map((a) => a.query.text)).toEqual(['red']);
   });
