@@ -6,6 +6,7 @@
  *   library-calls  folders, indexing progress, status        search-calls  text and similar
  *   photo-calls    one photo and its files                   model-calls   models and settings
  *   demo-calls     the demo library                          lab-calls     the model lab
+ *   duplicate-calls  near-identical photos
  * The model in use (encoder + index + indexer) is the `ActiveModel`.
  */
 import { EventEmitter } from 'node:events';
@@ -19,6 +20,7 @@ import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
+import { duplicateCalls } from './duplicate-calls.ts';
 import { labCalls } from './lab-calls.ts';
 import { libraryCalls, status } from './library-calls.ts';
 import { modelCalls } from './model-calls.ts';
@@ -115,6 +117,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...photoCalls(ctx),
     ...models,
     ...lab.calls,
+    ...duplicateCalls(ctx),
     dataDir,
     on(event, listener) {
       emitter.on(event, listener as (p: unknown) => void);
