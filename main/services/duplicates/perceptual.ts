@@ -13,6 +13,7 @@
  *   contrast changes.
  * Pure arithmetic on pixel arrays: unit-tested without sharp.
  */
+import { pearson } from '../../core/metrics.ts';
 
 /** Side of the grey thumbnail a fingerprint keeps. */
 export const THUMB_SIDE = 32;
@@ -113,29 +114,12 @@ const POSITIONS = 9;
 /** Windows per axis kept from the profile comparison for the 2-D check. */
 const KEEP = 2;
 
-function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const n = a.length;
-  let ma = 0;
-  let mb = 0;
-  for (let i = 0; i < n; i++) {
-    ma += a[i]!;
-    mb += b[i]!;
-  }
-  ma /= n;
-  mb /= n;
-  let ab = 0;
-  let aa = 0;
-  let bb = 0;
-  for (let i = 0; i < n; i++) {
-    const da = a[i]! - ma;
-    const db = b[i]! - mb;
-    ab += da * db;
-    aa += da * da;
-    bb += db * db;
-  }
-  // A flat picture says nothing about likeness: two flat pictures are alike only if equal.
-  if (aa === 0 || bb === 0) return aa === bb && ma === mb ? 1 : 0;
-  return ab / Math.sqrt(aa * bb);
+/** Correlation, where a flat picture (no variance) is alike to another only if both are equal. */
+function correlation(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const r = pearson(a, b);
+  if (!Number.isNaN(r)) return r;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return 0;
+  return 1;
 }
 
 /** Linear interpolation of a profile at position t (in samples, pixel centres at i + 0.5). */
@@ -156,7 +140,7 @@ function bestWindows(whole: Float64Array, part: Float64Array): [number, number][
     for (let i = 0; i < positions; i++) {
       const offset = scale === 1 ? 0 : ((1 - scale) * i) / (POSITIONS - 1);
       for (let k = 0; k < S; k++) w[k] = at(whole, (offset + (scale * (k + 0.5)) / S) * S);
-      found.push({ scale, offset, r: pearson(w, part) });
+      found.push({ scale, offset, r: correlation(w, part) });
     }
   }
   found.sort((a, b) => b.r - a.r);
@@ -195,7 +179,7 @@ export function alignedSimilarity(a: PreparedThumb, b: PreparedThumb): number {
         for (let y = 0; y < S; y++) {
           for (let x = 0; x < S; x++) window[y * S + x] = bilinear(whole.pixels, (ox + (sx * (x + 0.5)) / S) * S, (oy + (sy * (y + 0.5)) / S) * S);
         }
-        best = Math.max(best, pearson(window, part.pixels));
+        best = Math.max(best, correlation(window, part.pixels));
       }
     }
   }
