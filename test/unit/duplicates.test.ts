@@ -13,6 +13,7 @@ import {
   prepareThumb,
 } from '../../main/services/duplicates/perceptual.ts';
 import { UnionFind, groupPairs } from '../../main/services/duplicates/grouping.ts';
+import { pairsByHash } from '../../main/services/duplicates/index.ts';
 import { duplicatesToCsv } from '../../main/core/duplicates-export.ts';
 import { parseCsv } from '../../main/core/csv.ts';
 import { mulberry32 } from '../../main/core/onnx/random.ts';
@@ -158,6 +159,20 @@ describe('grouping', () => {
       seen.add(x);
     }
     for (const [a, b] of edges) if (a !== b) expect(u.find(a)).toBe(u.find(b));
+  });
+});
+
+describe('pairs proposed by the hash', () => {
+  const fp = (photoId: number, hashHi: number) => ({ photoId, hashHi, hashLo: 0, thumb: new Uint8Array(0) });
+  // A = 0; B 2 bits from A; C 4 bits from A and 6 from B.
+  const fps = [fp(1, 0), fp(2, 0b11), fp(3, 0b111100)];
+  it('proposes pairs within the radius only', async () => {
+    expect(await pairsByHash(fps, 3)).toEqual([[0, 1]]);
+    expect((await pairsByHash(fps, 6)).sort()).toEqual([[0, 1], [0, 2], [1, 2]]);
+  });
+  it('keeps only each photo’s nearest ones', async () => {
+    // Nearest one each: A→B, B→A, C→A; B–C is never compared.
+    expect((await pairsByHash(fps, 6, undefined, 1)).sort()).toEqual([[0, 1], [0, 2]]);
   });
 });
 

@@ -27,6 +27,8 @@ export { groupPairs, UnionFind, type ScoredPair } from './grouping.ts';
 export const DEFAULT_SIMILARITY = 0.9;
 /** Pairs whose hashes differ in at most this many of 64 bits are compared. */
 export const HASH_CANDIDATE_BITS = 22;
+/** Of those, each photo's closest few: copies of one picture are close, so a handful suffices. */
+export const HASH_NEAREST = 16;
 /** Vector neighbours looked at per photo, and the cosine they need to be compared. */
 export const VECTOR_NEIGHBOURS = 8;
 export const VECTOR_FLOOR = 0.9;
@@ -85,19 +87,36 @@ function progressMeter(onProgress: (p: DuplicatesProgress) => void) {
   };
 }
 
-/** Pairs of fingerprints whose hashes are within `maxBits`: every pair is looked at, in slices. */
-export async function pairsByHash(fps: readonly Fingerprint[], maxBits: number, tick: () => Promise<void> = async () => {}): Promise<[number, number][]> {
+/**
+ * Pairs of fingerprints whose hashes are within `maxBits`, each photo keeping only its `nearest`
+ * closest (so the comparisons grow with the library, not with its square, even though ~2 % of all
+ * pairs of unrelated photos fall within 22 bits). Every pair is looked at, in slices.
+ */
+export async function pairsByHash(
+  fps: readonly Fingerprint[],
+  maxBits: number,
+  tick: () => Promise<void> = async () => {},
+  nearest = HASH_NEAREST,
+): Promise<[number, number][]> {
   const n = fps.length;
   const hi = Uint32Array.from(fps, (f) => f.hashHi);
   const lo = Uint32Array.from(fps, (f) => f.hashLo);
-  const out: [number, number][] = [];
+  const out = new Map<number, [number, number]>();
+  const near: { j: number; d: number }[] = [];
   for (let i = 0; i < n; i++) {
     const h = hi[i]!;
     const l = lo[i]!;
-    for (let j = i + 1; j < n; j++) if (hammingDistance(h, l, hi[j]!, lo[j]!) <= maxBits) out.push([i, j]);
+    near.length = 0;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      const d = hammingDistance(h, l, hi[j]!, lo[j]!);
+      if (d <= maxBits) near.push({ j, d });
+    }
+    if (near.length > nearest) near.sort((a, b) => a.d - b.d || a.j - b.j).length = nearest;
+    for (const { j } of near) out.set(i < j ? i * n + j : j * n + i, i < j ? [i, j] : [j, i]);
     await tick();
   }
-  return out;
+  return [...out.values()];
 }
 
 /** Pairs (as fingerprint positions) whose vectors are among each other's nearest neighbours above the floor. */
