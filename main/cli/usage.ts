@@ -25,6 +25,9 @@ Search
                                   in:Holidays · 2023 · May 2024 · from:2023-06-01 to:2023-08-31
                                   before:2020 · after:2019-05 · type:png · camera:iPhone
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
+  duplicates [--similarity S] [--json]  groups of near-identical photos (resized, recompressed,
+                                cropped, brightened copies, a PNG of a JPEG); S 0.5–1, default 0.9.
+                                Lists only: LeanLens never deletes or moves a photo
 Smart albums (saved searches, always up to date)
   albums list [--json]          every album with how many photos match it now
   albums show <name> [--limit N] [--json]
