@@ -8,6 +8,10 @@
  * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
  * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
  * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`).
+ *
+ * Scale (issue 15 §1, test/bench/scale.bench.ts) is its own run, minutes to an hour:
+ *   npm run bench -- --scale          # 100k photos
+ *   npm run bench -- --scale --1m     # 1,000,000 photos
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -19,6 +23,7 @@ import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
+import { runScaleBench } from './scale.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -92,13 +97,25 @@ export async function runBenchmarks(): Promise<string[]> {
   await section('CLI start-up', runCliBench, failed);
   await section('fixed batch 1', runFixedBatchBench, failed);
   await section('switching models', () => runSwitchBench(), failed);
+  heading('scale');
+  skipped('scale (100k / 1M photos)', 'its own run: npm run bench -- --scale [--1m]');
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());
   return failed;
 }
 
+/** `--scale [--1m]`: the scale section alone, with its table. */
+async function runScaleOnly(n: number): Promise<string[]> {
+  const failed: string[] = [];
+  console.log(`LeanLens scale benchmark — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
+  await section('scale', () => runScaleBench(n), failed);
+  console.log(`\n${markdownTable()}`);
+  return failed;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const failed = await runBenchmarks();
+  const args = process.argv.slice(2);
+  const failed = args.includes('--scale') ? await runScaleOnly(args.includes('--1m') ? 1_000_000 : 100_000) : await runBenchmarks();
   if (failed.length) process.exitCode = 1;
 }

@@ -36,8 +36,15 @@ const SEED = 100;
 const DEFAULT_EF = 256;
 /** Rows read per chunk while rebuilding, so a big rebuild yields to the event loop. */
 const CHUNK = 1000;
+/** How often a long rebuild says how far it is. */
+const REBUILD_REPORT_MS = 30_000;
 /** Patch at open unless more than this share of the saved file was deleted since (a graph of tombstones). */
 const MAX_REMOVED_SHARE = 0.5;
+/**
+ * A patch larger than this runs after open returns (searchable at once; the photos indexed just
+ * before the crash join within seconds) — at 1M photos each addPoint costs milliseconds.
+ */
+const INLINE_PATCH = 500;
 /** Periodic saves while busy keep writing the file to at most 1/this of the time (a 1M file takes seconds). */
 const SAVE_TIME_FACTOR = 20;
 
@@ -106,6 +113,7 @@ export class VectorIndex {
   /** Mutations that arrive while hnswlib is being written or rebuilt (its threads must not race). */
   private deferred: Op[] | null = null;
   private busy: Promise<unknown> = Promise.resolve();
+  private patching: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
   /** Generation of the files on disk that `ann_state` points at (0: none yet). */
@@ -139,6 +147,11 @@ export class VectorIndex {
 
   get dim(): number {
     return this.opts.dim;
+  }
+
+  /** Resolves when the patch started at open (journal replay after a crash) is applied. */
+  whenPatched(): Promise<void> {
+    return this.patching;
   }
 
   /** Number of live (searchable) vectors. */
@@ -357,16 +370,21 @@ export class VectorIndex {
       this.openReport = { outcome: 'loaded', reason: 'saved index matches SQLite', patched: 0, ms: 0 };
       return;
     }
-    let n = 0;
-    for (const id of removals) this.apply({ kind: 'remove', id });
-    for (const id of upserts) {
-      const blob = getVector.get(modelId, id);
-      if (blob) this.apply({ kind: 'upsert', id, vector: blobToVector(blob, this.opts.dim, id) });
-      if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
-    }
     const reason = `patched saved index: ${upserts.length} added or replaced, ${removals.length} removed since it was saved`;
-    this.log(`ann(${modelId}): ${reason}`);
     this.openReport = { outcome: 'repaired', reason, patched: upserts.length + removals.length, ms: 0 };
+    const patch = async () => {
+      let n = 0;
+      for (const id of removals) this.apply({ kind: 'remove', id });
+      for (const id of upserts) {
+        const blob = getVector.get(modelId, id);
+        if (blob) this.apply({ kind: 'upsert', id, vector: blobToVector(blob, this.opts.dim, id) });
+        if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+      }
+      this.log(`ann(${modelId}): ${reason}`);
+    };
+    if (upserts.length <= INLINE_PATCH) return patch();
+    // Mutations meanwhile are queued behind the patch, so they land on top of it in order.
+    this.patching = this.exclusive(patch);
   }
 
   private async rebuildAtOpen(why: string): Promise<void> {
@@ -445,6 +463,7 @@ export class VectorIndex {
     const cache: Map<number, Float32Array> | null = count < this.exactBelow ? new Map() : null;
     let last = -1;
     let n = 0;
+    let lastReport = started;
     for (const [id, v] of this.readVectorChunks()) {
       if (hnsw.getCurrentCount() + 1 > hnsw.getMaxElements()) hnsw.resizeIndex(Math.ceil(hnsw.getMaxElements() * 1.5));
       hnsw.addPoint(Array.from(v), id);
@@ -453,6 +472,11 @@ export class VectorIndex {
       last = id;
       // Yield now and then: a 100k rebuild takes minutes and must not freeze the app.
       if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+      if (Date.now() - lastReport >= REBUILD_REPORT_MS) {
+        lastReport = Date.now();
+        const rate = n / ((lastReport - started) / 1000);
+        this.log(`ann(${this.opts.modelId}): rebuilding ${n} of ${count} (${rate.toFixed(0)}/s, about ${Math.ceil((count - n) / rate / 60)} min left)`);
+      }
     }
     void last;
     this.hnsw = hnsw;
