@@ -9,7 +9,8 @@
  * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
  * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`).
  *
- * Scale (issue 15 §1, test/bench/scale.bench.ts) is its own run, minutes to an hour:
+ * Scale (issue 15 §1: test/bench/scale.bench.ts, then scan.bench.ts at 200k files) is its own
+ * run, minutes to an hour:
  *   npm run bench -- --scale          # 100k photos
  *   npm run bench -- --scale --1m     # 1,000,000 photos
  */
@@ -24,6 +25,7 @@ import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
 import { runScaleBench } from './scale.bench.ts';
+import { runScanBench } from './scan.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -110,6 +112,7 @@ async function runScaleOnly(n: number): Promise<string[]> {
   const failed: string[] = [];
   console.log(`LeanLens scale benchmark — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
   await section('scale', () => runScaleBench(n), failed);
+  await section('scan 200k', () => runScanBench(), failed);
   console.log(`\n${markdownTable()}`);
   return failed;
 }
