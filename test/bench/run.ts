@@ -26,6 +26,7 @@ import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
 import { runScaleBench } from './scale.bench.ts';
 import { runScanBench } from './scan.bench.ts';
+import { runOrtSettingsBench } from './ort-settings.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -88,6 +89,7 @@ export async function runBenchmarks(): Promise<string[]> {
   const failed: string[] = [];
   console.log(`LeanLens benchmarks — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
   await section('pipeline', runPipelineBench, failed);
+  await section('encoder settings', runOrtSettingsBench, failed);
   await section('watch', runWatchBench, failed);
   await section('query', () => runQueryBench({ atLargest: measureMemory }), failed);
   await section('ANN', () => optionalBench('./ann.bench.ts', 'runAnnBench', 'ANN (hnswlib) — runAnnBench', withAnnCapture), failed);
