@@ -64,9 +64,9 @@ export interface LibraryOptions {
   holdThreshold?: number;
   /** Fewer vanished photos than this are deleted even above the threshold. Default 3. */
   holdMinimum?: number;
-  /** How long a new file's size must hold still before it is read, unless it is complete by its format (write-settle.ts), ms. Default 1000. */
+  /** awaitWriteFinish stability threshold for the watcher, ms. Default 1000. */
   watchStabilityMs?: number;
-  /** Quiet time that closes a watcher batch, ms. Default 50. */
+  /** Quiet time that closes a watcher batch, ms. Default 200. */
   batchDelayMs?: number;
   /** While watching, how often offline folders are checked for their return, ms. Default 5000. */
   offlinePollMs?: number;
@@ -107,7 +107,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.holdThreshold = opts.holdThreshold ?? 0.2;
     this.holdMinimum = opts.holdMinimum ?? 3;
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
-    this.batchDelayMs = opts.batchDelayMs ?? 50;
+    this.batchDelayMs = opts.batchDelayMs ?? 200;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
     // States left over from a previous run (crash mid-scan, or the app quit while watching).
     this.store.db.prepare("UPDATE folders SET state = 'idle' WHERE state IN ('scanning', 'watching')").run();

@@ -5,10 +5,6 @@
  */
 import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
-import { WriteSettler } from './write-settle.ts';
-
-/** A photo complete by its format and unchanged this long is taken (issue 15 §4: searchable in ≤ 0.5 s). */
-const QUICK_MS = 100;
 
 export interface WatchEvent {
   path: string;
@@ -17,7 +13,7 @@ export interface WatchEvent {
 }
 
 export interface FolderWatcherOptions {
-  /** How long a file's size must stay unchanged before it counts as written (see write-settle.ts). */
+  /** How long a file's size must stay unchanged before it counts as written (awaitWriteFinish). */
   stabilityMs: number;
   /** Quiet time after the last event before a batch is processed. */
   debounceMs: number;
@@ -30,8 +26,6 @@ export interface FolderWatcherOptions {
 
 export class FolderWatcher {
   private readonly fsw: FSWatcher;
-  /** Files seen added or changed, until they are written (chokidar's own awaitWriteFinish is off). */
-  private readonly settler: WriteSettler;
   private pending = new Map<string, WatchEvent['kind']>();
   /** Whether the pending batch holds a file deletion (see push). */
   private pendingUnlink = false;
@@ -42,19 +36,13 @@ export class FolderWatcher {
   readonly ready: Promise<void>;
 
   constructor(roots: string[], private readonly opts: FolderWatcherOptions) {
-    this.settler = new WriteSettler({
-      quickMs: Math.min(QUICK_MS, opts.stabilityMs),
-      stabilityMs: opts.stabilityMs,
-      pollMs: this.pollMs(),
-      onSettled: (path) => this.push(path, 'file'),
-    });
     this.fsw = watch(roots, {
       ignoreInitial: true,
       // Links are not followed live: a link back into the tree would be watched twice (or loop).
       // Photos reached through links that point outside are picked up by reconcile.
       followSymlinks: false,
       ignored: (path: string, stats?: Stats) => opts.isIgnored(path, stats),
-      awaitWriteFinish: false,
+      awaitWriteFinish: { stabilityThreshold: opts.stabilityMs, pollInterval: Math.max(20, Math.min(100, opts.stabilityMs / 4)) },
       ignorePermissionErrors: false,
     });
     // chokidar never emits 'ready' for an empty root list (checked with chokidar 5), which made
@@ -63,11 +51,7 @@ export class FolderWatcher {
     this.ready = roots.length === 0 ? Promise.resolve() : new Promise((resolve) => this.fsw.once('ready', () => resolve()));
     this.fsw.on('all', (event, path) => {
       if (event === 'addDir' || event === 'unlinkDir') this.push(path, 'dir');
-      else if (event === 'add' || event === 'change') this.settler.touch(path);
-      else if (event === 'unlink') {
-        this.settler.forget(path);
-        this.push(path, 'file', true);
-      }
+      else if (event === 'add' || event === 'change' || event === 'unlink') this.push(path, 'file', event === 'unlink');
     });
     this.fsw.on('error', (err) => opts.onError(err));
   }
@@ -83,7 +67,6 @@ export class FolderWatcher {
   /** Stops watching; events not yet processed are dropped (the next reconcile catches up). */
   async close(): Promise<void> {
     this.closed = true;
-    this.settler.close();
     if (this.timer) clearTimeout(this.timer);
     this.pending.clear();
     await this.fsw.close();
@@ -107,7 +90,7 @@ export class FolderWatcher {
   }
 
   private pollMs(): number {
-    return Math.max(20, Math.min(50, this.opts.stabilityMs / 4));
+    return Math.max(20, Math.min(100, this.opts.stabilityMs / 4));
   }
 
   private flush(): void {
