@@ -145,6 +145,18 @@ function likeLiteral(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
+/**
+ * The WHERE clause of a search over indexed photos matching `f` (starting with `WHERE`). With a
+ * folder or date filter, `+p.status` keeps SQLite off the status index — nearly every row is
+ * 'indexed', so that index means a scan of the whole library (seconds at 1M photos) — and on
+ * photos_folder / photos_taken instead. Joins to `vectors` are CROSS JOINs for the same reason:
+ * photos first, so a date range is not answered by walking every vector of the model.
+ */
+function searchableWhere(f: PhotoFilter): { sql: string; params: Record<string, number | string> } {
+  const { sql, params } = filterSql(f);
+  return { sql: `WHERE ${sql ? '+' : ''}p.status = 'indexed'${sql}`, params };
+}
+
 /** The filter as SQL conditions on `photos p` with named parameters. */
 function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number | string> } {
   const parts: string[] = [];
@@ -184,10 +196,10 @@ function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number
 
 /** Indexed photos that match the filter and have a vector of `modelId`: what a filtered search may return. */
 export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter): Set<number> {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   const ids = store.db
     .prepare<Record<string, unknown>, number>(
-      `SELECT p.id FROM photos p WHERE p.status = 'indexed'${sql}
+      `SELECT p.id FROM photos p ${sql}
        AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
     )
     .pluck()
@@ -203,11 +215,11 @@ export function unsearchablePhotoIds(store: Store): Set<number> {
 
 /** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
 export function searchableVectors(store: Store, modelId: string, f: PhotoFilter): { id: number; vector: Buffer }[] {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-       WHERE p.status = 'indexed'${sql}`,
+      `SELECT p.id, v.vector FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       ${sql}`,
     )
     .all({ ...params, model: modelId });
 }
@@ -217,13 +229,13 @@ export function searchableVectors(store: Store, modelId: string, f: PhotoFilter)
  * a query's score distribution when the library is too large to score every photo.
  */
 export function sampledSearchableVectors(store: Store, modelId: string, f: PhotoFilter, n: number): { id: number; vector: Buffer }[] {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   const count = store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
   const every = Math.max(1, Math.floor(count / Math.max(n, 1)));
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-       WHERE p.status = 'indexed' AND p.id % @every = 0${sql} LIMIT @n`,
+      `SELECT p.id, v.vector FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       ${sql} AND p.id % @every = 0 LIMIT @n`,
     )
     .all({ ...params, model: modelId, every, n });
 }
@@ -237,11 +249,11 @@ export function newestSearchablePage(
   offset: number,
   limit: number,
 ): { rows: { id: number; vector: Buffer }[]; total: number } {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   const ex = [...excluded].filter((n) => Number.isInteger(n));
   const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
-  const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-                WHERE p.status = 'indexed'${sql}${notIn}`;
+  const from = `FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+                ${sql}${notIn}`;
   const all = { ...params, model: modelId };
   const total = store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(all) ?? 0;
   const rows = store.db
