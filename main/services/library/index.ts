@@ -53,6 +53,10 @@ export {
   newestSearchablePage,
   type PhotoFilter,
   type PhotoCounts,
+  photosToRead,
+  hashesById,
+  searchablePhotosByHash,
+  type PhotoToRead,
 } from './photos.ts';
 export type { LibraryChanges } from './reconcile.ts';
 
