@@ -14,6 +14,9 @@ export type MatchKind = 'exact' | 'prefix' | 'fuzzy';
 /** How much each kind of match counts towards a photo's text score. */
 export const MATCH_WEIGHT: Record<MatchKind, number> = { exact: 1, prefix: 0.8, fuzzy: 0.6 };
 
+/** A word found split in two by OCR counts a little less than one found whole. */
+const SPLIT_WEIGHT = 0.9;
+
 /** A photo is a text match when at least this share of the query's words (phrases count as one) is found. */
 export const MIN_TEXT_SCORE = 0.5;
 
@@ -113,6 +116,13 @@ export function scoreText(q: TextQuery, photoWords: readonly string[]): TextScor
       if (!kind) continue;
       hits.push(pw);
       best = Math.max(best, MATCH_WEIGHT[kind]);
+    }
+    // OCR splits a word at a wide gap ("HARB OUR"): two neighbours joined may match it.
+    for (let i = 0; best < 1 && i + 1 < photoWords.length; i++) {
+      const kind = matchWord(word, photoWords[i]! + photoWords[i + 1]!);
+      if (kind !== 'exact' && kind !== 'fuzzy') continue;
+      hits.push(photoWords[i]!, photoWords[i + 1]!);
+      best = Math.max(best, MATCH_WEIGHT[kind] * SPLIT_WEIGHT);
     }
     sum += best;
     for (const h of hits) matched.add(h);

@@ -139,17 +139,22 @@ export class TextEngine {
   }
 
   private async spawn(): Promise<TesseractWorker> {
-    const { createWorker, OEM } = await import('tesseract.js');
+    const { createWorker, OEM, PSM } = await import('tesseract.js');
     // A local langPath: tesseract.js reads `<langPath>/<lang>.traineddata.gz` from disk (without
     // one it would fetch from a CDN); cacheMethod 'none' keeps it from writing a copy into the
     // working directory.
-    return createWorker(this.languages, OEM.LSTM_ONLY, {
+    const worker = await createWorker(this.languages, OEM.LSTM_ONLY, {
       langPath: languageDataDir(this.languages[0]!),
       cacheMethod: 'none',
       gzip: true,
       logger: () => undefined,
       errorHandler: () => undefined,
     });
+    // Sparse text: find as much text as possible in no particular order. Photos hold signs and
+    // labels here and there, not pages; on the generated set the default (a page layout) found
+    // no word on most signs, sparse text found them, and screenshots read the same either way.
+    await worker.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
+    return worker;
   }
 }
 

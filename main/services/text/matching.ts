@@ -38,6 +38,8 @@ function ftsQuery(store: Store, query: TextQuery): string {
   for (const word of new Set([...query.words, ...query.phrases.flat()])) {
     terms.add(quote(word));
     if (!isNumber(word) && word.length >= 3) terms.add(`${quote(word)}*`);
+    // The word split in two by OCR at a wide gap: the two parts next to each other.
+    if (!isNumber(word)) for (let k = 2; k <= word.length - 2; k++) terms.add(`"${word.slice(0, k)} ${word.slice(k)}"`);
     const edits = allowedEdits(word);
     if (edits > 0) {
       for (const t of indexedTerms(store, word.length - edits, word.length + edits)) {
