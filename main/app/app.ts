@@ -116,6 +116,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const models = modelCalls(ctx, (patch) => {
     settings = { ...settings, ...patch };
     store.setSetting('settings', settings);
+    // OCR switched back on: the running app reads what it missed.
+    if (patch.ocr && live) text.start();
   });
   // The demo and the library call each other (adding the demo adds a folder; removing its folder
   // switches back), so the library's calls reach the demo through this late-bound hook.

@@ -2,6 +2,7 @@
 import { AppError, type Api, type Folder, type TextStatus } from '../core/contract.ts';
 import { hashesById, photoById } from '../services/library/index.ts';
 import { folderReadsText, photoText, setFolderReadsText, textCounts } from '../services/text/index.ts';
+import { parseTextQuery, scoreText, wordsOf } from '../core/text-query.ts';
 import type { AppContext } from './context.ts';
 
 type TextCallName = 'text.get' | 'text.pause' | 'text.resume' | 'folders.setOcr';
@@ -17,11 +18,14 @@ export function foldersWithOcr(ctx: Pick<AppContext, 'store' | 'library'>): Fold
 
 export function textCalls(ctx: AppContext): Pick<Api, TextCallName> {
   return {
-    async 'text.get'({ photoId }) {
+    async 'text.get'({ photoId, query }) {
       const photo = photoById(ctx.store, photoId);
       const folder = ctx.library.listFolders().find((f) => f.id === photo.folderId);
       const readsText = folder ? folderReadsText(ctx.store, folder) : false;
-      return photoText(ctx.store, { id: photoId, hash: hashesById(ctx.store, [photoId]).get(photoId) ?? null, folderReadsText: readsText });
+      const t = photoText(ctx.store, { id: photoId, hash: hashesById(ctx.store, [photoId]).get(photoId) ?? null, folderReadsText: readsText });
+      if (!query) return t;
+      const matched = new Set(scoreText(parseTextQuery(query), wordsOf(t.text)).matched);
+      return { ...t, words: t.words.map((w) => ({ ...w, match: wordsOf(w.text).some((x) => matched.has(x)) })) };
     },
     'text.pause': () => ctx.text.pause(),
     'text.resume': () => ctx.text.resume(),

@@ -94,6 +94,8 @@ export interface PhotoTextWord {
   text: string;
   confidence: number;
   box: [number, number, number, number];
+  /** With `text.get`'s `query`: the word matches it (the preview highlights it). */
+  match?: boolean;
 }
 
 /** The text read in a photo. `pending`: not read yet; `off`: its folder does not read text. */
@@ -463,7 +465,8 @@ export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'f
 
 const folderOcrArgs = z.object({ id, on: z.boolean() });
 const folderAddArgs = z.object({ path, ocr: z.boolean().optional() });
-const photoIdArgs = z.object({ photoId: id });
+/** `query`: mark the words that match this search (the same rule as search's text match). */
+const photoIdArgs = z.object({ photoId: id, query: text.optional() });
 
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
