@@ -84,8 +84,18 @@ export class TextEngine {
     return Math.max(1, this.o.workers);
   }
 
-  /** Reads the words in an encoded image (PNG/JPEG bytes). */
-  async read(image: Buffer): Promise<OcrResult> {
+  /**
+   * Reads the words in a grey image, twice: as it is and negated. Tesseract looks for dark text on
+   * a light ground; light lettering on a dark sign is only found in the negative. Where both
+   * passes read the same place, the more confident word is kept.
+   */
+  async read(image: GreyPixels): Promise<OcrResult> {
+    const first = await this.recognise(toPgm(image, false));
+    const second = await this.recognise(toPgm(image, true));
+    return { words: merge(first.words, second.words) };
+  }
+
+  private async recognise(image: Buffer): Promise<OcrResult> {
     const slot = await this.take();
     try {
       const worker = await slot.worker;
@@ -153,9 +163,53 @@ export class TextEngine {
     // Sparse text: find as much text as possible in no particular order. Photos hold signs and
     // labels here and there, not pages; on the generated set the default (a page layout) found
     // no word on most signs, sparse text found them, and screenshots read the same either way.
-    await worker.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT });
+    // Sauvola thresholding (local) instead of Otsu (one threshold for the whole photo): a light
+    // sign on a busy background has a histogram the background dominates, and Otsu then cuts
+    // between background and sign, not between sign and letters (measured: 4 more signs read of 24).
+    // The resolution is fixed because photos carry none worth trusting (and Tesseract otherwise
+    // prints its guess on stderr for every photo).
+    await worker.setParameters({ tessedit_pageseg_mode: PSM.SPARSE_TEXT, thresholding_method: '2', user_defined_dpi: '300' });
     return worker;
   }
+}
+
+/** Grey pixels, one byte each, row by row. */
+export interface GreyPixels {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/** A binary PGM (the engine reads it without a PNG encode and decode in between), negated on request. */
+function toPgm(img: GreyPixels, negate: boolean): Buffer {
+  const header = Buffer.from(`P5\n${img.width} ${img.height}\n255\n`);
+  const out = Buffer.allocUnsafe(header.length + img.data.length);
+  header.copy(out);
+  if (!negate) out.set(img.data, header.length);
+  else for (let i = 0; i < img.data.length; i++) out[header.length + i] = 255 - img.data[i]!;
+  return out;
+}
+
+/** Words of both passes; where two overlap (the same word read twice) the more confident stays. */
+function merge(a: OcrWord[], b: OcrWord[]): OcrWord[] {
+  const lines = a.reduce((m, w) => Math.max(m, w.line + 1), 0);
+  const out = [...a];
+  for (const w of b) {
+    const same = out.findIndex((x) => overlap(x.box, w.box) > 0.5);
+    const moved = { ...w, line: w.line + lines };
+    if (same < 0) out.push(moved);
+    else if (w.confidence > out[same]!.confidence) out[same] = { ...moved, line: out[same]!.line };
+  }
+  return out;
+}
+
+/** Intersection over the smaller box's area. */
+function overlap(p: OcrWord['box'], q: OcrWord['box']): number {
+  const w = Math.min(p[2], q[2]) - Math.max(p[0], q[0]);
+  const h = Math.min(p[3], q[3]) - Math.max(p[1], q[1]);
+  if (w <= 0 || h <= 0) return 0;
+  const area = (b: OcrWord['box']) => Math.max(1, (b[2] - b[0]) * (b[3] - b[1]));
+  return (w * h) / Math.min(area(p), area(q));
 }
 
 /** Flattens Tesseract's blocks → paragraphs → lines → words. */

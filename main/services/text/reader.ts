@@ -169,7 +169,7 @@ export async function readPhoto(engine: TextEngine, path: string): Promise<Readi
     const small = await readGreyscale(path, FIRST_LOOK_SIZE);
     if (!mayHaveText(small)) return { ...base, state: 'none', skipped: true, ms: performance.now() - started };
     const image = await readGreyscale(path, READ_SIZE);
-    const { words } = await engine.read(toPgm(image));
+    const { words } = await engine.read(image);
     const kept = keepWords(words, image);
     const text = linesOf(kept);
     const confidence = kept.length ? kept.reduce((s, w) => s + w.confidence, 0) / kept.length : null;
@@ -177,11 +177,6 @@ export async function readPhoto(engine: TextEngine, path: string): Promise<Readi
   } catch (err) {
     return { ...base, state: 'failed', error: (err as Error).message || String(err), ms: performance.now() - started };
   }
-}
-
-/** Grey pixels as a binary PGM: the engine reads it without a PNG encode and decode in between. */
-function toPgm(img: GreyImage): Buffer {
-  return Buffer.concat([Buffer.from(`P5\n${img.width} ${img.height}\n255\n`), img.data]);
 }
 
 interface KeptWord {
