@@ -87,7 +87,7 @@ export class TextEngine {
   /**
    * Reads the words in a grey image, twice: as it is and negated. Tesseract looks for dark text on
    * a light ground; light lettering on a dark sign is only found in the negative. Where both
-   * passes read the same place, the more confident word is kept.
+   * passes read the same place differently, both confident readings are kept.
    */
   async read(image: GreyPixels): Promise<OcrResult> {
     const first = await this.recognise(toPgm(image, false));
@@ -190,7 +190,10 @@ function toPgm(img: GreyPixels, negate: boolean): Buffer {
   return out;
 }
 
-/** Words of both passes; where two overlap (the same word read twice) the more confident stays. */
+/** Below this confidence (0–100) a word is more often noise than text (the reader drops it). */
+export const NOISE_CONFIDENCE = 45;
+
+/** Words of both passes; where two overlap, both confident readings stay (noise gives way). */
 function merge(a: OcrWord[], b: OcrWord[]): OcrWord[] {
   const lines = a.reduce((m, w) => Math.max(m, w.line + 1), 0);
   const out = [...a];
@@ -198,7 +201,12 @@ function merge(a: OcrWord[], b: OcrWord[]): OcrWord[] {
     const same = out.findIndex((x) => overlap(x.box, w.box) > 0.5);
     const moved = { ...w, line: w.line + lines };
     if (same < 0) out.push(moved);
-    else if (w.confidence > out[same]!.confidence) out[same] = { ...moved, line: out[same]!.line };
+    // The same place read differently: keep both readings when both are confident. Neither
+    // confidence nor box size tells which is right (the negative of a dark-themed screenshot reads
+    // "pas" as confidently as the first pass reads "pass", and the other way round elsewhere), and
+    // a search should find either.
+    else if (out[same]!.confidence < NOISE_CONFIDENCE) out[same] = { ...moved, line: out[same]!.line };
+    else if (w.confidence >= NOISE_CONFIDENCE && w.text.toLowerCase() !== out[same]!.text.toLowerCase()) out.push(moved);
   }
   return out;
 }

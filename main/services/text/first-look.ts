@@ -12,7 +12,7 @@
 import type { GreyImage } from '../media/index.ts';
 
 /** Longest side of the grey copy the first look reads. */
-export const FIRST_LOOK_SIZE = 1024;
+export const FIRST_LOOK_SIZE = 640;
 
 const TILE = 16;
 /** A brightness step this large (of 255) is an edge: faint watermarks aside, text contrasts more. */

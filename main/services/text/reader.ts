@@ -13,14 +13,12 @@ import type { Store } from '../store/index.ts';
 import { readGreyscale, type GreyImage } from '../media/index.ts';
 import { ProgressMeter } from '../indexer/index.ts';
 import { photosToRead, type PhotoToRead } from '../library/index.ts';
-import type { OcrWord, TextEngine } from './engine.ts';
+import { NOISE_CONFIDENCE, type OcrWord, type TextEngine } from './engine.ts';
 import { FIRST_LOOK_SIZE, mayHaveText } from './first-look.ts';
 import { folderReadsText, forgetReadings, readingStates, saveReading, type Reading } from './records.ts';
 
 /** Longest side the engine reads: enough for screenshot text, bounded in time and memory on 50 MP photos. */
 export const READ_SIZE = 2400;
-/** Words below this confidence (0–100) are noise more often than text (texture read as letters). */
-export const MIN_WORD_CONFIDENCE = 45;
 /** A page with more words than this keeps the first ones: 10,000-word documents are read, not stored without bound. */
 export const MAX_WORDS = 20_000;
 
@@ -191,7 +189,7 @@ function keepWords(words: OcrWord[], img: GreyImage): KeptWord[] {
   const out: KeptWord[] = [];
   for (const w of words) {
     const text = w.text.trim();
-    if (w.confidence < MIN_WORD_CONFIDENCE || !/[\p{L}\p{N}]/u.test(text)) continue;
+    if (w.confidence < NOISE_CONFIDENCE || !/[\p{L}\p{N}]/u.test(text)) continue;
     const [x0, y0, x1, y1] = w.box;
     out.push({
       word: { text, confidence: Math.round(w.confidence), box: [r(x0 / img.width), r(y0 / img.height), r(x1 / img.width), r(y1 / img.height)] },
