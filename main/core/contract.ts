@@ -355,6 +355,75 @@ export interface LabCompareResult {
   overlap: number;
 }
 
+// --- Smart albums (issue 10 §3) ------------------------------------------------------------------
+
+/**
+ * A smart album: a saved search, run again whenever it is opened or counted, so it always shows
+ * the library as it is now. It keeps the query, never vectors, so it survives a switch of model.
+ */
+export interface Album {
+  id: number;
+  name: string;
+  /** The search as the user ran it: the text exactly as typed, filters, cut-off, sort. */
+  query: SavedSearch;
+  /** The model in use when it was saved; null when none was. */
+  savedWith: string | null;
+  /** The model its search runs with now (the active one). */
+  searchesWith: string | null;
+  /** How many photos match now; null when the search could not run (see `problem`). */
+  count: number | null;
+  /** Why this album cannot be shown right now (its folder was removed, no model…), else null. */
+  problem: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AlbumResult {
+  album: Album;
+  result: SearchResult;
+}
+
+// --- Near-duplicates (issue 10 §4) -------------------------------------------------------------
+
+export interface DuplicatePhoto {
+  photo: Photo;
+  /** Its best aligned similarity to another photo of the group, in [-1, 1] (1 = the same picture). */
+  similarity: number;
+}
+
+/** Photos that look the same: copies of one picture. LeanLens never deletes or moves any of them. */
+export interface DuplicateGroup {
+  /** The first photo's id: stable while the group's first photo stays the same. */
+  id: number;
+  /** Largest picture first (most likely the original). */
+  photos: DuplicatePhoto[];
+}
+
+export interface DuplicatesResult {
+  groups: DuplicateGroup[];
+  /** The similarity the groups were made at. */
+  similarity: number;
+  /** Indexed photos looked at. */
+  photos: number;
+  /** Pairs proposed (by the hash or the model's vectors) and compared. */
+  pairsCompared: number;
+  /** Photos whose file could not be read now, with the reason; the others were still compared. */
+  unreadable: FailedPhoto[];
+  /** The model whose vectors proposed pairs, or null when none had indexed the library. */
+  modelId: string | null;
+  tookMs: number;
+}
+
+/** Progress of a search for duplicates: fingerprinting new photos, proposing pairs, comparing them. */
+export interface DuplicatesProgress {
+  stage: 'fingerprints' | 'proposing' | 'comparing' | 'done' | 'stopped';
+  done: number;
+  total: number;
+  /** Items per second in this stage; 0 until known. */
+  rate: number;
+  etaSeconds: number | null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 // ---------------------------------------------------------------------------------------------
@@ -456,6 +525,56 @@ export const labInitStudentArgs = z.object({
   id: modelId.optional(),
 });
 
+/**
+ * What a smart album keeps: the search request without its paging, so whatever a search request
+ * can say (text, filters, cut-off, sort) an album says too. Stored as JSON and run again as is.
+ */
+export const savedSearch = searchArgs.omit({ limit: true, offset: true }).refine(
+  (q) => q.text.trim() !== '' || q.folderId != null || q.from != null || q.to != null,
+  { message: 'an album needs search words or a filter' },
+);
+export type SavedSearch = z.infer<typeof savedSearch>;
+/** The local calendar day of a time, 'YYYY-MM-DD' (what a date input shows). */
+export function localDay(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/**
+ * A saved search in words, one part each — the text as typed, then its filters, cut-off and order —
+ * so the sidebar, the album view and `leanlens albums` describe an album the same way. Dates are
+ * the local calendar days the filter starts and ends on.
+ */
+export function savedSearchParts(q: SavedSearch, folderName: (id: number) => string | null): string[] {
+  const day = localDay;
+  const parts = [q.text.trim() ? `"${q.text.trim()}"` : 'filters only'];
+  if (q.minScore !== undefined) parts.push(`score ≥ ${q.minScore.toFixed(3)}`);
+  if (q.folderId != null) parts.push(`in ${folderName(q.folderId) ?? 'a removed folder'}`);
+  if (q.from != null) parts.push(`from ${day(q.from)}`);
+  if (q.to != null) parts.push(`to ${day(q.to)}`);
+  if (q.sort === 'date') parts.push('newest first');
+  return parts;
+}
+/** Album names: what the sidebar shows and `leanlens albums show <name>` takes (case-insensitive). */
+export const albumName = z
+  .string()
+  .trim()
+  .min(1, 'give the album a name')
+  .max(100, 'an album name is at most 100 characters');
+/** One album, by id (the UI) or by name (the CLI). */
+const albumRef = {
+  id: id.optional(),
+  name: z.string().max(100).optional(),
+};
+const exactlyOne = [(a: { id?: number; name?: string }) => (a.id === undefined) !== (a.name === undefined), { message: 'give exactly one of id or name' }] as const;
+export const albumGetArgs = z
+  .object({ ...albumRef, limit: z.number().int().min(1).max(100_000).optional(), offset: z.number().int().min(0).optional() })
+  .refine(...exactlyOne);
+export const albumSaveArgs = z.object({ name: albumName, query: savedSearch });
+export const albumRenameArgs = z.object({ ...albumRef, to: albumName }).refine(...exactlyOne);
+export const albumRemoveArgs = z.object(albumRef).refine(...exactlyOne);
+
 /** `acceptLicense`: the user has seen and accepted the model's licence (needed when `requiresAcceptance`). */
 export const modelDownloadArgs = z.object({ id: z.string().min(1).max(200), acceptLicense: z.boolean().optional() });
 /** `variant`: which precision to take from a Hugging Face snapshot holding several (onnx/vision_model_quantized.onnx …). */
@@ -467,6 +586,9 @@ const folderOcrArgs = z.object({ id, on: z.boolean() });
 const folderAddArgs = z.object({ path, ocr: z.boolean().optional() });
 /** `query`: mark the words that match this search (the same rule as search's text match). */
 const photoIdArgs = z.object({ photoId: id, query: text.optional() });
+/** `similarity`: how alike two photos must look to be grouped, 0.5–1 (default 0.9). */
+export const duplicatesFindArgs = z.object({ similarity: z.number().min(0.5).max(1).optional() }).optional();
+export const duplicatesExportArgs = z.object({ similarity: z.number().min(0.5).max(1).optional(), format: z.enum(['csv', 'json']) });
 
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
@@ -509,6 +631,15 @@ export const calls = {
   'models.cancelDownload': call<typeof modelIdArgs, { cancelled: boolean }>(modelIdArgs),
   'settings.get': call<typeof none, Settings>(none),
   'settings.set': call<typeof settingsPatch, Settings>(settingsPatch),
+  /** Every smart album with how many photos match it now. */
+  'albums.list': call<typeof none, Album[]>(none),
+  /** Runs an album's saved search: the album and its photos, as a search would return them. */
+  'albums.get': call<typeof albumGetArgs, AlbumResult>(albumGetArgs),
+  /** Saves a search as a smart album; a name already taken is refused. */
+  'albums.save': call<typeof albumSaveArgs, Album>(albumSaveArgs),
+  'albums.rename': call<typeof albumRenameArgs, Album>(albumRenameArgs),
+  /** Forgets an album (its photos are untouched: an album holds a search, not photos). */
+  'albums.remove': call<typeof albumRemoveArgs, void>(albumRemoveArgs),
   'lab.models': call<typeof none, ModelInfo[]>(none),
   'lab.run': call<typeof labRunArgs, { runId: number }>(labRunArgs),
   'lab.cancel': call<typeof labRunIdArgs, { cancelled: boolean }>(labRunIdArgs),
@@ -517,6 +648,12 @@ export const calls = {
   'lab.compare': call<typeof labCompareArgs, LabCompareResult>(labCompareArgs),
   'lab.variant': call<typeof labVariantArgs, ModelInfo>(labVariantArgs),
   'lab.initStudent': call<typeof labInitStudentArgs, ModelInfo>(labInitStudentArgs),
+  /** Groups of near-identical photos (resized, recompressed, cropped, brightened, converted copies). */
+  'duplicates.find': call<typeof duplicatesFindArgs, DuplicatesResult>(duplicatesFindArgs),
+  /** The groups as CSV (one row per photo) or JSON, for the user to act on: LeanLens deletes nothing. */
+  'duplicates.export': call<typeof duplicatesExportArgs, string>(duplicatesExportArgs),
+  /** Stops a search for duplicates in progress (fingerprints made so far are kept). */
+  'duplicates.stop': call<typeof none, { stopped: boolean }>(none),
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -538,6 +675,14 @@ export interface Events {
   'lab.progress': LabProgress;
   /** Progress of the OCR pass (reading text in photos). */
   'text.progress': IndexProgress;
+  /**
+   * What the smart albums show may have changed: photos were indexed or removed ('library', sent
+   * at most twice a second while indexing), the model changed ('model'), or an album was saved,
+   * renamed or removed ('albums'). The UI fetches the counts and the open album again.
+   */
+  'albums.changed': { cause: 'library' | 'model' | 'albums' };
+  /** Progress of a search for duplicates (`duplicates.find`). */
+  'duplicates.progress': DuplicatesProgress;
 }
 export type EventName = keyof Events;
 export const eventNames: EventName[] = [
@@ -549,6 +694,8 @@ export const eventNames: EventName[] = [
   'models.switching',
   'lab.progress',
   'text.progress',
+  'albums.changed',
+  'duplicates.progress',
 ];
 
 /** What every transport's client looks like: one async function per call. */

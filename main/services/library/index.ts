@@ -57,6 +57,9 @@ export {
   hashesById,
   searchablePhotosByHash,
   type PhotoToRead,
+  indexedPhotoContents,
+  indexedPhotosVersion,
+  type PhotoContent,
 } from './photos.ts';
 export type { LibraryChanges } from './reconcile.ts';
 
