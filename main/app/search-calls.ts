@@ -4,6 +4,7 @@
  * queries) listen without search depending on them.
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
+import { parseTextQuery } from '../core/text-query.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -29,7 +30,7 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
           s.encoder.load('text').catch(() => undefined);
         }
         const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
-        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, textQuery: parseTextQuery(args.text) });
       });
       onSearched(args.text);
       return result;

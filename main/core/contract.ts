@@ -27,6 +27,8 @@ export interface Folder {
   /** Deletions held back because too many photos vanished at once (unplugged drive, bad sync). */
   heldDeletions: number;
   addedAt: number;
+  /** Text in its photos is read (OCR): the user's switch, else on for folders named like Screenshots or Scans. */
+  ocr?: boolean;
 }
 
 /** The bundled ShapesWorld demo: its photos, their captions (a labelled set for the lab), its trained pair, queries to try. */
@@ -68,6 +70,60 @@ export interface SearchHit {
   photo: Photo;
   /** Cosine similarity between the query and the photo, in [-1, 1]. */
   score: number;
+  /**
+   * Set when the query's words were found in the text read in the photo (OCR). Hits are ranked by
+   * `score + TEXT_MATCH_WEIGHT × textMatch.score`, and a text match is always relevant: a
+   * relevance cut-off must keep it whatever its cosine.
+   */
+  textMatch?: TextMatch | null;
+}
+
+/** How a photo's recognised text matched a query. */
+export interface TextMatch {
+  /** 0..1: the weighted share of the query's words (and quoted phrases) found. */
+  score: number;
+  /** The photo's words (lower case, no diacritics) that matched: the preview highlights them. */
+  words: string[];
+}
+
+/** How much a full text match (score 1) adds to a hit's cosine when ranking. */
+export const TEXT_MATCH_WEIGHT = 0.5;
+
+/** One recognised word: box = [x0, y0, x1, y1] as fractions (0..1) of the photo as displayed. */
+export interface PhotoTextWord {
+  text: string;
+  confidence: number;
+  box: [number, number, number, number];
+  /** With `text.get`'s `query`: the word matches it (the preview highlights it). */
+  match?: boolean;
+}
+
+/** The text read in a photo. `pending`: not read yet; `off`: its folder does not read text. */
+export interface PhotoText {
+  photoId: number;
+  state: 'text' | 'none' | 'failed' | 'pending' | 'off';
+  text: string;
+  /** Mean word confidence (0–100), null without words. */
+  confidence: number | null;
+  words: PhotoTextWord[];
+  error: string | null;
+  readAt: number | null;
+}
+
+/** Photos counted by what OCR made of them (photos in folders where OCR is on). */
+export interface TextCounts {
+  /** Read (with or without text found). */
+  read: number;
+  withText: number;
+  /** Embedded but not read yet. */
+  pending: number;
+  failed: number;
+}
+
+export interface TextStatus extends TextCounts {
+  /** OCR is switched on in the settings. */
+  enabled: boolean;
+  progress: IndexProgress;
 }
 
 export interface SearchResult {
@@ -165,6 +221,8 @@ export interface Status {
   /** The model in use is a test model: real photos need a real one (e.g. `clip-vit-b32`). */
   testModel: boolean;
   dataDir: string;
+  /** Text in photos (OCR): counts and the pass's progress. */
+  text?: TextStatus;
 }
 
 /**
@@ -182,6 +240,8 @@ export interface Settings {
   useGpu: boolean;
   thumbnailSize: number;
   theme: 'system' | 'light' | 'dark';
+  /** Read text in photos (OCR) in the folders where it is on. */
+  ocr: boolean;
 }
 
 export interface DownloadProgress {
@@ -382,6 +442,8 @@ export const searchArgs = z.object({
   from: dateMs,
   to: dateMs,
   sort: z.enum(['relevance', 'date']).optional(),
+  /** Only photos whose recognised text matches the query. */
+  textOnly: z.boolean().optional(),
 });
 export type SearchArgs = z.infer<typeof searchArgs>;
 
@@ -403,6 +465,7 @@ const settingsPatch = z.object({
   useGpu: z.boolean().optional(),
   thumbnailSize: z.number().int().min(64).max(1024).optional(),
   theme: z.enum(['system', 'light', 'dark']).optional(),
+  ocr: z.boolean().optional(),
 });
 
 
@@ -519,6 +582,10 @@ export const modelIdArgs = z.object({ id: z.string().min(1).max(200) });
 export const modelUseArgs = z.object({ id: z.string().min(1).max(200), now: z.boolean().optional() });
 export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'fp16', 'fp32']).optional() });
 
+const folderOcrArgs = z.object({ id, on: z.boolean() });
+const folderAddArgs = z.object({ path, ocr: z.boolean().optional() });
+/** `query`: mark the words that match this search (the same rule as search's text match). */
+const photoIdArgs = z.object({ photoId: id, query: text.optional() });
 /** `similarity`: how alike two photos must look to be grouped, 0.5–1 (default 0.9). */
 export const duplicatesFindArgs = z.object({ similarity: z.number().min(0.5).max(1).optional() }).optional();
 export const duplicatesExportArgs = z.object({ similarity: z.number().min(0.5).max(1).optional(), format: z.enum(['csv', 'json']) });
@@ -533,9 +600,12 @@ function call<A extends z.ZodType, R>(args: A) {
 
 export const calls = {
   'folders.list': call<typeof none, Folder[]>(none),
-  'folders.add': call<z.ZodObject<{ path: typeof path }>, Folder>(z.object({ path })),
+  /** `ocr`: read text in its photos (default: on for folders named like Screenshots or Scans). */
+  'folders.add': call<typeof folderAddArgs, Folder>(folderAddArgs),
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
+  /** Turns reading text (OCR) on or off for one folder. */
+  'folders.setOcr': call<typeof folderOcrArgs, Folder>(folderOcrArgs),
   'library.demo': call<typeof none, DemoLibrary>(none),
   'library.demoInfo': call<typeof none, DemoInfo | null>(none),
   'index.status': call<typeof none, Status>(none),
@@ -544,6 +614,9 @@ export const calls = {
   'index.failures': call<typeof none, FailedPhoto[]>(none),
   'search.text': call<typeof searchArgs, SearchResult>(searchArgs),
   'search.similar': call<typeof similarArgs, SearchResult>(similarArgs),
+  'text.get': call<typeof photoIdArgs, PhotoText>(photoIdArgs),
+  'text.pause': call<typeof none, IndexProgress>(none),
+  'text.resume': call<typeof none, IndexProgress>(none),
   'photos.get': call<z.ZodObject<{ id: typeof id }>, Photo>(z.object({ id })),
   'photos.open': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'photos.showInFolder': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
@@ -600,6 +673,8 @@ export interface Events {
   'models.switching': SwitchProgress | null;
   /** Lab run and variant-build progress; a run's last event has stage done, failed or cancelled. */
   'lab.progress': LabProgress;
+  /** Progress of the OCR pass (reading text in photos). */
+  'text.progress': IndexProgress;
   /**
    * What the smart albums show may have changed: photos were indexed or removed ('library', sent
    * at most twice a second while indexing), the model changed ('model'), or an album was saved,
@@ -618,6 +693,7 @@ export const eventNames: EventName[] = [
   'models.changed',
   'models.switching',
   'lab.progress',
+  'text.progress',
   'albums.changed',
   'duplicates.progress',
 ];

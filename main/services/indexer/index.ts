@@ -22,6 +22,8 @@ import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
 export type { WorkItem } from './queue.ts';
+// The same progress (count, rate, ETA) for other passes over the library (the OCR pass).
+export { ProgressMeter } from './progress.ts';
 
 export interface IndexerOptions {
   store: Store;

@@ -314,3 +314,52 @@ export function indexedPhotosVersion(store: Store): string {
     .get()!;
   return `${r.n}:${r.latest ?? 0}:${r.top ?? 0}`;
 }
+
+/** An embedded photo whose text may be read (services/text keys what it reads by `hash`). */
+export interface PhotoToRead {
+  id: number;
+  folderId: number;
+  path: string;
+  hash: string;
+}
+
+/** Embedded photos with a content hash, present on disk: what the OCR pass may read. */
+export function photosToRead(store: Store): PhotoToRead[] {
+  return store.db
+    .prepare<[], PhotoToRead>(
+      `SELECT id, folder_id AS folderId, path, hash FROM photos
+       WHERE status = 'indexed' AND hash IS NOT NULL AND missing_since IS NULL ORDER BY id`,
+    )
+    .all();
+}
+
+/** The content hash of each of `ids` that has one. */
+export function hashesById(store: Store, ids: number[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const chunk of chunks(ids, 500)) {
+    const rows = store.db
+      .prepare<number[], { id: number; hash: string }>(`SELECT id, hash FROM photos WHERE hash IS NOT NULL AND id IN (${chunk.map(() => '?').join(',')})`)
+      .all(...chunk);
+    for (const r of rows) out.set(r.id, r.hash);
+  }
+  return out;
+}
+
+/** Searchable photos (indexed, matching the filter, with a vector of `modelId`) holding one of `hashes`. */
+export function searchablePhotosByHash(store: Store, modelId: string, hashes: string[], f: PhotoFilter): { id: number; hash: string }[] {
+  const { sql, params } = filterSql(f);
+  const out: { id: number; hash: string }[] = [];
+  for (const chunk of chunks(hashes, 500)) {
+    const named = Object.fromEntries(chunk.map((h, i) => [`h${i}`, h]));
+    out.push(
+      ...store.db
+        .prepare<Record<string, unknown>, { id: number; hash: string }>(
+          `SELECT p.id, p.hash FROM photos p WHERE p.status = 'indexed'
+           AND p.hash IN (${chunk.map((_, i) => `@h${i}`).join(',')})${sql}
+           AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
+        )
+        .all({ ...params, ...named, model: modelId }),
+    );
+  }
+  return out;
+}

@@ -40,6 +40,8 @@ export class AppState {
   foldersLoaded = $state(false);
   status = $state<Status | null>(null);
   progress = $state<IndexProgress | null>(null);
+  /** The OCR pass (reading text in photos). */
+  textProgress = $state<IndexProgress | null>(null);
   failures = $state<FailedPhoto[]>([]);
   models = $state<ModelInfo[]>([]);
   downloads = $state<Record<string, DownloadProgress>>({});
@@ -75,6 +77,11 @@ export class AppState {
       const wasRunning = this.progress?.state === 'running';
       this.progress = p;
       // Counts and failures change while indexing; refresh them now and then, and once at the end.
+      this.scheduleRefresh(wasRunning && p.state !== 'running' ? 50 : 1000);
+    });
+    client.on('text.progress', (p) => {
+      const wasRunning = this.textProgress?.state === 'running';
+      this.textProgress = p;
       this.scheduleRefresh(wasRunning && p.state !== 'running' ? 50 : 1000);
     });
     client.on('folders.changed', (f) => {
@@ -163,6 +170,7 @@ export class AppState {
     this.status = await this.client['index.status']({});
     this.switching = this.status.switching;
     this.progress = this.status.progress;
+    this.textProgress = this.status.text?.progress ?? null;
   }
   async loadModels() {
     this.models = await this.client['models.list']({});

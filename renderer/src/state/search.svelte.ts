@@ -60,7 +60,8 @@ export class SearchState {
     max = Math.ceil(max * 1000) / 1000;
     return { min, max: max > min ? max : min + 0.001 };
   });
-  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));
+  // A photo whose text matches the query is relevant whatever its score: the cut-off keeps it.
+  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.textMatch || h.score >= this.minScore));
   hiddenByCutoff = $derived(this.hits.length - this.visible.length);
   canLoadMore = $derived(this.source.kind === 'text' && this.hits.length < this.total);
   /** A text search has answered: it can be saved as a smart album. */
