@@ -45,11 +45,16 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   const { photoVector, searchByVector } = await searchService();
   let vector: Float32Array | null;
   const excludeIds: number[] = [];
-  if (args.photoId !== undefined) {
-    photoById(ctx.store, args.photoId);
-    vector = photoVector(ctx.store, args.photoId, s.modelId);
-    if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
-    excludeIds.push(args.photoId);
+  const ids = args.photoIds ?? (args.photoId !== undefined ? [args.photoId] : null);
+  if (ids) {
+    const vectors = ids.map((id) => {
+      photoById(ctx.store, id);
+      const v = photoVector(ctx.store, id, s.modelId);
+      if (!v) throw new AppError('failed', `${ids.length > 1 ? `photo ${id} is` : 'this photo is'} not indexed yet; try again when indexing has finished`);
+      return v;
+    });
+    vector = meanDirection(vectors);
+    excludeIds.push(...ids);
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
@@ -58,4 +63,19 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
     [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
   }
   return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
+}
+
+/**
+ * "More like these": the normalised mean of the photos' unit vectors, the direction closest on
+ * average to all of them (cosine search needs a unit vector; one photo gives itself back).
+ */
+export function meanDirection(vectors: Float32Array[]): Float32Array {
+  const out = new Float32Array(vectors[0]!.length);
+  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i]! += v[i]!;
+  let n = 0;
+  for (const x of out) n += x * x;
+  if (n === 0) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
+  const inv = 1 / Math.sqrt(n);
+  for (let i = 0; i < out.length; i++) out[i]! *= inv;
+  return out;
 }
