@@ -14,10 +14,11 @@ import type {
 } from '../../../main/core/contract.ts';
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
-export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings';
+export type Route = 'photos' | 'search' | 'library' | 'models' | 'lab' | 'settings';
 
 /** The sidebar, in order: one entry per view. */
 export const NAV: { route: Route; label: string; icon: string }[] = [
+  { route: 'photos', label: 'Photos', icon: 'image' },
   { route: 'search', label: 'Search', icon: 'search' },
   { route: 'library', label: 'Library', icon: 'folder' },
   { route: 'models', label: 'Models', icon: 'chip' },
@@ -27,9 +28,10 @@ export const NAV: { route: Route; label: string; icon: string }[] = [
 
 const ROUTES = new Set<string>(NAV.map((n) => n.route));
 
+/** The view in the address; without one, Photos (the home once a library exists — see `loadFolders`). */
 function routeFromHash(): Route {
   const r = location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '';
-  return ROUTES.has(r) ? (r as Route) : 'search';
+  return ROUTES.has(r) ? (r as Route) : 'photos';
 }
 
 export class AppState {
@@ -145,6 +147,8 @@ export class AppState {
   async loadFolders() {
     this.folders = await this.client['folders.list']({});
     this.foldersLoaded = true;
+    // No library yet and no view asked for: start where the demo and "add a folder" are offered.
+    if (this.folders.length === 0 && !ROUTES.has(location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '')) this.route = 'search';
   }
   /** Bytes per second and seconds left of a download in progress, once it has run a moment. */
   downloadPace(id: string): { rate: number; eta: number | null } | null {

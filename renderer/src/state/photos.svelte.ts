@@ -1,0 +1,111 @@
+/**
+ * The Photos timeline's state: the day counts (one call), pages of photos loaded as they come
+ * near the screen, the selection, and the photo open in the viewer. Pages are cached by number;
+ * a library change reloads the counts and drops the pages, so the timeline never shows a stale row.
+ */
+import type { TimelineDay, TimelinePhoto } from '../../../main/core/contract.ts';
+import { errorMessage, type Client } from '../lib/client.ts';
+import { EMPTY_SELECTION, selectClick, selectedIndices, type Selection } from '../lib/selection.ts';
+
+export const PAGE_SIZE = 500;
+
+export class PhotosState {
+  days = $state.raw<TimelineDay[]>([]);
+  total = $state(0);
+  loaded = $state(false);
+  error = $state<string | null>(null);
+  /** Bumped when a page arrives: the layout reads it to take the new aspect ratios. */
+  version = $state(0);
+  selection = $state.raw<Selection>(EMPTY_SELECTION);
+  /** Timeline index of the photo in the viewer, or null. */
+  open = $state<number | null>(null);
+
+  private pages = new Map<number, TimelinePhoto[]>();
+  private inFlight = new Map<number, Promise<void>>();
+  private generation = 0;
+  private refreshTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(private readonly client: Client) {
+    client.on('library.changed', () => {
+      if (this.refreshTimer) return;
+      // Indexing sends many small changes: refresh at most every 1.5 s.
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        void this.load();
+      }, 1500);
+    });
+  }
+
+  async load(): Promise<void> {
+    const generation = ++this.generation;
+    try {
+      const t = await this.client['photos.timeline']({});
+      if (generation !== this.generation) return;
+      this.pages.clear();
+      this.inFlight.clear();
+      this.days = t.days;
+      this.total = t.total;
+      this.error = null;
+      // A selection of positions means nothing once the order changed underneath it.
+      if (this.selection.items.size) this.selection = EMPTY_SELECTION;
+      this.version++;
+    } catch (e) {
+      this.error = errorMessage(e);
+    } finally {
+      this.loaded = true;
+    }
+  }
+
+  /** Photo `i` if its page is loaded (the tile shows a placeholder until then). */
+  photo(i: number): TimelinePhoto | null {
+    return this.pages.get(Math.floor(i / PAGE_SIZE))?.[i % PAGE_SIZE] ?? null;
+  }
+
+  /** Loads the pages holding photos `first` … `last - 1`. */
+  ensure(first: number, last: number): Promise<void> {
+    const wanted: Promise<void>[] = [];
+    for (let p = Math.floor(first / PAGE_SIZE); p * PAGE_SIZE < Math.min(last, this.total); p++) {
+      if (this.pages.has(p)) continue;
+      let pending = this.inFlight.get(p);
+      if (!pending) {
+        const generation = this.generation;
+        pending = this.client['photos.page']({ offset: p * PAGE_SIZE, limit: PAGE_SIZE }).then(
+          (rows) => {
+            if (generation !== this.generation) return;
+            this.pages.set(p, rows);
+            this.inFlight.delete(p);
+            this.version++;
+          },
+          (e: unknown) => {
+            this.inFlight.delete(p);
+            this.error = errorMessage(e);
+          },
+        );
+        this.inFlight.set(p, pending);
+      }
+      wanted.push(pending);
+    }
+    return Promise.all(wanted).then(() => undefined);
+  }
+
+  /** The selected photos in timeline order, loading their pages first (a Shift range may span unloaded ones). */
+  async selectedPhotos(): Promise<TimelinePhoto[]> {
+    const idx = selectedIndices(this.selection);
+    if (!idx.length) return [];
+    await this.ensure(idx[0]!, idx.at(-1)! + 1);
+    return idx.map((i) => this.photo(i)).filter((p): p is TimelinePhoto => p != null);
+  }
+
+  click(index: number, mods: { shift: boolean; toggle: boolean }): void {
+    this.selection = selectClick(this.selection, index, mods);
+  }
+
+  clearSelection(): void {
+    this.selection = EMPTY_SELECTION;
+  }
+
+  /** Where photo `id` is in the timeline (a shared link or a reload opens it), or null. */
+  async positionOf(id: number): Promise<number | null> {
+    return (await this.client['photos.position']({ id })).index;
+  }
+}
