@@ -5,6 +5,7 @@
  */
 import type { TimelineDay, TimelinePhoto } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
+import { PageCache } from '../lib/page-cache.ts';
 import { EMPTY_SELECTION, selectClick, selectedIndices, type Selection } from '../lib/selection.ts';
 
 export const PAGE_SIZE = 500;
@@ -20,8 +21,12 @@ export class PhotosState {
   /** Timeline index of the photo in the viewer, or null. */
   open = $state<number | null>(null);
 
-  private pages = new Map<number, TimelinePhoto[]>();
-  private inFlight = new Map<number, Promise<void>>();
+  private pages = new PageCache<TimelinePhoto>(
+    PAGE_SIZE,
+    (offset, limit) => this.client['photos.page']({ offset, limit }),
+    () => this.version++,
+    (e) => (this.error = errorMessage(e)),
+  );
   private generation = 0;
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -42,7 +47,6 @@ export class PhotosState {
       const t = await this.client['photos.timeline']({});
       if (generation !== this.generation) return;
       this.pages.clear();
-      this.inFlight.clear();
       this.days = t.days;
       this.total = t.total;
       this.error = null;
@@ -58,34 +62,12 @@ export class PhotosState {
 
   /** Photo `i` if its page is loaded (the tile shows a placeholder until then). */
   photo(i: number): TimelinePhoto | null {
-    return this.pages.get(Math.floor(i / PAGE_SIZE))?.[i % PAGE_SIZE] ?? null;
+    return this.pages.get(i);
   }
 
   /** Loads the pages holding photos `first` … `last - 1`. */
   ensure(first: number, last: number): Promise<void> {
-    const wanted: Promise<void>[] = [];
-    for (let p = Math.floor(first / PAGE_SIZE); p * PAGE_SIZE < Math.min(last, this.total); p++) {
-      if (this.pages.has(p)) continue;
-      let pending = this.inFlight.get(p);
-      if (!pending) {
-        const generation = this.generation;
-        pending = this.client['photos.page']({ offset: p * PAGE_SIZE, limit: PAGE_SIZE }).then(
-          (rows) => {
-            if (generation !== this.generation) return;
-            this.pages.set(p, rows);
-            this.inFlight.delete(p);
-            this.version++;
-          },
-          (e: unknown) => {
-            this.inFlight.delete(p);
-            this.error = errorMessage(e);
-          },
-        );
-        this.inFlight.set(p, pending);
-      }
-      wanted.push(pending);
-    }
-    return Promise.all(wanted).then(() => undefined);
+    return this.pages.ensure(first, last, this.total);
   }
 
   /** The selected photos in timeline order, loading their pages first (a Shift range may span unloaded ones). */
