@@ -4,6 +4,7 @@
  * queries) listen without search depending on them.
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
+import { meanDirection } from '../core/metrics.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -54,6 +55,7 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
       return v;
     });
     vector = meanDirection(vectors);
+    if (!vector) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
     excludeIds.push(...ids);
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
@@ -65,17 +67,3 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
 }
 
-/**
- * "More like these": the normalised mean of the photos' unit vectors, the direction closest on
- * average to all of them (cosine search needs a unit vector; one photo gives itself back).
- */
-export function meanDirection(vectors: Float32Array[]): Float32Array {
-  const out = new Float32Array(vectors[0]!.length);
-  for (const v of vectors) for (let i = 0; i < out.length; i++) out[i]! += v[i]!;
-  let n = 0;
-  for (const x of out) n += x * x;
-  if (n === 0) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
-  const inv = 1 / Math.sqrt(n);
-  for (let i = 0; i < out.length; i++) out[i]! *= inv;
-  return out;
-}
