@@ -6,7 +6,8 @@
  *
  * Sections: pipeline throughput, watch latency, text query latency at 10k/100k (+ resident
  * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
- * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
+ * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, the Photos timeline at
+ * 100,000 photos (test/bench/timeline.bench.ts), and the CLI's start-up
  * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`).
  */
 import { existsSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
+import { runTimelineBench } from './timeline.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -89,6 +91,7 @@ export async function runBenchmarks(): Promise<string[]> {
     await fn();
   }), failed);
   await section('trained lab', runTrainedLabBench, failed);
+  await section('Photos timeline', () => runTimelineBench(), failed);
   await section('CLI start-up', runCliBench, failed);
   await section('fixed batch 1', runFixedBatchBench, failed);
   await section('switching models', () => runSwitchBench(), failed);

@@ -288,7 +288,8 @@ const TIMELINE_ORDER = 'ORDER BY taken_at DESC, id DESC';
 /**
  * How many photos each day holds, newest first, counted by SQLite (GROUP BY) so the scrubber and
  * the section heights are known without loading a row. Days are the local calendar days of the
- * capture times, which EXIF gives as local wall-clock time.
+ * capture times, which EXIF gives as local wall-clock time. (Counting per stretch of constant UTC
+ * offset with integer arithmetic instead of localtime per row was tried: no faster at 100,000.)
  */
 export function timelineDays(store: Store): Timeline {
   const days = store.db
@@ -304,8 +305,9 @@ export function timelineDays(store: Store): Timeline {
 export function timelinePage(store: Store, offset: number, limit: number): TimelinePhoto[] {
   return store.db
     .prepare<[number, number], Omit<TimelinePhoto, 'name'>>(
+      // The OFFSET walk happens in the inner query, on the timeline index alone (no row reads).
       `SELECT id, path, width, height, taken_at AS takenAt, taken_at_source AS takenAtSource, mtime_ms AS mtimeMs
-       FROM photos WHERE ${IN_TIMELINE} ${TIMELINE_ORDER} LIMIT ? OFFSET ?`,
+       FROM photos WHERE id IN (SELECT id FROM photos WHERE ${IN_TIMELINE} ${TIMELINE_ORDER} LIMIT ? OFFSET ?) ${TIMELINE_ORDER}`,
     )
     .all(limit, offset)
     .map((r) => ({ ...r, name: basename(r.path) }));
