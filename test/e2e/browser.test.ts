@@ -197,6 +197,23 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await expect.poll(() => page.evaluate(() => (document.activeElement?.closest('.tile') as HTMLElement | null)?.dataset.name)).toBe(names[1]);
   });
 
+  it('Photos lists the indexed library; "More like these" on two selected photos searches by both', async () => {
+    await page.getByRole('link', { name: 'Photos' }).click();
+    const tile = (i: number) => page.locator(`.tl-tile[data-index="${i}"]`);
+    await tile(1).locator('img').waitFor();
+    await tile(0).click({ modifiers: ['Control'] });
+    await tile(1).click({ modifiers: ['Control'] });
+    const chosen = await page.locator('.tl-tile[aria-selected="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!.split(',')[0]));
+    expect(chosen).toHaveLength(2);
+    await page.getByRole('button', { name: /More like these/ }).click();
+    await expect.poll(() => page.locator('.source-chip').textContent()).toMatch(/Photos like\s*2 selected photos/);
+    await expect.poll(async () => (await tileNames()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    const names = await tileNames();
+    for (const c of chosen) expect(names).not.toContain(c);
+    await page.getByRole('button', { name: 'Back to text search' }).click();
+    await expect.poll(async () => (await tileNames())[0]).toBe('red.jpg');
+  });
+
   it('a photo copied into the watched folder appears in the open results; a deleted one disappears', async () => {
     const extra = join(dir, 'incoming.jpg');
     await writeSolidPhoto(extra, [200, 20, 25], { noise: 4 });

@@ -4,6 +4,8 @@
  */
 export class PageCache<T> {
   private pages = new Map<number, T[]>();
+  /** Pages kept on screen after a change until their fresh copy arrives (no flash of empty tiles). */
+  private stale = new Set<number>();
   private inFlight = new Map<number, Promise<void>>();
   private generation = 0;
 
@@ -18,10 +20,10 @@ export class PageCache<T> {
     return this.pages.get(Math.floor(i / this.pageSize))?.[i % this.pageSize] ?? null;
   }
 
-  /** Forgets every page; answers still in flight from before are dropped. */
-  clear(): void {
+  /** Every page is out of date: still shown, fetched again when next wanted; answers in flight are dropped. */
+  invalidate(): void {
     this.generation++;
-    this.pages.clear();
+    for (const p of this.pages.keys()) this.stale.add(p);
     this.inFlight.clear();
   }
 
@@ -29,7 +31,7 @@ export class PageCache<T> {
   ensure(first: number, last: number, total: number): Promise<void> {
     const wanted: Promise<void>[] = [];
     for (let p = Math.floor(Math.max(0, first) / this.pageSize); p * this.pageSize < Math.min(last, total); p++) {
-      if (this.pages.has(p)) continue;
+      if (this.pages.has(p) && !this.stale.has(p)) continue;
       let pending = this.inFlight.get(p);
       if (!pending) {
         const generation = this.generation;
@@ -37,6 +39,7 @@ export class PageCache<T> {
           (rows) => {
             if (generation !== this.generation) return;
             this.pages.set(p, rows);
+            this.stale.delete(p);
             this.inFlight.delete(p);
             this.onLoaded();
           },

@@ -1,7 +1,8 @@
 /**
  * The Photos timeline's state: the day counts (one call), pages of photos loaded as they come
  * near the screen, the selection, and the photo open in the viewer. Pages are cached by number;
- * a library change reloads the counts and drops the pages, so the timeline never shows a stale row.
+ * a library change reloads the counts and fetches the pages on screen again (showing the old ones
+ * meanwhile, so tiles do not flash empty while a folder indexes).
  */
 import type { TimelineDay, TimelinePhoto } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
@@ -46,7 +47,7 @@ export class PhotosState {
     try {
       const t = await this.client['photos.timeline']({});
       if (generation !== this.generation) return;
-      this.pages.clear();
+      this.pages.invalidate();
       this.days = t.days;
       this.total = t.total;
       this.error = null;
