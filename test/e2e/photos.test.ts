@@ -47,7 +47,10 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
       for (const [k, [w, h]] of SHAPES.entries()) {
         for (let v = 0; v < 4; v++) {
           const file = join(real, `shape-${k}-${v}.jpg`);
-          await sharp(join(demo, `shapes_0${5000 + k * 4 + v}.jpg`)).resize(w, h, { fit: 'cover' }).jpeg({ quality: 85 }).toFile(file);
+          await sharp(join(demo, `shapes_0${5000 + k * 4 + v}.jpg`))
+            .resize(w, h, { fit: 'cover' })
+            .jpeg({ quality: 85 })
+            .toFile(file);
           files.push(file);
         }
       }
@@ -83,7 +86,10 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
           .run(SMALL.w, SMALL.h, NEWEST + DAY, small);
         smallId = store.db.prepare<[string], number>('SELECT id FROM photos WHERE path = ?').pluck().get(small)!;
       });
-      fileDatedId = store.db.prepare<[], number>("SELECT id FROM photos WHERE taken_at_source = 'file' ORDER BY taken_at DESC LIMIT 1").pluck().get()!;
+      fileDatedId = store.db
+        .prepare<[], number>("SELECT id FROM photos WHERE taken_at_source = 'file' ORDER BY taken_at DESC LIMIT 1")
+        .pluck()
+        .get()!;
       store.close();
       for (let i = 0; i < rows.length; i += 2000) await Promise.all(rows.slice(i, i + 2000).map((r) => symlink(r.target, r.path)));
       return createApp({ dataDir, live: false });
@@ -100,7 +106,13 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
   const focusedIndex = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.dataset.index ?? null);
   const tileAt = (i: number) => page.locator(`.tl-tile[data-index="${i}"]`);
 
-  async function shoot(name: string, sizes: [number, number][] = [[800, 600], [1920, 1080]]) {
+  async function shoot(
+    name: string,
+    sizes: [number, number][] = [
+      [800, 600],
+      [1920, 1080],
+    ],
+  ) {
     for (const [w, h] of sizes) {
       await page.setViewportSize({ width: w, height: h });
       await page.waitForTimeout(150);
@@ -125,7 +137,12 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
     expect(n).toBeGreaterThan(10);
     expect(n).toBeLessThan(200);
     // Justified: photos keep their shape (a portrait tile is taller than wide).
-    const boxes = await tiles().evaluateAll((els) => els.slice(0, 12).map((e) => (e as HTMLElement).getBoundingClientRect()).map((r) => r.width / r.height));
+    const boxes = await tiles().evaluateAll((els) =>
+      els
+        .slice(0, 12)
+        .map((e) => (e as HTMLElement).getBoundingClientRect())
+        .map((r) => r.width / r.height),
+    );
     expect(Math.max(...boxes) / Math.min(...boxes)).toBeGreaterThan(1.5);
     await shoot('photos');
   });
@@ -170,7 +187,11 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
     await expect.poll(() => bar.getByRole('status').textContent()).toBe('4 photos selected');
     await tileAt(3).click({ modifiers: ['Control'] });
     await expect.poll(() => bar.getByRole('status').textContent()).toBe('3 photos selected');
-    expect(await page.locator('.tl-tile[aria-selected="true"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.index))).toEqual(['1', '2', '4']);
+    expect(await page.locator('.tl-tile[aria-selected="true"]').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.index))).toEqual([
+      '1',
+      '2',
+      '4',
+    ]);
     // Reveal needs the desktop app: not offered in the browser.
     expect(await bar.getByRole('button', { name: /Show in folder/ }).count()).toBe(0);
     await shoot('photos-selected', [[1920, 1080]]);
@@ -223,8 +244,13 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
     await viewer().waitFor();
     await expect.poll(() => page.getByTestId('viewer-date').textContent()).toMatch(/date from file/);
     expect(await page.getByTestId('viewer-path').textContent()).toMatch(/many\/p\d+\.jpg$/);
-    expect(await viewer().getByRole('link', { name: 'Download the original' }).getAttribute('href')).toMatch(new RegExp(`/photo/${fileDatedId}/original`));
-    await shoot('viewer', [[800, 600], [1920, 1080]]);
+    expect(await viewer().getByRole('link', { name: 'Download the original' }).getAttribute('href')).toMatch(
+      new RegExp(`/photo/${fileDatedId}/original`),
+    );
+    await shoot('viewer', [
+      [800, 600],
+      [1920, 1080],
+    ]);
     await page.keyboard.press('Escape');
     await expect.poll(() => viewer().count()).toBe(0);
   });

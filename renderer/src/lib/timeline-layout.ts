@@ -44,7 +44,12 @@ export interface TimelineOptions extends JustifyOptions {
 
 export const DEFAULT_TIMELINE: TimelineOptions = { rowHeight: 200, gap: 4, monthHeader: 56, dayHeader: 36, dayGap: 16 };
 
-export function layoutTimeline(days: TimelineDay[], aspectOf: (index: number) => number | null, width: number, opts = DEFAULT_TIMELINE): TimelineLayout {
+export function layoutTimeline(
+  days: TimelineDay[],
+  aspectOf: (index: number) => number | null,
+  width: number,
+  opts = DEFAULT_TIMELINE,
+): TimelineLayout {
   const count = days.reduce((n, d) => n + d.count, 0);
   const boxes = new Float64Array(count * 4);
   const headers: TimelineHeader[] = [];
