@@ -293,7 +293,8 @@ describe.skipIf(!haveChromium)('Photos timeline and viewer (100,000 photos)', ()
     const other = await (await ui.browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
     await other.goto(`${ui.server.url}#/photos?photo=${id}`);
     await other.getByTestId('viewer').waitFor({ timeout: 15_000 });
-    expect(await other.getByTestId('viewer').getAttribute('data-photo-id')).toBe(String(id));
+    // The viewer opens at once and names its photo when the photo's details have loaded.
+    await expect.poll(() => other.getByTestId('viewer').getAttribute('data-photo-id'), { timeout: 15_000 }).toBe(String(id));
     // The token went into a cookie; the address keeps the photo but not the token.
     expect(other.url()).not.toMatch(/token=/);
     expect(other.url()).toMatch(new RegExp(`#/photos\\?photo=${id}$`));
