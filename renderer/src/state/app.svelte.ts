@@ -147,8 +147,12 @@ export class AppState {
   async loadFolders() {
     this.folders = await this.client['folders.list']({});
     this.foldersLoaded = true;
-    // No library yet and no view asked for: start where the demo and "add a folder" are offered.
-    if (this.folders.length === 0 && !ROUTES.has(location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '')) this.route = 'search';
+    // No library yet and no view asked for: start where the demo and "add a folder" are offered,
+    // and say so in the address, so a reload stays there once the demo or a folder is added.
+    if (this.folders.length === 0 && !ROUTES.has(location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '')) {
+      this.route = 'search';
+      history.replaceState(history.state, '', '#/search');
+    }
   }
   /** Bytes per second and seconds left of a download in progress, once it has run a moment. */
   downloadPace(id: string): { rate: number; eta: number | null } | null {
