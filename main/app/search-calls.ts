@@ -5,6 +5,7 @@
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
 import { parseTextQuery } from '../core/text-query.ts';
+import { meanDirection } from '../core/metrics.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -46,11 +47,17 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   const { photoVector, searchByVector } = await searchService();
   let vector: Float32Array | null;
   const excludeIds: number[] = [];
-  if (args.photoId !== undefined) {
-    photoById(ctx.store, args.photoId);
-    vector = photoVector(ctx.store, args.photoId, s.modelId);
-    if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
-    excludeIds.push(args.photoId);
+  const ids = args.photoIds ?? (args.photoId !== undefined ? [args.photoId] : null);
+  if (ids) {
+    const vectors = ids.map((id) => {
+      photoById(ctx.store, id);
+      const v = photoVector(ctx.store, id, s.modelId);
+      if (!v) throw new AppError('failed', `${ids.length > 1 ? `photo ${id} is` : 'this photo is'} not indexed yet; try again when indexing has finished`);
+      return v;
+    });
+    vector = meanDirection(vectors);
+    if (!vector) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
+    excludeIds.push(...ids);
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
@@ -60,3 +67,4 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   }
   return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
 }
+

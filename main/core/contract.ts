@@ -60,10 +60,37 @@ export interface Photo {
   height: number | null;
   /** Capture time from EXIF (ms since epoch), falling back to the file's mtime when absent. */
   takenAt: number | null;
+  /** Where `takenAt` came from: the photo's EXIF, or the file's time when it has none; null until indexed. */
+  takenAtSource: 'exif' | 'file' | null;
   camera: string | null;
   format: string | null;
   status: PhotoStatus;
   error: string | null;
+}
+
+/** One tile of the Photos timeline: what the justified grid and its labels need, nothing more. */
+export interface TimelinePhoto {
+  id: number;
+  name: string;
+  path: string;
+  width: number | null;
+  height: number | null;
+  /** Capture time (ms since epoch, local wall clock as the camera wrote it). */
+  takenAt: number;
+  takenAtSource: 'exif' | 'file' | null;
+  mtimeMs: number;
+}
+
+/** How many timeline photos each day holds, newest day first ('YYYY-MM-DD' in the library's local time). */
+export interface TimelineDay {
+  day: string;
+  count: number;
+}
+
+export interface Timeline {
+  /** Photos in the timeline (indexed ones: their size and date are known). */
+  total: number;
+  days: TimelineDay[];
 }
 
 export interface SearchHit {
@@ -448,17 +475,21 @@ export const searchArgs = z.object({
 export type SearchArgs = z.infer<typeof searchArgs>;
 
 export const similarArgs = z.object({
-  /** A library photo, or an external image sent as base64 (dropped file). */
+  /** A library photo, several ("more like these": their mean direction), or an external image sent as base64 (dropped file). */
   photoId: id.optional(),
+  photoIds: z.array(id).min(1).max(1000).optional(),
   imageBase64: z.string().max(64 * 1024 * 1024).optional(),
   limit: z.number().int().min(1).max(100_000).optional(),
   minScore: z.number().min(-1).max(1).optional(),
-}).refine((a) => (a.photoId === undefined) !== (a.imageBase64 === undefined), {
-  message: 'give exactly one of photoId or imageBase64',
+}).refine((a) => [a.photoId, a.photoIds, a.imageBase64].filter((x) => x !== undefined).length === 1, {
+  message: 'give exactly one of photoId, photoIds or imageBase64',
 });
 export type SimilarArgs = z.infer<typeof similarArgs>;
 
 const none = z.object({}).strict().optional();
+
+/** A page of the timeline, newest first; pages are small enough to answer in a few ms. */
+export const timelinePageArgs = z.object({ offset: z.number().int().min(0), limit: z.number().int().min(1).max(2000) });
 
 const settingsPatch = z.object({
   threads: z.number().int().min(1).max(256).optional(),
@@ -618,6 +649,12 @@ export const calls = {
   'text.pause': call<typeof none, IndexProgress>(none),
   'text.resume': call<typeof none, IndexProgress>(none),
   'photos.get': call<z.ZodObject<{ id: typeof id }>, Photo>(z.object({ id })),
+  /** The Photos timeline's shape: how many photos each day holds (a GROUP BY, no rows loaded). */
+  'photos.timeline': call<typeof none, Timeline>(none),
+  /** Timeline photos `offset` … `offset + limit - 1`, newest first (the order `photos.timeline` counts in). */
+  'photos.page': call<typeof timelinePageArgs, TimelinePhoto[]>(timelinePageArgs),
+  /** Where a photo sits in the timeline (its index), or null when it is not in it: a shared link opens there. */
+  'photos.position': call<z.ZodObject<{ id: typeof id }>, { index: number | null }>(z.object({ id })),
   'photos.open': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'photos.showInFolder': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'models.list': call<typeof none, ModelInfo[]>(none),

@@ -69,13 +69,13 @@ describe.skipIf(!haveChromium)('text in photos in the browser', () => {
     await shoot('search');
 
     await first.locator('.tile-open').click();
-    const preview = page.getByTestId('preview');
-    await expect.poll(() => preview.getByTestId('preview-text').locator('mark').allTextContents(), { timeout: 10_000 }).toEqual(['PHARMACY']);
-    const highlight = preview.getByTestId('text-highlight');
+    const viewer = page.getByTestId('viewer');
+    await expect.poll(() => viewer.getByTestId('viewer-text').locator('mark').allTextContents(), { timeout: 10_000 }).toEqual(['PHARMACY']);
+    const highlight = viewer.getByTestId('text-highlight');
     await expect.poll(() => highlight.count()).toBe(1);
     expect(await highlight.getAttribute('data-word')).toBe('PHARMACY');
     // The box sits on the photo as displayed, inside the image's rectangle.
-    const img = (await preview.locator('.preview-stage img').boundingBox())!;
+    const img = (await viewer.locator('img.photo').boundingBox())!;
     const mark = (await highlight.boundingBox())!;
     expect(mark.width).toBeGreaterThan(20);
     expect(mark.x).toBeGreaterThanOrEqual(img.x);

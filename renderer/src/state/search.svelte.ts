@@ -11,6 +11,7 @@ import { stepIndex } from '../lib/grid-window.ts';
 export type SearchSource =
   | { kind: 'text' }
   | { kind: 'photo'; photoId: number; label: string }
+  | { kind: 'photos'; photoIds: number[]; label: string }
   | { kind: 'image'; imageBase64: string; label: string };
 
 const PAGE = 1000;
@@ -106,6 +107,13 @@ export class SearchState {
     void this.run({ resetCutoff: true });
   }
 
+  /** "More like these": photos near the selection's mean direction (from the Photos view). */
+  moreLikeThese(photoIds: number[], label: string): void {
+    this.previewIndex = null;
+    this.source = photoIds.length === 1 ? { kind: 'photo', photoId: photoIds[0]!, label } : { kind: 'photos', photoIds, label };
+    void this.run({ resetCutoff: true });
+  }
+
   byImage(imageBase64: string, label: string): void {
     this.previewIndex = null;
     this.source = { kind: 'image', imageBase64, label };
@@ -187,6 +195,7 @@ export class SearchState {
   private async fetch(offset: number, limit: number): Promise<SearchResult> {
     const s = this.source;
     if (s.kind === 'photo') return this.client['search.similar']({ photoId: s.photoId, limit });
+    if (s.kind === 'photos') return this.client['search.similar']({ photoIds: s.photoIds, limit });
     if (s.kind === 'image') return this.client['search.similar']({ imageBase64: s.imageBase64, limit });
     return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, ...this.filters() });
   }
