@@ -5,6 +5,8 @@
  */
 import { AppError, type Api, type QueryUnderstood, type SearchArgs, type SearchResult } from '../core/contract.ts';
 import { QuerySyntaxError, parseQuery, restrictionOf, type ParsedQuery } from '../core/query-language.ts';
+import { parseTextQuery } from '../core/text-query.ts';
+import { meanDirection } from '../core/metrics.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -37,7 +39,14 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
           { store: ctx.store, index: s.index, modelId: s.modelId },
           weighted(parsed.positives, 0),
           weighted(parsed.negatives, parsed.positives.length),
-          { ...pageArgs(args), filter: filterOf(parsed, args), minScore: args.minScore, all: args.relevance === 'all' },
+          {
+            ...pageArgs(args),
+            filter: filterOf(parsed, args),
+            minScore: args.minScore,
+            all: args.relevance === 'all',
+            // Text in photos (OCR) is matched against the words searched for, not the filters or negatives.
+            textQuery: parseTextQuery(parsed.positives.map((t) => t.text).join(' ')),
+          },
         );
       });
       // Features that learn from queries (the lab's recent queries) get the text searched for, without filters or negatives.
@@ -56,11 +65,17 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   const { photoVector, searchByVector } = await searchService();
   let vector: Float32Array | null;
   const excludeIds: number[] = [];
-  if (args.photoId !== undefined) {
-    photoById(ctx.store, args.photoId);
-    vector = photoVector(ctx.store, args.photoId, s.modelId);
-    if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
-    excludeIds.push(args.photoId);
+  const ids = args.photoIds ?? (args.photoId !== undefined ? [args.photoId] : null);
+  if (ids) {
+    const vectors = ids.map((id) => {
+      photoById(ctx.store, id);
+      const v = photoVector(ctx.store, id, s.modelId);
+      if (!v) throw new AppError('failed', `${ids.length > 1 ? `photo ${id} is` : 'this photo is'} not indexed yet; try again when indexing has finished`);
+      return v;
+    });
+    vector = meanDirection(vectors);
+    if (!vector) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
+    excludeIds.push(...ids);
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
@@ -82,7 +97,7 @@ function parse(text: string): ParsedQuery {
 }
 
 function pageArgs(args: SearchArgs) {
-  return { limit: args.limit, offset: args.offset, sort: args.sort };
+  return { limit: args.limit, offset: args.offset, sort: args.sort, textOnly: args.textOnly };
 }
 
 /** The query's filters joined with the call's own (folder id, date range): both must hold. */

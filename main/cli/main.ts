@@ -10,12 +10,12 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, IndexProgress, ModelInfo } from '../core/contract.ts';
+import type { Api, Folder, IndexProgress, ModelInfo, TextStatus } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
 import { formatDate, progressLine, table } from './format.ts';
-import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
+import { findFolder, folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
 import { intFlag, need, USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
@@ -52,6 +52,10 @@ const FLAGS = {
   'accept-license': { type: 'boolean' },
   variant: { type: 'string' },
   now: { type: 'boolean' },
+  // text in photos (OCR)
+  ocr: { type: 'boolean' },
+  'no-ocr': { type: 'boolean' },
+  'text-only': { type: 'boolean' },
   // duplicates
   similarity: { type: 'string' },
 } as const;
@@ -251,26 +255,36 @@ async function foldersCommand(app: App, words: string[], flags: Flags, io: CliIo
       folders.length === 0
         ? 'No folders yet. Add one with: leanlens folders add <path>'
         : table([
-            ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED'],
-            ...folders.map((f) => [f.path, f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount)]),
+            ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED', 'OCR'],
+            ...folders.map((f) => [f.path, f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount), f.ocr ? 'on' : 'off']),
           ]),
     );
   }
   if (sub === 'add') {
-    need(words, 2, 'folders add <path>');
-    const folder = await app['folders.add']({ path: resolve(path!) });
-    return print(io, flags, folder, () => `Added ${folder.path} (${folder.photoCount} photos). Run "leanlens index" to index them.`);
+    need(words, 2, 'folders add <path> [--ocr]');
+    const folder = await app['folders.add']({ path: resolve(path!), ...(flags.ocr ? { ocr: true } : {}) });
+    const ocr = folder.ocr ? ' Text in its photos will be read (OCR).' : '';
+    return print(io, flags, folder, () => `Added ${folder.path} (${folder.photoCount} photos).${ocr} Run "leanlens index" to index them.`);
+  }
+  if (sub === 'ocr') {
+    const on = words[2];
+    if (words.length < 3 || (on !== 'on' && on !== 'off')) throw new UsageError('usage: leanlens folders ocr <path> on|off');
+    const folder = await app['folders.setOcr']({ id: (await folderByPath(app, path!)).id, on: on === 'on' });
+    return print(io, flags, folder, () => `Reading text (OCR) in ${folder.path}: ${folder.ocr ? 'on. Run "leanlens index" to read it.' : 'off.'}`);
   }
   if (sub === 'remove') {
     need(words, 2, 'folders remove <path>');
-    const wanted = resolve(path!);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`"${wanted}" is not a library folder; see: leanlens folders list`);
+    const folder = await folderByPath(app, path!);
     await app['folders.remove']({ id: folder.id });
     return print(io, flags, { removed: folder.path }, () => `Removed ${folder.path} from the library (files untouched).`);
   }
-  throw new UsageError('usage: leanlens folders add|remove|list');
+  throw new UsageError('usage: leanlens folders add|remove|list|ocr');
+}
+
+async function folderByPath(app: Pick<Api, 'folders.list'>, path: string): Promise<Folder> {
+  const folder = await findFolder(app, path);
+  if (!folder) throw new UsageError(`"${resolve(path)}" is not a library folder; see: leanlens folders list`);
+  return folder;
 }
 
 async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
@@ -283,7 +297,13 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
     last = now;
     process.stderr.write(`\r${progressLine(p)}\x1b[K`);
   };
-  let status = await app.sync(onProgress);
+  let reading = false;
+  const onTextProgress = (p: IndexProgress) => {
+    if (showBar && !reading) process.stderr.write('\nReading text in photos (OCR)\n');
+    reading = true;
+    onProgress(p);
+  };
+  let status = await app.sync(onProgress, { ocr: !flags['no-ocr'], onTextProgress });
   if (showBar) process.stderr.write('\n');
   if (flags.watch) {
     io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
@@ -300,10 +320,17 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
   }
   return print(io, flags, status, () => {
     const lines = [`${status.indexed} of ${status.files} photos indexed with ${status.model}, ${status.failed} failed.`];
+    if (status.text) lines.push(textLine(status.text));
     for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${e.path}: ${e.reason}`);
     if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
     return lines.join('\n');
   });
+}
+
+/** "Text (OCR):  12 photos read, 5 with text, 3 pending, 0 failed". */
+function textLine(t: TextStatus): string {
+  const off = t.enabled ? '' : ' — OCR is off in the settings';
+  return `Text (OCR):  ${t.read} photos read, ${t.withText} with text, ${t.pending} pending, ${t.failed} failed${off}`;
 }
 
 async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
@@ -342,6 +369,7 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
       ...switching,
       ...testModel,
       `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending, ${s.failed} failed)`,
+      ...(s.text ? [textLine(s.text)] : []),
       ...s.errors.slice(0, 20).map((e) => `  failed: ${e.path}: ${e.reason}`),
     ].join('\n');
   });

@@ -11,16 +11,21 @@ export const LAB_USAGE = `Model lab
 export const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
 
 Library
-  folders add <path>            add a photo folder (then run: leanlens index)
+  folders add <path> [--ocr]    add a photo folder (then run: leanlens index); --ocr reads the text in its
+                                photos (on by default for folders named like Screenshots or Scans)
+  folders ocr <path> on|off     read text in a folder's photos (OCR), or stop
   folders remove <path>         forget a folder (your photos are never touched)
   folders list [--json]
-  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
+  index [--watch] [--no-ocr] [--json]   bring the index up to date, then read text in photos (OCR)
+                                unless --no-ocr; --watch keeps watching until Ctrl-C
   status [--json]
   demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
 Search
-  search <query> [--limit N] [--min-score S | --all] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
-                                the relevant photos (each query's own cut-off); --min-score: a fixed
-                                cut-off; --all: every photo, ranked. The query language:
+  search <query> [--limit N] [--min-score S | --all] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date]
+         [--text-only] [--json]   the relevant photos (each query's own cut-off); --min-score: a fixed
+                                cut-off; --all: every photo, ranked. Words in photos rank first
+                                ("invoice 4471"); --text-only keeps only photos whose text matches.
+                                The query language:
                                   red car -night · beach not people · cat:2 + sofa · "a red car"
                                   in:Holidays · 2023 · May 2024 · from:2023-06-01 to:2023-08-31
                                   before:2020 · after:2019-05 · type:png · camera:iPhone

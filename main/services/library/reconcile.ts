@@ -125,7 +125,7 @@ export async function applyObservations(
   const touch = db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, missing_since = NULL, updated_at = ? WHERE id = ?');
   const changed = db.prepare(
     `UPDATE photos SET size = ?, mtime_ms = ?, hash = ?, status = 'pending', error = NULL, width = NULL, height = NULL,
-       taken_at = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = ? WHERE id = ?`,
+       taken_at = NULL, taken_at_source = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = ? WHERE id = ?`,
   );
   const failed = db.prepare(
     `UPDATE photos SET size = ?, mtime_ms = ?, hash = NULL, status = 'failed', error = ?, missing_since = NULL, updated_at = ? WHERE id = ?`,

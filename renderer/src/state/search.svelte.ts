@@ -11,6 +11,7 @@ import { stepIndex } from '../lib/grid-window.ts';
 export type SearchSource =
   | { kind: 'text' }
   | { kind: 'photo'; photoId: number; label: string }
+  | { kind: 'photos'; photoIds: number[]; label: string }
   | { kind: 'image'; imageBase64: string; label: string };
 
 const PAGE = 1000;
@@ -66,7 +67,8 @@ export class SearchState {
     max = Math.ceil(max * 1000) / 1000;
     return { min, max: max > min ? max : min + 0.001 };
   });
-  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));
+  // A photo whose text matches the query is relevant whatever its score: the cut-off keeps it.
+  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.textMatch || h.score >= this.minScore));
   hiddenByCutoff = $derived(this.hits.length - this.visible.length);
   /** Photos below the cut-off, counting those not loaded yet ("12 relevant · 988 below"). */
   below = $derived(Math.max(0, this.total - this.visible.length));
@@ -121,6 +123,13 @@ export class SearchState {
   moreLike(photo: Photo): void {
     this.previewIndex = null;
     this.source = { kind: 'photo', photoId: photo.id, label: photo.name };
+    void this.run({ resetCutoff: true });
+  }
+
+  /** "More like these": photos near the selection's mean direction (from the Photos view). */
+  moreLikeThese(photoIds: number[], label: string): void {
+    this.previewIndex = null;
+    this.source = photoIds.length === 1 ? { kind: 'photo', photoId: photoIds[0]!, label } : { kind: 'photos', photoIds, label };
     void this.run({ resetCutoff: true });
   }
 
@@ -216,6 +225,7 @@ export class SearchState {
   private async fetch(offset: number, limit: number): Promise<SearchResult> {
     const s = this.source;
     if (s.kind === 'photo') return this.client['search.similar']({ photoId: s.photoId, limit });
+    if (s.kind === 'photos') return this.client['search.similar']({ photoIds: s.photoIds, limit });
     if (s.kind === 'image') return this.client['search.similar']({ imageBase64: s.imageBase64, limit });
     // Every photo, ranked: the cut-off is applied here, so the slider moves instantly both ways.
     return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, relevance: 'all', ...this.filters() });
