@@ -66,6 +66,7 @@ describe.skipIf(!haveChromium)('search: a negative term and a date chip', () => 
 
   it('"circles -red 2023": a date chip, only the relevant 2023 photos, no red circle first', async () => {
     await page.goto(ui.server.url);
+    await page.getByRole('link', { name: 'Search' }).click();
     const box = page.getByLabel('Search photos');
     await box.fill('circles -red 2023');
     await box.press('Enter');
