@@ -33,6 +33,8 @@ const DEFAULT_SETTINGS: Settings = {
   useGpu: true,
   thumbnailSize: 256,
   theme: 'system',
+  showScores: false,
+  showTestModels: false,
 };
 
 export async function createApp(options: AppOptions): Promise<App> {

@@ -179,9 +179,14 @@ export interface SwitchProgress {
 
 export interface Settings {
   threads: number;
+  /** Use a supported GPU when there is one (automatic, the default), else the CPU. */
   useGpu: boolean;
   thumbnailSize: number;
   theme: 'system' | 'light' | 'dark';
+  /** Similarity scores on every result tile; off: only on hover, as photo apps do. */
+  showScores: boolean;
+  /** List the test models (colour oracle, random weights) in Models; off: hidden unless one is in use. */
+  showTestModels: boolean;
 }
 
 export interface DownloadProgress {
@@ -334,6 +339,8 @@ const settingsPatch = z.object({
   useGpu: z.boolean().optional(),
   thumbnailSize: z.number().int().min(64).max(1024).optional(),
   theme: z.enum(['system', 'light', 'dark']).optional(),
+  showScores: z.boolean().optional(),
+  showTestModels: z.boolean().optional(),
 });
 
 

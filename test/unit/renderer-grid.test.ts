@@ -1,6 +1,6 @@
 // The virtualized result grid renders only the rows on screen: the window maths, at 100,000 results.
 import { describe, expect, it } from 'vitest';
-import { gridWindow, scrollToShow } from '../../renderer/src/lib/grid-window.ts';
+import { focusAfterKey, gridWindow, scrollToShow, tileLayout } from '../../renderer/src/lib/grid-window.ts';
 
 describe('result grid window', () => {
   const base = { count: 100_000, width: 1000, height: 800, tile: 184, gap: 12, overscanRows: 2 };
@@ -32,5 +32,37 @@ describe('result grid window', () => {
     expect(scrollToShow(2, w, 0, 800)).toBe(0);
     expect(scrollToShow(5 * 10, w, 0, 800)).toBe(11 * 196 - 800);
     expect(scrollToShow(0, w, 5000, 800)).toBe(0);
+  });
+});
+
+describe('result grid tile size', () => {
+  it('keeps at least three rows on screen in an 800×600 window', () => {
+    // 800×600: 60 px sidebar, 32 px padding, ~150 px of toolbar and filters above the grid.
+    const { columns, tile } = tileLayout({ width: 708, height: 430, minTile: 176, gap: 12 });
+    expect(3 * tile + 2 * 12).toBeLessThanOrEqual(430);
+    expect(columns * tile + (columns - 1) * 12).toBeLessThanOrEqual(708);
+  });
+  it('fills the width of a wide window with tiles of at least the minimum size', () => {
+    const { columns, tile } = tileLayout({ width: 1656, height: 900, minTile: 176, gap: 12 });
+    expect(tile).toBeGreaterThanOrEqual(176);
+    expect(columns).toBe(8);
+    expect(1656 - (columns * tile + (columns - 1) * 12)).toBeLessThan(columns);
+  });
+});
+
+describe('keyboard focus in the result grid', () => {
+  it('moves by one, by a row and by a page, and stops at the edges', () => {
+    expect(focusAfterKey('ArrowRight', 0, 4, 10, 2)).toBe(1);
+    expect(focusAfterKey('ArrowLeft', 0, 4, 10, 2)).toBe(0);
+    expect(focusAfterKey('ArrowDown', 1, 4, 10, 2)).toBe(5);
+    expect(focusAfterKey('ArrowDown', 7, 4, 10, 2)).toBe(7); // no tile below in the last, short row
+    expect(focusAfterKey('ArrowUp', 5, 4, 10, 2)).toBe(1);
+    expect(focusAfterKey('ArrowUp', 2, 4, 10, 2)).toBe(2);
+    expect(focusAfterKey('PageDown', 0, 4, 10, 2)).toBe(8);
+    expect(focusAfterKey('PageUp', 9, 4, 10, 2)).toBe(1);
+    expect(focusAfterKey('End', 0, 4, 10, 2)).toBe(9);
+    expect(focusAfterKey('Home', 9, 4, 10, 2)).toBe(0);
+    expect(focusAfterKey('Enter', 3, 4, 10, 2)).toBeNull();
+    expect(focusAfterKey('ArrowRight', 0, 4, 0, 2)).toBeNull();
   });
 });

@@ -4,6 +4,7 @@
  * the headless server (HTTP + WebSocket, token in an HttpOnly cookie) and the Electron preload
  * (`window.leanlens`). Views never know which one they run on, except through `transport`.
  */
+import { sentence } from './errors.ts';
 import { callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
 
 export type PhotoKind = 'thumbnail' | 'original';
@@ -192,8 +193,9 @@ export function connect(): Client {
   return createClient(window.leanlens ? desktopTransport(window.leanlens) : httpTransport());
 }
 
+/** What a person reads for an error: one capitalised sentence (see ./errors.ts). */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return sentence(e instanceof Error ? e.message : String(e));
 }
 export function errorCode(e: unknown): string | undefined {
   return e instanceof CallError ? e.code : undefined;

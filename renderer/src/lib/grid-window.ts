@@ -43,3 +43,48 @@ export function scrollToShow(index: number, w: GridWindow, scrollTop: number, he
   if (bottom > scrollTop + height) return bottom - height;
   return scrollTop;
 }
+
+/**
+ * Columns and tile size for a viewport: tiles at least `minTile` wide, but never so tall that fewer
+ * than `minRows` rows fit in the height (an 800×600 window still shows three rows of photos).
+ */
+export function tileLayout(opts: { width: number; height: number; minTile: number; gap: number; minRows?: number }): { columns: number; tile: number } {
+  const { width, height, minTile, gap } = opts;
+  const minRows = opts.minRows ?? 3;
+  const byWidth = Math.floor((width + gap) / (minTile + gap));
+  // The largest tile that still lets minRows rows (and their gaps) fit; unmeasured height: no limit.
+  const maxTile = height > 0 ? Math.floor((height - (minRows - 1) * gap) / minRows) : Infinity;
+  const byHeight = Number.isFinite(maxTile) ? Math.ceil((width + gap) / (Math.max(48, maxTile) + gap)) : 1;
+  const columns = Math.max(1, byWidth, byHeight);
+  return { columns, tile: Math.max(48, Math.floor((width - (columns - 1) * gap) / columns)) };
+}
+
+/**
+ * Where a key moves the keyboard focus in a grid of `count` items, `columns` wide (the roving
+ * tabindex: the grid is one Tab stop and the arrows move inside it); null for keys it does not use.
+ */
+export function focusAfterKey(key: string, index: number, columns: number, count: number, pageRows: number): number | null {
+  if (count === 0) return null;
+  const last = count - 1;
+  const clamp = (i: number) => Math.max(0, Math.min(last, i));
+  switch (key) {
+    case 'ArrowRight':
+      return clamp(index + 1);
+    case 'ArrowLeft':
+      return clamp(index - 1);
+    case 'ArrowDown':
+      return index + columns <= last ? index + columns : index;
+    case 'ArrowUp':
+      return index - columns >= 0 ? index - columns : index;
+    case 'PageDown':
+      return clamp(index + columns * Math.max(1, pageRows));
+    case 'PageUp':
+      return clamp(index - columns * Math.max(1, pageRows));
+    case 'Home':
+      return 0;
+    case 'End':
+      return last;
+    default:
+      return null;
+  }
+}

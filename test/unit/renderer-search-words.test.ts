@@ -1,0 +1,28 @@
+// The Search view's situational words: placeholders that fit the model, and the slider's key steps.
+import { describe, expect, it } from 'vitest';
+import { placeholderFor, sliderStep } from '../../renderer/src/lib/search-words.ts';
+
+describe('search placeholder', () => {
+  it('suggests what the active model can answer', () => {
+    expect(placeholderFor({ id: 'shapesworld-student', testModel: false }, ['a red circle', 'two squares'])).toContain('“a red circle”');
+    expect(placeholderFor({ id: 'color-oracle', testModel: true }, [])).toMatch(/colour/);
+    expect(placeholderFor({ id: 'tiny-clip', testModel: true }, [])).toMatch(/test model/);
+    expect(placeholderFor({ id: 'clip-vit-b32', testModel: false }, [])).toMatch(/Describe a photo/);
+    expect(placeholderFor(null, [])).toMatch(/Describe a photo/);
+  });
+});
+
+describe('relevance slider keys', () => {
+  const range = { min: 0.1, max: 0.3 };
+  it('steps by a twentieth with arrows and a fifth with Page keys, never past the ends', () => {
+    expect(sliderStep('ArrowRight', 0.1, range)).toBeCloseTo(0.11, 6);
+    expect(sliderStep('ArrowLeft', 0.2, range)).toBeCloseTo(0.19, 6);
+    expect(sliderStep('PageUp', 0.1, range)).toBeCloseTo(0.14, 6);
+    expect(sliderStep('ArrowRight', 0.3, range)).toBe(0.3); // the best match stays visible
+    expect(sliderStep('ArrowLeft', 0.1, range)).toBe(0.1);
+    expect(sliderStep('Home', 0.25, range)).toBe(0.1);
+    expect(sliderStep('End', 0.1, range)).toBe(0.3);
+    expect(sliderStep('Enter', 0.1, range)).toBeNull();
+    expect(sliderStep('ArrowRight', 0.1, { min: 0.1, max: 0.1 })).toBeNull();
+  });
+});
