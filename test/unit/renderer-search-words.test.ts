@@ -1,6 +1,7 @@
 // The Search view's situational words: placeholders that fit the model, and the slider's key steps.
 import { describe, expect, it } from 'vitest';
 import { placeholderFor, sliderStep } from '../../renderer/src/lib/search-words.ts';
+import { executionSummary } from '../../renderer/src/lib/execution.ts';
 
 describe('search placeholder', () => {
   it('suggests what the active model can answer', () => {
@@ -24,5 +25,14 @@ describe('relevance slider keys', () => {
     expect(sliderStep('End', 0.1, range)).toBe(0.3);
     expect(sliderStep('Enter', 0.1, range)).toBeNull();
     expect(sliderStep('ArrowRight', 0.1, { min: 0.1, max: 0.1 })).toBeNull();
+  });
+});
+
+describe('where the encoder runs, in plain words', () => {
+  it('says CPU and why, GPU and which', () => {
+    expect(executionSummary({ provider: 'cpu', requested: ['cuda', 'cpu'] }, true).sentence).toBe('Running on the CPU — no supported GPU found.');
+    expect(executionSummary({ provider: 'cpu', requested: ['cpu'] }, true).sentence).toMatch(/^Running on the CPU — no supported GPU found/);
+    expect(executionSummary({ provider: 'cpu', requested: ['cpu'] }, false).sentence).toMatch(/turned off in Settings/);
+    expect(executionSummary({ provider: 'cuda', requested: ['cuda', 'cpu'] }, true)).toMatchObject({ device: 'GPU', sentence: 'Running on the GPU (CUDA).' });
   });
 });
