@@ -1,7 +1,8 @@
-// The Search view's situational words: placeholders that fit the model, and the slider's key steps.
+// The renderer's situational words: search placeholders, the slider's key steps, where the encoder runs, sizes.
 import { describe, expect, it } from 'vitest';
 import { placeholderFor, sliderStep } from '../../renderer/src/lib/search-words.ts';
 import { executionSummary } from '../../renderer/src/lib/execution.ts';
+import { bytes } from '../../renderer/src/lib/format.ts';
 
 describe('search placeholder', () => {
   it('suggests what the active model can answer', () => {
@@ -34,5 +35,15 @@ describe('where the encoder runs, in plain words', () => {
     expect(executionSummary({ provider: 'cpu', requested: ['cpu'] }, true).sentence).toMatch(/^Running on the CPU — no supported GPU found/);
     expect(executionSummary({ provider: 'cpu', requested: ['cpu'] }, false).sentence).toMatch(/turned off in Settings/);
     expect(executionSummary({ provider: 'cuda', requested: ['cuda', 'cpu'] }, true)).toMatchObject({ device: 'GPU', sentence: 'Running on the GPU (CUDA).' });
+  });
+});
+
+describe('one size unit', () => {
+  it('writes sizes in decimal units, as the Lab does (1 MB = 10⁶ bytes)', () => {
+    expect(bytes(1_000_000)).toBe('1.0 MB');
+    expect(bytes(350_000_000)).toBe('350 MB');
+    expect(bytes(999)).toBe('999 B');
+    expect(bytes(1_500)).toBe('1.5 kB');
+    expect(bytes(2.5e9)).toBe('2.5 GB');
   });
 });
