@@ -516,3 +516,11 @@ export function parseArgs<N extends CallName>(name: N, raw: unknown): z.output<(
  * benchmarks here and by the Python pipeline (models/distill), so the two never disagree.
  */
 export const PAPER_REFERENCE = paperReference;
+
+/**
+ * Over HTTP, a client that sends this header gets the app's own errors (AppError: "no such
+ * folder", "not supported here") with status 200 and `{ ok: false, error }`: they are answers the
+ * UI shows, and a 4xx would make the browser log each as a failed resource. Without it (scripts,
+ * curl) the status says what went wrong.
+ */
+export const ERRORS_IN_BODY = { header: 'x-leanlens-errors', value: 'in-body' } as const;

@@ -175,7 +175,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
   });
 
   it('uses the variant for search from the panel', async () => {
-    await row(variantId).getByRole('button', { name: `Use ${variantId} for search` }).click();
+    await row(variantId).getByRole('button', { name: `Use for search: ${variantId}` }).click();
     await expect.poll(async () => (await app['models.list']({})).find((m) => m.active)?.id, { timeout: 20_000 }).toBe(variantId);
     await expect.poll(() => row(variantId).textContent()).toContain('in use');
   });

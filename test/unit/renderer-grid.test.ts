@@ -1,6 +1,6 @@
 // The virtualized result grid renders only the rows on screen: the window maths, at 100,000 results.
 import { describe, expect, it } from 'vitest';
-import { focusAfterKey, gridWindow, scrollToShow, tileLayout } from '../../renderer/src/lib/grid-window.ts';
+import { gridWindow, scrollToShow, tileLayout } from '../../renderer/src/lib/grid-window.ts';
 
 describe('result grid window', () => {
   const base = { count: 100_000, width: 1000, height: 800, tile: 184, gap: 12, overscanRows: 2 };
@@ -47,22 +47,5 @@ describe('result grid tile size', () => {
     expect(tile).toBeGreaterThanOrEqual(176);
     expect(columns).toBe(8);
     expect(1656 - (columns * tile + (columns - 1) * 12)).toBeLessThan(columns);
-  });
-});
-
-describe('keyboard focus in the result grid', () => {
-  it('moves by one, by a row and by a page, and stops at the edges', () => {
-    expect(focusAfterKey('ArrowRight', 0, 4, 10, 2)).toBe(1);
-    expect(focusAfterKey('ArrowLeft', 0, 4, 10, 2)).toBe(0);
-    expect(focusAfterKey('ArrowDown', 1, 4, 10, 2)).toBe(5);
-    expect(focusAfterKey('ArrowDown', 7, 4, 10, 2)).toBe(7); // no tile below in the last, short row
-    expect(focusAfterKey('ArrowUp', 5, 4, 10, 2)).toBe(1);
-    expect(focusAfterKey('ArrowUp', 2, 4, 10, 2)).toBe(2);
-    expect(focusAfterKey('PageDown', 0, 4, 10, 2)).toBe(8);
-    expect(focusAfterKey('PageUp', 9, 4, 10, 2)).toBe(1);
-    expect(focusAfterKey('End', 0, 4, 10, 2)).toBe(9);
-    expect(focusAfterKey('Home', 9, 4, 10, 2)).toBe(0);
-    expect(focusAfterKey('Enter', 3, 4, 10, 2)).toBeNull();
-    expect(focusAfterKey('ArrowRight', 0, 4, 0, 2)).toBeNull();
   });
 });

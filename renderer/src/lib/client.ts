@@ -5,7 +5,7 @@
  * (`window.leanlens`). Views never know which one they run on, except through `transport`.
  */
 import { sentence } from './errors.ts';
-import { callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
+import { ERRORS_IN_BODY, callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
 
 export type PhotoKind = 'thumbnail' | 'original';
 export type TransportKind = 'browser' | 'desktop';
@@ -81,7 +81,7 @@ export function httpTransport(base: URL = new URL('./', location.href)): Transpo
       try {
         res = await fetch(new URL(`api/${name}`, base), {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', [ERRORS_IN_BODY.header]: ERRORS_IN_BODY.value },
           body: JSON.stringify(args ?? {}),
           credentials: 'same-origin',
         });

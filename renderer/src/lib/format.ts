@@ -18,6 +18,12 @@ export function date(ms: number | null | undefined): string {
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** "March 2024": the month a photo was taken, the date headers of results sorted by date. */
+export function monthOf(ms: number | null | undefined): string {
+  if (ms == null) return 'Date unknown';
+  return new Date(ms).toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
+}
+
 export function duration(seconds: number | null | undefined): string {
   if (seconds == null || !Number.isFinite(seconds)) return '—';
   if (seconds < 1) return 'less than a second';

@@ -59,32 +59,3 @@ export function tileLayout(opts: { width: number; height: number; minTile: numbe
   return { columns, tile: Math.max(48, Math.floor((width - (columns - 1) * gap) / columns)) };
 }
 
-/**
- * Where a key moves the keyboard focus in a grid of `count` items, `columns` wide (the roving
- * tabindex: the grid is one Tab stop and the arrows move inside it); null for keys it does not use.
- */
-export function focusAfterKey(key: string, index: number, columns: number, count: number, pageRows: number): number | null {
-  if (count === 0) return null;
-  const last = count - 1;
-  const clamp = (i: number) => Math.max(0, Math.min(last, i));
-  switch (key) {
-    case 'ArrowRight':
-      return clamp(index + 1);
-    case 'ArrowLeft':
-      return clamp(index - 1);
-    case 'ArrowDown':
-      return index + columns <= last ? index + columns : index;
-    case 'ArrowUp':
-      return index - columns >= 0 ? index - columns : index;
-    case 'PageDown':
-      return clamp(index + columns * Math.max(1, pageRows));
-    case 'PageUp':
-      return clamp(index - columns * Math.max(1, pageRows));
-    case 'Home':
-      return 0;
-    case 'End':
-      return last;
-    default:
-      return null;
-  }
-}
