@@ -175,20 +175,13 @@ export class SearchState {
 
   async run(opts: { resetCutoff: boolean; keepPreview?: boolean }): Promise<void> {
     const seq = ++this.seq;
-    if (!this.hasInput) {
+    // No input: no results yet. From later than To: nothing can match, and the From field says
+    // why — no round trip for an empty answer.
+    if (!this.hasInput || this.datesReversed) {
       this.hits = [];
       this.total = 0;
       this.error = null;
-      this.searched = false;
-      this.loading = false;
-      return;
-    }
-    if (this.datesReversed) {
-      // Nothing can match; the From field says why. No round trip for an empty answer.
-      this.hits = [];
-      this.total = 0;
-      this.error = null;
-      this.searched = true;
+      this.searched = this.hasInput;
       this.loading = false;
       return;
     }
