@@ -177,10 +177,19 @@ describe.skipIf(!haveChromium)('accessibility audit of every view (axe-core, lig
 
   it('the result grid is one Tab stop: arrows move a visible focus, Enter opens, Esc returns to the tile', async () => {
     await searchFor(page, 'red');
+    const focusedTile = () => page.evaluate(() => (document.activeElement?.closest('.tile') as HTMLElement | null)?.dataset.index ?? null);
+    // The page's first Tab stop (first focusable in document order) skips to the results.
+    const first = await page.evaluate(() => {
+      const el = document.querySelector<HTMLElement>('a[href], button:not([disabled]), input:not([tabindex="-1"]), select, [tabindex="0"]');
+      el?.focus();
+      return el?.textContent;
+    });
+    expect(first).toBe('Skip to results');
+    await page.keyboard.press('Enter');
+    expect(await focusedTile()).toBe('0');
     const box = page.getByLabel('Search photos');
     await box.focus();
     // Tab from the box reaches the first tile after the toolbar and filters, never a second tile.
-    const focusedTile = () => page.evaluate(() => (document.activeElement?.closest('.tile') as HTMLElement | null)?.dataset.index ?? null);
     for (let i = 0; i < 15 && (await focusedTile()) === null; i++) await page.keyboard.press('Tab');
     expect(await focusedTile()).toBe('0');
     await page.keyboard.press('Tab');
