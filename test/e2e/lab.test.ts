@@ -151,7 +151,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await page.getByRole('button', { name: 'Compare' }).click();
     const teacher = page.getByTestId('compare-teacher');
     const student = page.getByTestId('compare-student');
-    await student.locator('.compare-tile').first().waitFor({ timeout: 20_000 });
+    await student.locator('.compare-tile').first().waitFor({ timeout: 60_000 });
     expect(await teacher.locator('.compare-tile').count()).toBeGreaterThan(0);
     // color-oracle puts the red photo first.
     expect(await student.locator('.compare-tile').first().getAttribute('data-name')).toBe('red.jpg');
@@ -178,7 +178,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
   it('uses the variant for search from the panel', async () => {
     await row(variantId).getByRole('button', { name: `Use for search: ${variantId}` }).click();
     await expect.poll(async () => (await app['models.list']({})).find((m) => m.active)?.id, { timeout: 20_000 }).toBe(variantId);
-    await expect.poll(() => row(variantId).textContent()).toContain('in use');
+    await expect.poll(() => row(variantId).textContent(), { timeout: 20_000 }).toContain('in use');
   });
 
   it('had no script errors and no Content-Security-Policy violations', () => {
