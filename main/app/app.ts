@@ -6,6 +6,7 @@
  *   library-calls  folders, indexing progress, status        search-calls  text and similar
  *   photo-calls    one photo and its files                   model-calls   models and settings
  *   demo-calls     the demo library                          lab-calls     the model lab
+ *   album-calls    smart albums (saved searches)
  * The model in use (encoder + index + indexer) is the `ActiveModel`.
  */
 import { EventEmitter } from 'node:events';
@@ -17,6 +18,7 @@ import { openStore } from '../services/store/index.ts';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
+import { albumCalls } from './album-calls.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
 import { labCalls } from './lab-calls.ts';
@@ -109,6 +111,13 @@ export async function createApp(options: AppOptions): Promise<App> {
   const libraryApi = libraryCalls(ctx, (id) => demo?.folderRemoved(id) ?? Promise.resolve());
   demo = demoCalls(ctx, { 'models.use': models['models.use'], 'folders.add': libraryApi['folders.add'] });
 
+  // Albums run their searches through their own search calls: an album counted is not a query the
+  // user typed, so the lab does not remember it.
+  const albums = albumCalls(ctx, searchCalls(ctx, () => undefined));
+  emitter.on('library.changed', () => albums.changed('library'));
+  emitter.on('folders.changed', () => albums.changed('library'));
+  emitter.on('models.changed', () => albums.changed('model'));
+
   let closed = false;
   const app: App = {
     ...libraryApi,
@@ -117,6 +126,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...photoCalls(ctx),
     ...models,
     ...lab.calls,
+    ...albums.calls,
     dataDir,
     on(event, listener) {
       emitter.on(event, listener as (p: unknown) => void);
@@ -146,6 +156,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      albums.close();
       await lab.close();
       await library.unwatch();
       await model.close();

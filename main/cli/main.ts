@@ -10,11 +10,13 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, IndexProgress, ModelInfo, SearchResult } from '../core/contract.ts';
+import type { Api, IndexProgress, ModelInfo } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { formatDate, parseDate, progressLine, table } from './format.ts';
-import { USAGE, UsageError } from './usage.ts';
+import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
+import { progressLine, table } from './format.ts';
+import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
+import { intFlag, need, USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
   data: { type: 'string' },
@@ -136,27 +138,36 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 }
 
-const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'models', 'lab', 'serve']);
+const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'albums', 'models', 'lab', 'serve']);
 
-/** Commands that only read, and so can be answered by an app already running on the data folder. */
-const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar']);
+/**
+ * Commands an app already running on the data folder answers: those that only read, and the
+ * albums (saved there, an album shows up at once in that app's sidebar).
+ */
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'albums']);
 
 /** What those commands call: the app itself, or the running app through the local socket. */
-type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list'> & {
+type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list' | (typeof ALBUM_CALLS)[number]> & {
   photoIdByPath(path: string): number | null | Promise<number | null>;
 };
 
-type ReadRequest = { command: 'status' } | { command: 'search'; search: SearchRequest } | { command: 'similar'; similar: SimilarRequest };
+type ReadRequest =
+  | { command: 'status' }
+  | { command: 'search'; search: SearchRequest }
+  | { command: 'similar'; similar: SimilarRequest }
+  | { command: 'albums'; albums: AlbumsRequest };
 
 function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
   if (command === 'search') return { command, search: searchRequest(rest, flags) };
   if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
+  if (command === 'albums') return { command, albums: albumsRequest(rest, flags) };
   return { command: 'status' };
 }
 
 function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
   if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
+  if (request.command === 'albums') return albumsCommand(calls, request.albums, (out) => print(io, flags, out.json, out.text));
   return statusCommand(calls, flags, io);
 }
 
@@ -178,6 +189,7 @@ async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise
     'search.text': (a) => conn.call('search.text', a),
     'search.similar': (a) => conn.call('search.similar', a),
     'folders.list': (a) => conn.call('folders.list', a),
+    ...(Object.fromEntries(ALBUM_CALLS.map((name) => [name, (a: unknown) => conn.call(name, a)])) as Pick<Api, (typeof ALBUM_CALLS)[number]>),
     photoIdByPath: (path) => conn.call('photoIdByPath', { path }),
   };
   try {
@@ -194,18 +206,6 @@ async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise
   } finally {
     conn.close();
   }
-}
-
-function need(words: string[], count: number, usage: string): string[] {
-  if (words.length < count) throw new UsageError(`missing argument\nusage: leanlens ${usage}`);
-  return words;
-}
-
-function intFlag(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
-  return n;
 }
 
 function print(io: CliIo, flags: Flags, json: unknown, text: () => string): number {
@@ -318,68 +318,6 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
   });
 }
 
-function hitsJson(result: SearchResult) {
-  return result.hits.map((h) => ({
-    path: h.photo.path,
-    score: Number(h.score.toFixed(6)),
-    id: h.photo.id,
-    takenAt: h.photo.takenAt,
-    width: h.photo.width,
-    height: h.photo.height,
-  }));
-}
-
-function hitsText(result: SearchResult): string {
-  if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
-  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
-}
-
-interface SearchRequest {
-  args: Parameters<Api['search.text']>[0];
-  /** --folder as given; resolved to a folder id against the library. */
-  folder?: string;
-}
-
-/** Checks the flags before anything is opened, so a usage error costs nothing. */
-function searchRequest(words: string[], flags: Flags): SearchRequest {
-  need(words, 1, 'search <text>');
-  const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
-  if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
-  if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
-  let from: number | undefined;
-  let to: number | undefined;
-  try {
-    from = flags.from ? parseDate(flags.from) : undefined;
-    to = flags.to ? parseDate(flags.to, true) : undefined;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  return {
-    args: {
-      text: words.join(' '),
-      limit: intFlag(flags.limit, 'limit') ?? 20,
-      minScore,
-      from,
-      to,
-      sort: flags.sort as 'relevance' | 'date' | undefined,
-    },
-    folder: flags.folder,
-  };
-}
-
-async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
-  let folderId: number | undefined;
-  if (request.folder) {
-    const wanted = resolve(request.folder);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`--folder "${request.folder}" is not a library folder; see: leanlens folders list`);
-    folderId = folder.id;
-  }
-  const result = await app['search.text']({ ...request.args, folderId });
-  return print(io, flags, hitsJson(result), () => hitsText(result));
-}
-
 interface SimilarRequest {
   path: string;
   limit: number;
@@ -390,6 +328,12 @@ function similarRequest(words: string[], flags: Flags): SimilarRequest {
   const path = resolve(words[0]!);
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
   return { path: realpathSync(path), limit: intFlag(flags.limit, 'limit') ?? 20 };
+}
+
+async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
+  const folderId = await folderIdOf(app, request.folder);
+  const result = await app['search.text']({ ...request.args, folderId });
+  return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
 async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {

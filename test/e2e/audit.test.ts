@@ -57,6 +57,13 @@ const VIEWS: { name: string; open: (page: Page) => Promise<void> }[] = [
     },
   },
   {
+    name: 'album',
+    open: async (page) => {
+      await page.locator('[data-testid="album-list"] a').first().click();
+      await page.locator('.tile').first().waitFor({ timeout: 20_000 });
+    },
+  },
+  {
     name: 'library',
     open: async (page) => {
       await nav(page, 'Library');
@@ -101,6 +108,7 @@ describe.skipIf(!haveChromium)('accessibility audit of every view (axe-core, lig
       const a = await createApp({ dataDir: join(d, 'data'), modelsDir: bundledModelsWithout(/^shapesworld-|^clip-vit-b32|^mobileclip-/, join(d, 'models')) });
       await a['folders.add']({ path: photos });
       await a.sync();
+      await a['albums.save']({ name: 'Warm colours', query: { text: 'red orange' } });
       // A finished benchmark, so the Lab shows its table and charts.
       const { runId } = await a['lab.run']({ teacher: 'tiny-clip', models: ['color-oracle'], iterations: 1 });
       for (let i = 0; i < 600; i++) {

@@ -59,3 +59,8 @@ export function tileLayout(opts: { width: number; height: number; minTile: numbe
   return { columns, tile: Math.max(48, Math.floor((width - (columns - 1) * gap) / columns)) };
 }
 
+/** The preview's ←/→: the next index within `count` items, or null when nothing is open. */
+export function stepIndex(index: number | null, delta: number, count: number): number | null {
+  if (index == null || count === 0) return index;
+  return Math.max(0, Math.min(count - 1, index + delta));
+}
