@@ -71,6 +71,13 @@ const VIEWS: { name: string; open: (page: Page) => Promise<void> }[] = [
     },
   },
   {
+    name: 'duplicates',
+    open: async (page) => {
+      await nav(page, 'Duplicates');
+      await page.getByRole('heading', { name: 'Duplicates', level: 1 }).waitFor();
+    },
+  },
+  {
     name: 'models',
     open: async (page) => {
       await nav(page, 'Models');
