@@ -40,6 +40,8 @@ const DEFAULT_SETTINGS: Settings = {
   thumbnailSize: 256,
   theme: 'system',
   ocr: true,
+  showScores: false,
+  showTestModels: false,
 };
 
 export async function createApp(options: AppOptions): Promise<App> {

@@ -79,7 +79,9 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
-      throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
+      // The media layer's reason already starts "not a readable image: "; say it once. Which file
+      // (chosen, dropped, a path) is for the caller to say: only it knows how the image came.
+      throw new AppError('invalid-argument', `Not a readable image: ${err.message.replace(/^not a readable image:\s*/i, '')}`);
     });
     [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
   }

@@ -470,8 +470,8 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     const m = await app['models.use']({ id: arg!, ...(flags.now ? { now: true } : {}) });
     return print(io, flags, m, () =>
       m.active
-        ? `Now using ${m.id}.${flags.now ? ' Run "leanlens index" to build its vectors for your library.' : ''}`
-        : `Switching to ${m.id}: it indexes your library first ("leanlens index", or the running app does it), and search keeps using the current model until then. --now switches at once.`,
+        ? `Now using ${m.id} for search.${flags.now ? ' Run "leanlens index" to build its vectors for your library.' : ''}`
+        : `Using ${m.id} for search once it has indexed your library ("leanlens index", or the running app does it); search keeps using the current model until then. --now uses it at once.`,
     );
   }
   if (sub === 'remove') {

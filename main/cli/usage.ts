@@ -42,7 +42,7 @@ Smart albums (saved searches, always up to date)
   albums remove <name>          forget the album (it holds a search, never photos)
 Models
   models list [--json]          the catalog and your models: size, licence, installed or not
-  models use <id> [--now]       switch search to a model; one that has not indexed the library yet
+  models use <id> [--now]       use a model for search; one that has not indexed the library yet
                                 takes over once \`index\` (or the running app) has indexed it, unless --now
   models download <id> [--accept-license]   asks before a licence that needs acceptance
   models import <folder> [--variant quantized|fp16|fp32]   your own pair, an Immich model folder or a Hugging Face snapshot

@@ -298,11 +298,16 @@ export interface SwitchProgress {
 
 export interface Settings {
   threads: number;
+  /** Use a supported GPU when there is one (automatic, the default), else the CPU. */
   useGpu: boolean;
   thumbnailSize: number;
   theme: 'system' | 'light' | 'dark';
   /** Read text in photos (OCR) in the folders where it is on. */
   ocr: boolean;
+  /** Similarity scores on every result tile; off: only on hover, as photo apps do. */
+  showScores: boolean;
+  /** List the test models (colour oracle, random weights) in Models; off: hidden unless one is in use. */
+  showTestModels: boolean;
 }
 
 export interface DownloadProgress {
@@ -533,6 +538,8 @@ const settingsPatch = z.object({
   thumbnailSize: z.number().int().min(64).max(1024).optional(),
   theme: z.enum(['system', 'light', 'dark']).optional(),
   ocr: z.boolean().optional(),
+  showScores: z.boolean().optional(),
+  showTestModels: z.boolean().optional(),
 });
 
 
@@ -807,3 +814,11 @@ export function parseArgs<N extends CallName>(name: N, raw: unknown): z.output<(
  * benchmarks here and by the Python pipeline (models/distill), so the two never disagree.
  */
 export const PAPER_REFERENCE = paperReference;
+
+/**
+ * Over HTTP, a client that sends this header gets the app's own errors (AppError: "no such
+ * folder", "not supported here") with status 200 and `{ ok: false, error }`: they are answers the
+ * UI shows, and a 4xx would make the browser log each as a failed resource. Without it (scripts,
+ * curl) the status says what went wrong.
+ */
+export const ERRORS_IN_BODY = { header: 'x-leanlens-errors', value: 'in-body' } as const;

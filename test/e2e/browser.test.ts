@@ -235,7 +235,7 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await page.getByRole('link', { name: 'Models' }).click();
     const active = page.locator('[data-testid="model"][data-model-id="color-oracle"]');
     await active.waitFor();
-    expect(await active.getByText('Active').isVisible()).toBe(true);
+    expect(await active.getByText('In use for search').isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('execution').textContent()).toMatch(/CPU/i);
     await shoot('models');
 
