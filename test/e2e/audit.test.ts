@@ -43,6 +43,9 @@ async function searchFor(page: Page, text: string) {
   await box.fill(text);
   await box.press('Enter');
   await page.locator('.tile').first().waitFor({ timeout: 20_000 });
+  // A search opens at its own (adaptive) cut-off; these checks want a full grid: every photo.
+  await page.getByRole('slider', { name: 'Minimum relevance' }).fill('-1');
+  await page.locator('.tile').nth(3).waitFor({ timeout: 20_000 });
 }
 
 /** Every view a person can reach, and how to open it with something in it. */

@@ -246,8 +246,12 @@ export class SearchState {
     return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, relevance: 'all', ...this.filters() });
   }
 
+  /** A run that resets the cut-off was superseded (a live refresh came in): the next answer still resets it. */
+  private resetPending = false;
+
   async run(opts: { resetCutoff: boolean; keepPreview?: boolean }): Promise<void> {
     const seq = ++this.seq;
+    if (opts.resetCutoff) this.resetPending = true;
     // No input: no results yet. From later than To: nothing can match, and the From field says
     // why — no round trip for an empty answer.
     if (!this.hasInput || this.datesReversed) {
@@ -276,7 +280,8 @@ export class SearchState {
       this.chips = r.query?.chips ?? [];
       this.filtersOnly = r.cutoff?.adaptive === null && r.cutoff.mode === 'all';
       this.adaptiveCutoff = r.cutoff?.adaptive ?? null;
-      if (opts.resetCutoff) this.minScore = this.adaptiveCutoff ?? this.scoreRange.min;
+      if (opts.resetCutoff || this.resetPending) this.minScore = this.adaptiveCutoff ?? this.scoreRange.min;
+      this.resetPending = false;
       if (!opts.keepPreview) void this.timeFirstPaint(seq, started);
       if (keepId !== undefined) {
         const i = this.visible.findIndex((h) => h.photo.id === keepId);
