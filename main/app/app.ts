@@ -13,7 +13,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
-import { openStore } from '../services/store/index.ts';
+import { claimDataFolder, LibraryInUse, openStore } from '../services/store/index.ts';
+import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
@@ -35,12 +36,39 @@ const DEFAULT_SETTINGS: Settings = {
   theme: 'system',
 };
 
+/**
+ * Null when the folder cannot be written at all (read-only, not a folder): opening the database
+ * then fails with the message that says why.
+ */
+function claimOwnership(dataDir: string, command: string) {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch {
+    return null;
+  }
+  try {
+    return claimDataFolder(dataDir, command);
+  } catch (err) {
+    if (err instanceof LibraryInUse) throw err;
+    return null;
+  }
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
   const { dataDir } = options;
   const modelsDir = options.modelsDir ?? BUNDLED_MODELS_DIR;
   const live = options.live ?? false;
 
-  const store = openStore(join(dataDir, 'library.db'));
+  // One writer per data folder (see store/owner.ts): claimed before the database is opened, so a
+  // second process never resets the folder states or the queue of the one that owns the library.
+  const ownership = claimOwnership(dataDir, options.command ?? 'LeanLens');
+  let store: ReturnType<typeof openStore>;
+  try {
+    store = openStore(join(dataDir, 'library.db'));
+  } catch (err) {
+    ownership?.release();
+    throw err;
+  }
   const registry = ModelRegistry.open({ bundledDir: modelsDir, userDir: join(dataDir, 'models'), extraManifests: options.extraManifests });
   const library = new Library({ store, ignore: [dataDir] });
   const emitter = new EventEmitter();
@@ -148,6 +176,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       await library.unwatch();
       await model.close();
       store.close();
+      ownership?.release();
     },
   };
 

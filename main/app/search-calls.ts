@@ -53,7 +53,8 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
-      throw new AppError('invalid-argument', `the dropped file is not a readable image: ${err.message}`);
+      // The media error already says "not a readable image: …"; the call adds nothing but its code.
+      throw new AppError('invalid-argument', /not a readable image/.test(err.message) ? err.message : `not a readable image: ${err.message}`);
     });
     [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
   }

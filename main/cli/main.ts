@@ -10,10 +10,11 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, IndexProgress, ModelInfo, SearchResult } from '../core/contract.ts';
+import type { Api, Folder, IndexProgress, ModelInfo, SearchResult, Status } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { formatDate, parseDate, progressLine, table } from './format.ts';
+import { count, formatDate, parseDate, printable, progressLine, table } from './format.ts';
+import { checkCommandLine, COMMANDS, joinNegativeNumbers } from './options.ts';
 import { USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
@@ -82,7 +83,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   let flags: Flags;
   let words: string[];
   try {
-    const parsed = parseFlags({ args: argv, options: FLAGS, allowPositionals: true, strict: true });
+    const valueOptions = new Set(Object.entries(FLAGS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+    const parsed = parseFlags({ args: joinNegativeNumbers(argv, valueOptions), options: FLAGS, allowPositionals: true, strict: true });
     flags = parsed.values;
     words = parsed.positionals;
   } catch (err) {
@@ -95,6 +97,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 
   const [command, ...rest] = words;
+  try {
+    checkCommandLine(command!, rest, flags);
+  } catch (err) {
+    io.err(`leanlens: ${(err as Error).message}`);
+    return 2;
+  }
   // Commands that need no library.
   if (command === 'tokenize') return tokenizeCommand(rest, flags, io);
   if (command === 'bench') return benchCommand(io);
@@ -102,7 +110,6 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const dataDir = resolve(flags.data ?? defaultDataDir());
   let app: App | null = null;
   try {
-    if (!COMMANDS.has(command!)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
     const read = ASKS_RUNNING_APP.has(command!) ? readRequest(command!, rest, flags) : null;
     if (read && !process.env.LEANLENS_STANDALONE) {
@@ -111,11 +118,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     const lab = command === 'lab' ? await import('./lab.ts') : null;
     const { createApp } = await import('../app/index.ts');
-    app = await createApp({ dataDir, ...(lab ? lab.labAppOptions() : {}) });
+    app = await createApp({ dataDir, command: `leanlens ${command}`, ...(lab ? lab.labAppOptions() : {}) });
     if (read) return await readCommand(read, app, flags, io);
     switch (command) {
-      case 'folders':
-        return await foldersCommand(app, rest, flags, io);
       case 'index':
         return await indexCommand(app, flags, io);
       case 'demo':
@@ -136,27 +141,37 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 }
 
-const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'models', 'lab', 'serve']);
+/**
+ * Commands the app already running on the data folder answers (it owns the library: a second
+ * process must not open it, see store/owner.ts); without one, this process opens the library.
+ */
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'folders']);
 
-/** Commands that only read, and so can be answered by an app already running on the data folder. */
-const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar']);
+const FOLDER_CALLS = ['folders.list', 'folders.add', 'folders.remove', 'folders.confirmDeletions', 'folders.restoreDeletions'] as const;
+const FORWARDED_CALLS = ['index.status', 'search.text', 'search.similar', ...FOLDER_CALLS] as const;
 
 /** What those commands call: the app itself, or the running app through the local socket. */
-type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list'> & {
+type ReadCalls = Pick<Api, (typeof FORWARDED_CALLS)[number]> & {
   photoIdByPath(path: string): number | null | Promise<number | null>;
 };
 
-type ReadRequest = { command: 'status' } | { command: 'search'; search: SearchRequest } | { command: 'similar'; similar: SimilarRequest };
+type ReadRequest =
+  | { command: 'status' }
+  | { command: 'search'; search: SearchRequest }
+  | { command: 'similar'; similar: SimilarRequest }
+  | { command: 'folders'; words: string[] };
 
 function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
   if (command === 'search') return { command, search: searchRequest(rest, flags) };
   if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
+  if (command === 'folders') return { command, words: rest };
   return { command: 'status' };
 }
 
 function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
   if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
+  if (request.command === 'folders') return foldersCommand(calls, request.words, flags, io);
   return statusCommand(calls, flags, io);
 }
 
@@ -173,13 +188,10 @@ async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise
   }
   if (found.kind === 'none') return null;
   const conn: AppConnection = found.app;
-  const calls: ReadCalls = {
-    'index.status': (a) => conn.call('index.status', a),
-    'search.text': (a) => conn.call('search.text', a),
-    'search.similar': (a) => conn.call('search.similar', a),
-    'folders.list': (a) => conn.call('folders.list', a),
-    photoIdByPath: (path) => conn.call('photoIdByPath', { path }),
-  };
+  const calls = {
+    ...Object.fromEntries(FORWARDED_CALLS.map((name) => [name, (a: unknown) => conn.call(name, a)])),
+    photoIdByPath: (path: string) => conn.call<number | null>('photoIdByPath', { path }),
+  } as ReadCalls;
   try {
     const code = await run(calls);
     io.err(`(answered by the running LeanLens, pid ${conn.pid})`);
@@ -214,34 +226,104 @@ function print(io: CliIo, flags: Flags, json: unknown, text: () => string): numb
   return 0;
 }
 
-async function foldersCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+/** The library folder at this path (as given, or its real path), or a usage error. */
+async function folderAt(calls: Pick<Api, 'folders.list'>, path: string, what = `"${path}"`): Promise<Folder> {
+  const wanted = resolve(path);
+  const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+  const folder = (await calls['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+  if (!folder) throw new UsageError(`${what} is not a library folder; see: leanlens folders list`);
+  return folder;
+}
+
+async function foldersCommand(app: Pick<Api, (typeof FOLDER_CALLS)[number]>, words: string[], flags: Flags, io: CliIo): Promise<number> {
   const [sub, path] = words;
   if (sub === 'list') {
     const folders = await app['folders.list']({});
     return print(io, flags, folders, () =>
       folders.length === 0
         ? 'No folders yet. Add one with: leanlens folders add <path>'
-        : table([
-            ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED'],
-            ...folders.map((f) => [f.path, f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount)]),
-          ]),
+        : [
+            table([
+              ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED'],
+              ...folders.map((f) => [printable(f.path), f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount)]),
+            ]),
+            ...attention(folders),
+          ].join('\n'),
     );
   }
   if (sub === 'add') {
     need(words, 2, 'folders add <path>');
     const folder = await app['folders.add']({ path: resolve(path!) });
-    return print(io, flags, folder, () => `Added ${folder.path} (${folder.photoCount} photos). Run "leanlens index" to index them.`);
+    return print(io, flags, folder, () => `Added ${printable(folder.path)} (${count(folder.photoCount, 'photo')}). Run "leanlens index" to index them.`);
   }
   if (sub === 'remove') {
     need(words, 2, 'folders remove <path>');
-    const wanted = resolve(path!);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`"${wanted}" is not a library folder; see: leanlens folders list`);
+    const folder = await folderAt(app, path!);
     await app['folders.remove']({ id: folder.id });
-    return print(io, flags, { removed: folder.path }, () => `Removed ${folder.path} from the library (files untouched).`);
+    return print(io, flags, { removed: folder.path }, () => `Removed ${printable(folder.path)} from the library (files untouched).`);
   }
-  throw new UsageError('usage: leanlens folders add|remove|list');
+  if (sub === 'confirm') {
+    need(words, 2, 'folders confirm <path>');
+    const folder = await folderAt(app, path!);
+    await app['folders.confirmDeletions']({ id: folder.id });
+    const after = await folderAt(app, folder.path);
+    return print(io, flags, after, () =>
+      folder.heldDeletions
+        ? `Removed ${count(folder.heldDeletions, 'missing photo')} of ${printable(folder.path)} from the library (files untouched).`
+        : `Nothing was held in ${printable(folder.path)}.`,
+    );
+  }
+  // restore
+  need(words, 2, 'folders restore <path>');
+  const folder = await folderAt(app, path!);
+  const after = await app['folders.restoreDeletions']({ id: folder.id });
+  const back = Math.max(0, folder.heldDeletions - after.heldDeletions);
+  return print(io, flags, after, () =>
+    [
+      `${count(back, 'photo')} of ${printable(after.path)} found again and kept as indexed.`,
+      after.state === 'offline'
+        ? `The folder is not reachable: plug its drive in, then run this again.`
+        : after.heldDeletions
+          ? `${count(after.heldDeletions, 'photo')} still missing: put them back and run this again, or remove them from the library with: leanlens folders confirm ${quoteArg(after.path)}`
+          : '',
+    ].filter(Boolean).join('\n'),
+  );
+}
+
+/** A path as a shell argument the user can paste. */
+function quoteArg(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Folders that need the user: held deletions and offline drives, each with what to do. */
+function attention(folders: Folder[]): string[] {
+  const lines: string[] = [];
+  for (const f of folders) {
+    const p = quoteArg(printable(f.path));
+    if (f.heldDeletions > 0) {
+      lines.push(
+        `Held:        ${printable(f.path)}: ${count(f.heldDeletions, 'photo')} vanished at once and are kept until you decide.` +
+          `\n             Deleted on purpose: leanlens folders confirm ${p}    Put back: leanlens folders restore ${p}`,
+      );
+    }
+    if (f.state === 'offline') {
+      lines.push(`Offline:     ${printable(f.path)} is not reachable (drive unplugged?); its ${count(f.photoCount, 'photo')} are kept. Reconnect it and run: leanlens index`);
+    }
+  }
+  return lines;
+}
+
+/** What `status --json` and `index --json` add to the status: the folders that need the user. */
+function attentionJson(folders: Folder[]) {
+  return folders
+    .filter((f) => f.heldDeletions > 0 || f.state === 'offline')
+    .map((f) => ({
+      path: f.path,
+      state: f.state,
+      photos: f.photoCount,
+      held: f.heldDeletions,
+      action: f.state === 'offline' ? 'reconnect the drive, then: leanlens index' : `leanlens folders confirm|restore ${quoteArg(f.path)}`,
+    }));
 }
 
 async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
@@ -254,26 +336,35 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
     last = now;
     process.stderr.write(`\r${progressLine(p)}\x1b[K`);
   };
-  let status = await app.sync(onProgress);
+  // While this process indexes, `status`, `search` and `folders` from other processes ask it.
+  const local = await answerLocally(app, io);
+  let status: Status;
+  try {
+    status = await app.sync(onProgress);
+  } catch (err) {
+    await local?.close();
+    throw err;
+  }
   if (showBar) process.stderr.write('\n');
   if (flags.watch) {
-    io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
+    io.err(`Watching ${count((await app['folders.list']({})).length, 'folder')} for changes. Press Ctrl-C to stop.`);
     await app.startLive();
-    const local = await answerLocally(app, io);
     const stopProgress = app.on('index.progress', onProgress);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
       process.once('SIGTERM', done);
     });
     stopProgress();
-    await local?.close();
     status = await app['index.status']({});
   }
-  return print(io, flags, status, () => {
-    const lines = [`${status.indexed} of ${status.files} photos indexed with ${status.model}, ${status.failed} failed.`];
-    for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${e.path}: ${e.reason}`);
+  await local?.close();
+  const folders = await app['folders.list']({});
+  return print(io, flags, { ...status, attention: attentionJson(folders) }, () => {
+    const lines = [`${status.indexed} of ${count(status.files, 'photo')} indexed with ${status.model}, ${status.failed} failed.`];
+    for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${printable(e.path)}: ${e.reason}`);
     if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
-    return lines.join('\n');
+    if (folders.length === 0) lines.push('No folders yet. Add one with: leanlens folders add <path>');
+    return [...lines, ...attention(folders)].join('\n');
   });
 }
 
@@ -292,7 +383,8 @@ async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
 
 async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   const s = await app['index.status']({});
-  return print(io, flags, s, () => {
+  const folders = await app['folders.list']({});
+  return print(io, flags, { ...s, attention: attentionJson(folders) }, () => {
     const exec = s.execution
       ? `${s.execution.provider} (${s.execution.threads} threads)${s.execution.fallbackReasons.length ? ` — fell back: ${s.execution.fallbackReasons.join('; ')}` : ''}`
       : 'not loaded yet';
@@ -312,8 +404,10 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
       ...restarts,
       ...switching,
       ...testModel,
-      `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending, ${s.failed} failed)`,
-      ...s.errors.slice(0, 20).map((e) => `  failed: ${e.path}: ${e.reason}`),
+      `Folders:     ${folders.length}${folders.length ? '' : ' (add one with: leanlens folders add <path>)'}`,
+      `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending${s.pending ? ': run leanlens index' : ''}, ${s.failed} failed)`,
+      ...attention(folders),
+      ...s.errors.slice(0, 20).map((e) => `  failed: ${printable(e.path)}: ${e.reason}`),
     ].join('\n');
   });
 }
@@ -331,7 +425,21 @@ function hitsJson(result: SearchResult) {
 
 function hitsText(result: SearchResult): string {
   if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
-  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), h.photo.path]));
+  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), printable(h.photo.path)]));
+}
+
+/**
+ * Why nothing can be searched (no folders, nothing indexed yet), or null. Said instead of "No
+ * photos match", which would send the user looking for other words.
+ */
+async function nothingToSearch(app: ReadCalls): Promise<string | null> {
+  const s = await app['index.status']({});
+  if (s.indexed > 0) return null;
+  const folders = await app['folders.list']({});
+  if (folders.length === 0) return 'the library has no folders yet; add one with: leanlens folders add <path>, then run: leanlens index';
+  if (s.pending > 0) return `${count(s.pending, 'photo')} ${s.pending === 1 ? 'is' : 'are'} waiting to be indexed; run: leanlens index`;
+  if (folders.every((f) => f.state === 'offline')) return 'every library folder is offline; reconnect its drive and run: leanlens index';
+  return s.files === 0 ? 'the library folders hold no photos yet' : 'no photo could be indexed; see: leanlens status';
 }
 
 interface SearchRequest {
@@ -343,7 +451,9 @@ interface SearchRequest {
 /** Checks the flags before anything is opened, so a usage error costs nothing. */
 function searchRequest(words: string[], flags: Flags): SearchRequest {
   need(words, 1, 'search <text>');
-  const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
+  const given = flags['min-score'];
+  // Number('') is 0: an empty value must not silently mean "no cut-off".
+  const minScore = given === undefined ? undefined : given.trim() === '' ? NaN : Number(given);
   if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
   if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
   let from: number | undefined;
@@ -376,7 +486,11 @@ async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flag
     if (!folder) throw new UsageError(`--folder "${request.folder}" is not a library folder; see: leanlens folders list`);
     folderId = folder.id;
   }
+  const missing = await nothingToSearch(app);
+  if (missing) throw new Error(`nothing to search: ${missing}`);
   const result = await app['search.text']({ ...request.args, folderId });
+  const waiting = (await app['index.status']({})).pending;
+  if (waiting > 0 && !flags.json) io.err(`(${count(waiting, 'photo')} not indexed yet: run leanlens index to search them too)`);
   return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
@@ -394,6 +508,8 @@ function similarRequest(words: string[], flags: Flags): SimilarRequest {
 
 async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {
   const photoId = await app.photoIdByPath(path);
+  const missing = await nothingToSearch(app);
+  if (missing) throw new Error(`nothing to search: ${missing}`);
   const result =
     photoId !== null
       ? await app['search.similar']({ photoId, limit })
@@ -541,7 +657,7 @@ async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<n
   const host = flags.host ?? '127.0.0.1';
   const port = flags.port === undefined ? 7117 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
-  const app = await createApp({ dataDir, live: true });
+  const app = await createApp({ dataDir, live: true, command: 'leanlens serve' });
   const server = await startServer(app, { host, port });
   const local = await answerLocally(app, io);
   if (server.warning) io.err(`WARNING: ${server.warning}`);

@@ -413,6 +413,8 @@ export const calls = {
   'folders.add': call<z.ZodObject<{ path: typeof path }>, Folder>(z.object({ path })),
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
+  /** Scans a held folder again after its files were put back; those still missing stay held. */
+  'folders.restoreDeletions': call<z.ZodObject<{ id: typeof id }>, Folder>(z.object({ id })),
   'library.demo': call<typeof none, DemoLibrary>(none),
   'library.demoInfo': call<typeof none, DemoInfo | null>(none),
   'index.status': call<typeof none, Status>(none),

@@ -156,7 +156,7 @@ export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter
   const { sql, params } = filterSql(f);
   const ids = store.db
     .prepare<Record<string, unknown>, number>(
-      `SELECT p.id FROM photos p WHERE p.status = 'indexed'${sql}
+      `SELECT p.id FROM photos p WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}
        AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
     )
     .pluck()
@@ -164,10 +164,13 @@ export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter
   return new Set(ids);
 }
 
-/** Photos that must not appear in search although they may still have a vector (pending re-index, failed). */
+/** Photos that must not appear in search although they may still have a vector (pending re-index, failed, held as missing). */
 export function unsearchablePhotoIds(store: Store): Set<number> {
   // IN (…) rather than != lets SQLite use photos_status: in a settled library this set is tiny.
-  return new Set(store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed')").pluck().all());
+  // Held deletions too: their files are gone (or the folder is offline); a search must not offer them.
+  return new Set(
+    store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed') OR missing_since IS NOT NULL").pluck().all(),
+  );
 }
 
 /** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
@@ -176,7 +179,7 @@ export function searchableVectors(store: Store, modelId: string, f: PhotoFilter)
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
       `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-       WHERE p.status = 'indexed'${sql}`,
+       WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}`,
     )
     .all({ ...params, model: modelId });
 }
@@ -194,7 +197,7 @@ export function newestSearchablePage(
   const ex = [...excluded].filter((n) => Number.isInteger(n));
   const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
   const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-                WHERE p.status = 'indexed'${sql}${notIn}`;
+                WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}${notIn}`;
   const all = { ...params, model: modelId };
   const total = store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(all) ?? 0;
   const rows = store.db

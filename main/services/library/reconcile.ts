@@ -46,6 +46,12 @@ export interface ReconcileOptions {
   holdThreshold: number;
   /** Fewer vanished photos than this are never held, whatever the share (one deleted photo of two is not a drive unplug). */
   holdMinimum: number;
+  /**
+   * How long after a hold began further vanishings join it (a drive going away can take several
+   * watcher batches). Later ones are judged on their own: a folder held once must still apply an
+   * ordinary deletion a week later.
+   */
+  holdJoinMs: number;
   /** State a folder returns to when nothing is held. */
   settledState: () => 'watching' | 'idle';
   onProblem: (p: Problem) => void;
@@ -236,18 +242,18 @@ export async function applyObservations(
   const hold = db.prepare('UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL');
   const remove = db.prepare('DELETE FROM photos WHERE id = ?');
   const countInFolder = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM photos WHERE folder_id = ?');
-  const heldInFolder = db.prepare<[number], { n: number }>(
-    'SELECT count(*) AS n FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL',
+  const latestHold = db.prepare<[number], { at: number | null }>(
+    'SELECT max(missing_since) AS at FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL',
   );
   for (const [folderId, rows] of vanishedByFolder) {
     const gone = rows.filter((r) => !movedIds.has(r.id) && r.missing_since === null);
     if (!gone.length) continue;
     const total = countInFolder.get(folderId)?.n ?? 0;
-    const alreadyHeld = (heldInFolder.get(folderId)?.n ?? 0) > 0;
+    const heldAt = latestHold.get(folderId)?.at ?? null;
+    const joinsHold = heldAt !== null && now - heldAt <= opts.holdJoinMs;
     const tooMany = gone.length >= opts.holdMinimum && gone.length > opts.holdThreshold * total;
     for (const r of gone) {
-      // While a folder is held, further vanishings join the hold: a drive going away can take several batches.
-      if (alreadyHeld || tooMany) ops.push(() => void hold.run(now, r.id));
+      if (joinsHold || tooMany) ops.push(() => void hold.run(now, r.id));
       else ops.push(() => void (remove.run(r.id).changes && delta.removed.push(r.id)));
       if (ops.length >= BATCH) await commit();
     }

@@ -106,3 +106,5 @@ function migrate(db: Database.Database): void {
     }).immediate();
   }
 }
+
+export { claimDataFolder, describeOwner, LibraryInUse, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
