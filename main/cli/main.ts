@@ -183,7 +183,7 @@ function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: C
 async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise<number>, io: CliIo): Promise<number | null> {
   const found = await findRunningApp(dataDir);
   if (found.kind === 'refused') {
-    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead.`);
+    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead, if no one else has it open.`);
     return null;
   }
   if (found.kind === 'none') return null;
@@ -336,28 +336,47 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
     last = now;
     process.stderr.write(`\r${progressLine(p)}\x1b[K`);
   };
-  // While this process indexes, `status`, `search` and `folders` from other processes ask it.
-  const local = await answerLocally(app, io);
-  let status: Status;
-  try {
-    status = await app.sync(onProgress);
-  } catch (err) {
-    await local?.close();
-    throw err;
-  }
-  if (showBar) process.stderr.write('\n');
-  if (flags.watch) {
-    io.err(`Watching ${count((await app['folders.list']({})).length, 'folder')} for changes. Press Ctrl-C to stop.`);
-    await app.startLive();
-    const stopProgress = app.on('index.progress', onProgress);
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
+  // Ctrl-C while indexing stops at once (every written batch is committed, the next run goes on);
+  // while watching it ends the watch. Either way the socket files go with the process.
+  let syncing = true;
+  let local: { close(): Promise<void> } | null = null;
+  let stopRequested = false;
+  let stopWatching = () => undefined as void;
+  const onSignal = () => {
+    if (!syncing) {
+      stopRequested = true;
+      return stopWatching();
+    }
+    void (local?.close() ?? Promise.resolve()).then(() => {
+      io.err('\nStopped. Run leanlens index again to go on where it stopped.');
+      process.exit(130);
     });
-    stopProgress();
-    status = await app['index.status']({});
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    // While this process indexes, `status`, `search` and `folders` from other processes ask it.
+    local = await answerLocally(app, io);
+    let status = await app.sync(onProgress);
+    syncing = false;
+    if (showBar) process.stderr.write('\n');
+    if (flags.watch) {
+      io.err(`Watching ${count((await app['folders.list']({})).length, 'folder')} for changes. Press Ctrl-C to stop.`);
+      await app.startLive();
+      const stopProgress = app.on('index.progress', onProgress);
+      await new Promise<void>((done) => (stopRequested ? done() : (stopWatching = done)));
+      stopProgress();
+      status = await app['index.status']({});
+    }
+    return await printIndexed(app, status, flags, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await local?.close();
   }
-  await local?.close();
+}
+
+async function printIndexed(app: App, status: Status, flags: Flags, io: CliIo): Promise<number> {
   const folders = await app['folders.list']({});
   return print(io, flags, { ...status, attention: attentionJson(folders) }, () => {
     const lines = [`${status.indexed} of ${count(status.files, 'photo')} indexed with ${status.model}, ${status.failed} failed.`];
