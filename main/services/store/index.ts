@@ -21,6 +21,9 @@ export interface PhotoRecord {
   path: string;
   size: number;
   mtime_ms: number;
+  /** Inode change time and inode number (migrations/009): NULL until first seen after the upgrade. */
+  ctime_ms: number | null;
+  inode: number | null;
   hash: string | null;
   width: number | null;
   height: number | null;
