@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
-import { claimDataFolder, LibraryInUse, openStore } from '../services/store/index.ts';
+import { backupDatabase, claimDataFolder, LibraryInUse, openStore } from '../services/store/index.ts';
 import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
@@ -64,7 +64,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ownership = claimOwnership(dataDir, options.command ?? 'LeanLens');
   let store: ReturnType<typeof openStore>;
   try {
-    store = openStore(join(dataDir, 'library.db'));
+    // After a crash the database gets SQLite's quick check even when it is big (see openStore).
+    store = openStore(join(dataDir, 'library.db'), { check: ownership?.crashed != null });
   } catch (err) {
     ownership?.release();
     throw err;
@@ -135,6 +136,18 @@ export async function createApp(options: AppOptions): Promise<App> {
   const libraryApi = libraryCalls(ctx, (id) => demo?.folderRemoved(id) ?? Promise.resolve());
   demo = demoCalls(ctx, { 'models.use': models['models.use'], 'folders.add': libraryApi['folders.add'] });
 
+  // The rolling backup (store/backup.ts): after indexing sessions, and hourly while live; at most
+  // one a day. A failed backup is reported and leaves the older ones in place.
+  const backupIfDue = async () => {
+    try {
+      await backupDatabase(store.db, store.path, { keep: options.backupsKept });
+    } catch (err) {
+      console.warn(`LeanLens could not back up its database: ${(err as Error).message}`);
+    }
+  };
+  const backupTimer = live ? setInterval(() => void backupIfDue(), 3600_000) : null;
+  backupTimer?.unref();
+
   let closed = false;
   const app: App = {
     ...libraryApi,
@@ -162,6 +175,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       } finally {
         off();
       }
+      await backupIfDue();
       return status(ctx);
     },
     async startLive() {
@@ -172,6 +186,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      if (backupTimer) clearInterval(backupTimer);
       await lab.close();
       await library.unwatch();
       await model.close();

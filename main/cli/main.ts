@@ -111,6 +111,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   let app: App | null = null;
   try {
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
+    if (command === 'repair') return await repairCommand(dataDir, flags, io);
     const read = ASKS_RUNNING_APP.has(command!) ? readRequest(command!, rest, flags) : null;
     if (read && !process.env.LEANLENS_STANDALONE) {
       const answered = await askRunningApp(dataDir, (calls) => readCommand(read, calls, flags, io), io);
@@ -668,6 +669,30 @@ async function answerLocally(app: App, io: CliIo): Promise<{ close(): Promise<vo
     io.err(`Note: could not open the local socket (${(err as Error).message}); other leanlens commands will load the library themselves.`);
   }
   return null;
+}
+
+/** Checks the database (it may be too damaged to open) and restores the newest healthy backup. */
+async function repairCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
+  const { repairLibrary } = await import('../app/index.ts');
+  if (!existsSync(join(dataDir, 'library.db')) && !existsSync(join(dataDir, 'backups'))) {
+    throw new UsageError(`there is no library in ${dataDir}`);
+  }
+  const r = await repairLibrary(dataDir);
+  const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  const newest = r.backups[0];
+  print(io, flags, r, () => {
+    if (r.state === 'healthy') {
+      return `The database passed its integrity check; nothing to repair. ${newest ? `Newest backup: ${at(newest.at)}.` : 'No backup yet (one is made after indexing).'}`;
+    }
+    const found = `The database is damaged: ${r.problems.slice(0, 3).join('; ')}.`;
+    if (r.state === 'no-backup') return `${found}\nThere is no healthy backup to restore. Move ${join(dataDir, 'library.db')} aside to start a new library (your photos are untouched).`;
+    return [
+      found,
+      `Restored the backup of ${at(r.restoredFrom!)}.${r.movedAside ? ` The damaged file was kept as ${r.movedAside}.` : ''}`,
+      'Run leanlens index: photos changed since the backup are scanned again, and the search index is rebuilt.',
+    ].join('\n');
+  });
+  return r.state === 'no-backup' ? 1 : 0;
 }
 
 async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {

@@ -23,6 +23,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   tokenize: ['json'],
   lab: LAB_OPTIONS,
   serve: ['port', 'host'],
+  repair: ['json'],
   bench: [],
 };
 

@@ -14,6 +14,8 @@ Library
   folders add <path>            add a photo folder (then run: leanlens index)
   folders remove <path>         forget a folder (your photos are never touched)
   folders list [--json]
+  folders confirm <path>        remove photos held as missing (deleted on purpose) from the library
+  folders restore <path>        scan a held folder again after putting its files back
   index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
   status [--json]
   demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
@@ -32,6 +34,7 @@ ${LAB_USAGE}
 Other
   serve [--port N] [--host H]   the app in your browser (headless server)
   bench                          run the benchmarks (same as npm run bench)
+  repair [--json]               check the database; when damaged, restore the newest backup (<data>/backups)
 
 Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}
 While the desktop app, serve or index --watch runs on the data folder, status, search and

@@ -45,6 +45,8 @@ export function describeOwner(owner: OwnerInfo | null): string {
 
 export interface Ownership {
   readonly owner: OwnerInfo;
+  /** The owner before this one, when it died without releasing the folder (crash, kill -9, power cut). */
+  readonly crashed: OwnerInfo | null;
   release(): void;
 }
 
@@ -69,7 +71,7 @@ export function claimDataFolder(dataDir: string, command: string): Ownership {
   const existing = held.get(dataDir);
   if (existing) {
     existing.count++;
-    return releaseOnce(dataDir, existing.ownership.owner);
+    return releaseOnce(dataDir, existing.ownership.owner, null);
   }
   const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
   try {
@@ -84,20 +86,23 @@ export function claimDataFolder(dataDir: string, command: string): Ownership {
     }
     throw err;
   }
+  // A description left behind means its writer never released the folder: it died.
+  const crashed = readOwner(dataDir);
   const owner: OwnerInfo = { pid: process.pid, startedAt: Date.now(), command };
   const file = join(dataDir, OWNER_FILE);
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(owner));
   renameSync(tmp, file);
-  const ownership: Ownership = { owner, release: () => undefined };
+  const ownership: Ownership = { owner, crashed, release: () => undefined };
   held.set(dataDir, { ownership, count: 1, db });
-  return releaseOnce(dataDir, owner);
+  return releaseOnce(dataDir, owner, crashed);
 }
 
-function releaseOnce(dataDir: string, owner: OwnerInfo): Ownership {
+function releaseOnce(dataDir: string, owner: OwnerInfo, crashed: OwnerInfo | null): Ownership {
   let released = false;
   return {
     owner,
+    crashed,
     release() {
       if (released) return;
       released = true;
