@@ -14,7 +14,7 @@ import type { Api, Folder, IndexProgress, ModelInfo, SearchResult, Status } from
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { count, formatDate, parseDate, printable, progressLine, table } from './format.ts';
-import { checkCommandLine, COMMANDS, joinNegativeNumbers } from './options.ts';
+import { checkCommandLine, joinNegativeNumbers } from './options.ts';
 import { USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
