@@ -301,7 +301,17 @@ export interface LabCompareResult {
 
 const id = z.number().int().nonnegative();
 const text = z.string().max(2000);
-const path = z.string().min(1).max(4096);
+/**
+ * A path a person chose (a folder to add, a model to import). Absolute, because a relative one
+ * would be read against whatever folder the app was started from; no NUL, which no file system
+ * allows and which would otherwise surface as an internal error.
+ */
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL character')
+  .refine((p) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p), 'the path must be absolute');
 const dateMs = z.number().int().nullable().optional();
 
 export const searchArgs = z.object({
