@@ -200,7 +200,6 @@ describe('hostile requests to serve', () => {
       else s.write(`GET / HTTP/1.1\r\nHost: ${new URL(base).host}\r\nX-Slow: `);
     }
     count('ordinary call beside slow clients', await healthy());
-        const t0 = Date.now();
     const closedInTime = await Promise.race([
       Promise.all(slowClosed).then(() => true),
       new Promise<boolean>((done) => setTimeout(() => done(false), 80_000)),
