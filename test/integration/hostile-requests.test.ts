@@ -42,9 +42,13 @@ async function get(path: string): Promise<{ status: number; text: string }> {
   return { status: res.status, text: await res.text() };
 }
 
-/** The server still answers an ordinary call correctly. */
+/**
+ * The server still runs and answers an ordinary call correctly. One retry: a pooled keep-alive
+ * connection the server closed as idle (or after a 408/413) fails once, as HTTP allows.
+ */
 async function healthy(): Promise<boolean> {
-  const r = await call('index.status', '{}');
+  if (serve.exitCode !== null || serve.signalCode !== null) return false;
+  const r = await call('index.status', '{}').catch(() => call('index.status', '{}'));
   return r.status === 200 && JSON.parse(r.text).result.files === 11;
 }
 

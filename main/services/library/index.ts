@@ -31,8 +31,10 @@ import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
 export { hashFile } from './hashing.ts';
+export { folderWentOffline } from './folders.ts';
 export {
   photoById,
+  folderOfPhoto,
   indexedPhotosById,
   takenAtById,
   photoIdsInFolder,

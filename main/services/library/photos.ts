@@ -276,3 +276,12 @@ export function photoIndexedWriter(store: Store): (photo: { id: number; size: nu
 export function photosLeftToIndex(store: Store, modelId: string): number {
   return store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${PHOTOS_TO_INDEX}`).pluck().get({ model: modelId }) ?? 0;
 }
+
+/** The library folder a photo belongs to (id and root path), or null when the row is gone. */
+export function folderOfPhoto(store: Store, photoId: number): { id: number; path: string } | null {
+  return (
+    store.db
+      .prepare<[number], { id: number; path: string }>('SELECT f.id, f.path FROM photos p JOIN folders f ON f.id = p.folder_id WHERE p.id = ?')
+      .get(photoId) ?? null
+  );
+}
