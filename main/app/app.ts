@@ -6,6 +6,7 @@
  *   library-calls  folders, indexing progress, status        search-calls  text and similar
  *   photo-calls    one photo and its files                   model-calls   models and settings
  *   demo-calls     the demo library                          lab-calls     the model lab
+ *   album-calls    smart albums (saved searches)
  * The model in use (encoder + index + indexer) is the `ActiveModel`.
  */
 import { EventEmitter } from 'node:events';
@@ -18,6 +19,7 @@ import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
+import { albumCalls } from './album-calls.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
 import { labCalls } from './lab-calls.ts';
@@ -147,6 +149,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   };
   const backupTimer = live ? setInterval(() => void backupIfDue(), 3600_000) : null;
   backupTimer?.unref();
+  // Albums run their searches through their own search calls: an album counted is not a query the
+  // user typed, so the lab does not remember it.
+  const albums = albumCalls(ctx, searchCalls(ctx, () => undefined));
+  emitter.on('library.changed', () => albums.changed('library'));
+  emitter.on('folders.changed', () => albums.changed('library'));
+  emitter.on('models.changed', () => albums.changed('model'));
 
   let closed = false;
   const app: App = {
@@ -156,6 +164,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...photoCalls(ctx),
     ...models,
     ...lab.calls,
+    ...albums.calls,
     dataDir,
     on(event, listener) {
       emitter.on(event, listener as (p: unknown) => void);
@@ -187,6 +196,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (closed) return;
       closed = true;
       if (backupTimer) clearInterval(backupTimer);
+      albums.close();
       await lab.close();
       await library.unwatch();
       await model.close();

@@ -10,12 +10,14 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, Folder, IndexProgress, ModelInfo, SearchResult, Status } from '../core/contract.ts';
+import type { Api, Folder, IndexProgress, ModelInfo, Status } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
-import { count, formatDate, parseDate, printable, progressLine, table } from './format.ts';
+import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
+import { count, printable, progressLine, table } from './format.ts';
 import { checkCommandLine, joinNegativeNumbers } from './options.ts';
-import { USAGE, UsageError } from './usage.ts';
+import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
+import { intFlag, need, USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
   data: { type: 'string' },
@@ -145,11 +147,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
 /**
  * Commands the app already running on the data folder answers (it owns the library: a second
  * process must not open it, see store/owner.ts); without one, this process opens the library.
+ * Albums go there too: saved there, an album shows up at once in that app's sidebar.
  */
-const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'folders']);
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'folders', 'albums']);
 
 const FOLDER_CALLS = ['folders.list', 'folders.add', 'folders.remove', 'folders.confirmDeletions', 'folders.restoreDeletions'] as const;
-const FORWARDED_CALLS = ['index.status', 'search.text', 'search.similar', ...FOLDER_CALLS] as const;
+const FORWARDED_CALLS = ['index.status', 'search.text', 'search.similar', ...FOLDER_CALLS, ...ALBUM_CALLS] as const;
 
 /** What those commands call: the app itself, or the running app through the local socket. */
 type ReadCalls = Pick<Api, (typeof FORWARDED_CALLS)[number]> & {
@@ -160,12 +163,14 @@ type ReadRequest =
   | { command: 'status' }
   | { command: 'search'; search: SearchRequest }
   | { command: 'similar'; similar: SimilarRequest }
-  | { command: 'folders'; words: string[] };
+  | { command: 'folders'; words: string[] }
+  | { command: 'albums'; albums: AlbumsRequest };
 
 function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
   if (command === 'search') return { command, search: searchRequest(rest, flags) };
   if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
   if (command === 'folders') return { command, words: rest };
+  if (command === 'albums') return { command, albums: albumsRequest(rest, flags) };
   return { command: 'status' };
 }
 
@@ -173,6 +178,7 @@ function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: C
   if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
   if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
   if (request.command === 'folders') return foldersCommand(calls, request.words, flags, io);
+  if (request.command === 'albums') return albumsCommand(calls, request.albums, (out) => print(io, flags, out.json, out.text));
   return statusCommand(calls, flags, io);
 }
 
@@ -207,18 +213,6 @@ async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise
   } finally {
     conn.close();
   }
-}
-
-function need(words: string[], count: number, usage: string): string[] {
-  if (words.length < count) throw new UsageError(`missing argument\nusage: leanlens ${usage}`);
-  return words;
-}
-
-function intFlag(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
-  return n;
 }
 
 function print(io: CliIo, flags: Flags, json: unknown, text: () => string): number {
@@ -432,22 +426,6 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
   });
 }
 
-function hitsJson(result: SearchResult) {
-  return result.hits.map((h) => ({
-    path: h.photo.path,
-    score: Number(h.score.toFixed(6)),
-    id: h.photo.id,
-    takenAt: h.photo.takenAt,
-    width: h.photo.width,
-    height: h.photo.height,
-  }));
-}
-
-function hitsText(result: SearchResult): string {
-  if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
-  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), printable(h.photo.path)]));
-}
-
 /**
  * Why nothing can be searched (no folders, nothing indexed yet), or null. Said instead of "No
  * photos match", which would send the user looking for other words.
@@ -462,58 +440,6 @@ async function nothingToSearch(app: ReadCalls): Promise<string | null> {
   return s.files === 0 ? 'the library folders hold no photos yet' : 'no photo could be indexed; see: leanlens status';
 }
 
-interface SearchRequest {
-  args: Parameters<Api['search.text']>[0];
-  /** --folder as given; resolved to a folder id against the library. */
-  folder?: string;
-}
-
-/** Checks the flags before anything is opened, so a usage error costs nothing. */
-function searchRequest(words: string[], flags: Flags): SearchRequest {
-  need(words, 1, 'search <text>');
-  const given = flags['min-score'];
-  // Number('') is 0: an empty value must not silently mean "no cut-off".
-  const minScore = given === undefined ? undefined : given.trim() === '' ? NaN : Number(given);
-  if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
-  if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
-  let from: number | undefined;
-  let to: number | undefined;
-  try {
-    from = flags.from ? parseDate(flags.from) : undefined;
-    to = flags.to ? parseDate(flags.to, true) : undefined;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  return {
-    args: {
-      text: words.join(' '),
-      limit: intFlag(flags.limit, 'limit') ?? 20,
-      minScore,
-      from,
-      to,
-      sort: flags.sort as 'relevance' | 'date' | undefined,
-    },
-    folder: flags.folder,
-  };
-}
-
-async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
-  let folderId: number | undefined;
-  if (request.folder) {
-    const wanted = resolve(request.folder);
-    const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-    const folder = (await app['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-    if (!folder) throw new UsageError(`--folder "${request.folder}" is not a library folder; see: leanlens folders list`);
-    folderId = folder.id;
-  }
-  const missing = await nothingToSearch(app);
-  if (missing) throw new Error(`nothing to search: ${missing}`);
-  const result = await app['search.text']({ ...request.args, folderId });
-  const waiting = (await app['index.status']({})).pending;
-  if (waiting > 0 && !flags.json) io.err(`(${count(waiting, 'photo')} not indexed yet: run leanlens index to search them too)`);
-  return print(io, flags, hitsJson(result), () => hitsText(result));
-}
-
 interface SimilarRequest {
   path: string;
   limit: number;
@@ -524,6 +450,16 @@ function similarRequest(words: string[], flags: Flags): SimilarRequest {
   const path = resolve(words[0]!);
   if (!existsSync(path)) throw new UsageError(`no such file: ${path}`);
   return { path: realpathSync(path), limit: intFlag(flags.limit, 'limit') ?? 20 };
+}
+
+async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
+  const folderId = await folderIdOf(app, request.folder);
+  const missing = await nothingToSearch(app);
+  if (missing) throw new Error(`nothing to search: ${missing}`);
+  const result = await app['search.text']({ ...request.args, folderId });
+  const waiting = (await app['index.status']({})).pending;
+  if (waiting > 0 && !flags.json) io.err(`(${count(waiting, 'photo')} not indexed yet: run leanlens index to search them too)`);
+  return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
 async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {

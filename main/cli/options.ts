@@ -19,6 +19,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   demo: ['json'],
   search: ['limit', 'min-score', 'folder', 'from', 'to', 'sort', 'json'],
   similar: ['limit', 'json'],
+  albums: ['limit', 'min-score', 'folder', 'from', 'to', 'sort', 'json'],
   models: ['json', 'accept-license', 'variant', 'now'],
   tokenize: ['json'],
   lab: LAB_OPTIONS,
@@ -29,6 +30,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
 
 const SUBCOMMANDS: Record<string, readonly string[]> = {
   folders: ['add', 'remove', 'list', 'confirm', 'restore'],
+  albums: ['list', 'show', 'save', 'rename', 'remove'],
   models: ['list', 'use', 'download', 'import', 'remove'],
   lab: ['variant', 'bench', 'compare', 'results', 'init-student'],
 };

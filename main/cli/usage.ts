@@ -22,6 +22,13 @@ Library
 Search
   search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
+Smart albums (saved searches, always up to date)
+  albums list [--json]          every album with how many photos match it now
+  albums show <name> [--limit N] [--json]
+  albums save <name> <text…> [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date]
+                                the search as \`search\` takes it; a name with spaces needs quotes
+  albums rename <name> <new name>
+  albums remove <name>          forget the album (it holds a search, never photos)
 Models
   models list [--json]          the catalog and your models: size, licence, installed or not
   models use <id> [--now]       switch search to a model; one that has not indexed the library yet
@@ -43,3 +50,15 @@ LEANLENS_STANDALONE=1 makes them open the library themselves.`;
 
 /** An error whose message already says what to do; printed without a stack, exit code 2. */
 export class UsageError extends Error {}
+
+export function need(words: string[], count: number, usage: string): string[] {
+  if (words.length < count) throw new UsageError(`missing argument\nusage: leanlens ${usage}`);
+  return words;
+}
+
+export function intFlag(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${name} must be a positive whole number, got "${value}"`);
+  return n;
+}

@@ -295,6 +295,34 @@ export interface LabCompareResult {
   overlap: number;
 }
 
+// --- Smart albums (issue 10 §3) ------------------------------------------------------------------
+
+/**
+ * A smart album: a saved search, run again whenever it is opened or counted, so it always shows
+ * the library as it is now. It keeps the query, never vectors, so it survives a switch of model.
+ */
+export interface Album {
+  id: number;
+  name: string;
+  /** The search as the user ran it: the text exactly as typed, filters, cut-off, sort. */
+  query: SavedSearch;
+  /** The model in use when it was saved; null when none was. */
+  savedWith: string | null;
+  /** The model its search runs with now (the active one). */
+  searchesWith: string | null;
+  /** How many photos match now; null when the search could not run (see `problem`). */
+  count: number | null;
+  /** Why this album cannot be shown right now (its folder was removed, no model…), else null. */
+  problem: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface AlbumResult {
+  album: Album;
+  result: SearchResult;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 // ---------------------------------------------------------------------------------------------
@@ -403,6 +431,56 @@ export const labInitStudentArgs = z.object({
   id: modelId.optional(),
 });
 
+/**
+ * What a smart album keeps: the search request without its paging, so whatever a search request
+ * can say (text, filters, cut-off, sort) an album says too. Stored as JSON and run again as is.
+ */
+export const savedSearch = searchArgs.omit({ limit: true, offset: true }).refine(
+  (q) => q.text.trim() !== '' || q.folderId != null || q.from != null || q.to != null,
+  { message: 'an album needs search words or a filter' },
+);
+export type SavedSearch = z.infer<typeof savedSearch>;
+/** The local calendar day of a time, 'YYYY-MM-DD' (what a date input shows). */
+export function localDay(ms: number): string {
+  const d = new Date(ms);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
+}
+
+/**
+ * A saved search in words, one part each — the text as typed, then its filters, cut-off and order —
+ * so the sidebar, the album view and `leanlens albums` describe an album the same way. Dates are
+ * the local calendar days the filter starts and ends on.
+ */
+export function savedSearchParts(q: SavedSearch, folderName: (id: number) => string | null): string[] {
+  const day = localDay;
+  const parts = [q.text.trim() ? `"${q.text.trim()}"` : 'filters only'];
+  if (q.minScore !== undefined) parts.push(`score ≥ ${q.minScore.toFixed(3)}`);
+  if (q.folderId != null) parts.push(`in ${folderName(q.folderId) ?? 'a removed folder'}`);
+  if (q.from != null) parts.push(`from ${day(q.from)}`);
+  if (q.to != null) parts.push(`to ${day(q.to)}`);
+  if (q.sort === 'date') parts.push('newest first');
+  return parts;
+}
+/** Album names: what the sidebar shows and `leanlens albums show <name>` takes (case-insensitive). */
+export const albumName = z
+  .string()
+  .trim()
+  .min(1, 'give the album a name')
+  .max(100, 'an album name is at most 100 characters');
+/** One album, by id (the UI) or by name (the CLI). */
+const albumRef = {
+  id: id.optional(),
+  name: z.string().max(100).optional(),
+};
+const exactlyOne = [(a: { id?: number; name?: string }) => (a.id === undefined) !== (a.name === undefined), { message: 'give exactly one of id or name' }] as const;
+export const albumGetArgs = z
+  .object({ ...albumRef, limit: z.number().int().min(1).max(100_000).optional(), offset: z.number().int().min(0).optional() })
+  .refine(...exactlyOne);
+export const albumSaveArgs = z.object({ name: albumName, query: savedSearch });
+export const albumRenameArgs = z.object({ ...albumRef, to: albumName }).refine(...exactlyOne);
+export const albumRemoveArgs = z.object(albumRef).refine(...exactlyOne);
+
 /** `acceptLicense`: the user has seen and accepted the model's licence (needed when `requiresAcceptance`). */
 export const modelDownloadArgs = z.object({ id: z.string().min(1).max(200), acceptLicense: z.boolean().optional() });
 /** `variant`: which precision to take from a Hugging Face snapshot holding several (onnx/vision_model_quantized.onnx …). */
@@ -447,6 +525,15 @@ export const calls = {
   'models.cancelDownload': call<typeof modelIdArgs, { cancelled: boolean }>(modelIdArgs),
   'settings.get': call<typeof none, Settings>(none),
   'settings.set': call<typeof settingsPatch, Settings>(settingsPatch),
+  /** Every smart album with how many photos match it now. */
+  'albums.list': call<typeof none, Album[]>(none),
+  /** Runs an album's saved search: the album and its photos, as a search would return them. */
+  'albums.get': call<typeof albumGetArgs, AlbumResult>(albumGetArgs),
+  /** Saves a search as a smart album; a name already taken is refused. */
+  'albums.save': call<typeof albumSaveArgs, Album>(albumSaveArgs),
+  'albums.rename': call<typeof albumRenameArgs, Album>(albumRenameArgs),
+  /** Forgets an album (its photos are untouched: an album holds a search, not photos). */
+  'albums.remove': call<typeof albumRemoveArgs, void>(albumRemoveArgs),
   'lab.models': call<typeof none, ModelInfo[]>(none),
   'lab.run': call<typeof labRunArgs, { runId: number }>(labRunArgs),
   'lab.cancel': call<typeof labRunIdArgs, { cancelled: boolean }>(labRunIdArgs),
@@ -474,6 +561,12 @@ export interface Events {
   'models.switching': SwitchProgress | null;
   /** Lab run and variant-build progress; a run's last event has stage done, failed or cancelled. */
   'lab.progress': LabProgress;
+  /**
+   * What the smart albums show may have changed: photos were indexed or removed ('library', sent
+   * at most twice a second while indexing), the model changed ('model'), or an album was saved,
+   * renamed or removed ('albums'). The UI fetches the counts and the open album again.
+   */
+  'albums.changed': { cause: 'library' | 'model' | 'albums' };
 }
 export type EventName = keyof Events;
 export const eventNames: EventName[] = [
@@ -484,6 +577,7 @@ export const eventNames: EventName[] = [
   'models.changed',
   'models.switching',
   'lab.progress',
+  'albums.changed',
 ];
 
 /** What every transport's client looks like: one async function per call. */

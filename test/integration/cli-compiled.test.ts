@@ -70,6 +70,9 @@ describe('the compiled CLI', () => {
     const badFlag = cli(all, 'search', 'red', '--limit', 'lots');
     expect(badFlag.code).toBe(2);
     expect(badFlag.err).toMatch(/--limit must be a positive whole number/);
+    const badAlbums = cli(all, 'albums', 'save', 'Reds');
+    expect(badAlbums.code).toBe(2);
+    expect(badAlbums.err).toMatch(/usage: leanlens albums save <name> <text…>/);
     const ids = cli(HEAVY, 'tokenize', 'a photo of a cat', '--json');
     expect(ids.code, ids.err).toBe(0);
     expect((JSON.parse(ids.out) as number[]).slice(0, 7)).toEqual([49406, 320, 1125, 539, 320, 2368, 49407]);

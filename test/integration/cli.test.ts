@@ -97,3 +97,56 @@ describe('leanlens CLI', () => {
     expect(models.some((m) => m.id === 'tiny-clip')).toBe(true);
   });
 });
+
+describe('leanlens albums', () => {
+  it('saves a search as an album, lists it with its count, shows its photos, renames and removes it', () => {
+    const saved = cli('albums', 'save', 'Red things', 'red', '--min-score', '0.5', '--folder', photos, '--json');
+    expect(saved.code, saved.err).toBe(0);
+    const album = JSON.parse(saved.out);
+    expect(album).toMatchObject({ name: 'Red things', query: { text: 'red', minScore: 0.5 }, savedWith: 'color-oracle', problem: null });
+    expect(album.query.folderId).toEqual(expect.any(Number));
+    // The album holds what the same search finds.
+    const direct = JSON.parse(cli('search', 'red', '--min-score', '0.5', '--limit', '100', '--json').out) as { path: string }[];
+    expect(album.count).toBe(direct.length);
+
+    const listed = JSON.parse(cli('albums', 'list', '--json').out) as { name: string; count: number }[];
+    expect(listed.map((a) => [a.name, a.count])).toEqual([['Red things', direct.length]]);
+    const text = cli('albums', 'list');
+    expect(text.out).toMatch(/^NAME\s+PHOTOS\s+SEARCH\s+MODEL/);
+    expect(text.out).toContain(`"red" score ≥ 0.500 in ${photos}`);
+
+    // Names are found in any case; the words after `show` are the name.
+    const shown = cli('albums', 'show', 'red', 'THINGS', '--json');
+    expect(shown.code, shown.err).toBe(0);
+    const show = JSON.parse(shown.out) as { album: { name: string }; total: number; hits: { path: string }[] };
+    expect(show.album.name).toBe('Red things');
+    expect(show.hits.map((h) => h.path)).toEqual(direct.map((h) => h.path));
+    expect(show.hits[0]!.path).toBe(join(photos, 'red.jpg'));
+    expect(cli('albums', 'show', 'Red things').out).toMatch(/^Red things: \d+ photos? match · "red" score ≥ 0\.500 .* · searching with color-oracle\n/);
+
+    const renamed = cli('albums', 'rename', 'Red things', 'Crimson');
+    expect(renamed.code, renamed.err).toBe(0);
+    expect(renamed.out).toContain('Renamed "Red things" to "Crimson".');
+    const removed = cli('albums', 'remove', 'crimson');
+    expect(removed.code, removed.err).toBe(0);
+    expect(cli('albums', 'list').out).toMatch(/No smart albums yet/);
+  });
+
+  it('refuses a taken name, an unknown album and a save without a search, saying why', () => {
+    expect(cli('albums', 'save', 'Blues', 'blue').code).toBe(0);
+    const taken = cli('albums', 'save', 'blues', 'navy');
+    expect(taken.code).toBe(1);
+    expect(taken.err).toMatch(/an album named "blues" already exists/);
+    const unknown = cli('albums', 'show', 'Greens');
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/no album named "Greens"/);
+    const noQuery = cli('albums', 'save', 'Empty');
+    expect(noQuery.code).toBe(2);
+    expect(noQuery.err).toMatch(/usage: leanlens albums save <name> <text…>/);
+    const badScore = cli('albums', 'save', 'Reds', 'red', '--min-score', '7');
+    expect(badScore.code).toBe(2);
+    expect(badScore.err).toMatch(/--min-score must be a number between -1 and 1/);
+    expect(cli('albums', 'frobnicate').code).toBe(2);
+    expect((JSON.parse(cli('albums', 'list', '--json').out) as { name: string }[]).map((a) => a.name)).toEqual(['Blues']);
+  });
+});

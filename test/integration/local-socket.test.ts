@@ -126,6 +126,18 @@ describe('the local socket', () => {
     expect(folder.err).toMatch(/is not a library folder/);
   });
 
+  it('saves, shows and removes smart albums in the running app, so its sidebar shows them at once', () => {
+    const saved = cli(NOT_NEEDED, 'albums', 'save', 'Reds', 'red', '--min-score', '0.5', '--json');
+    expect(saved.code, saved.err).toBe(0);
+    expect(saved.err).toContain(`answered by the running LeanLens, pid ${serve!.pid}`);
+    expect(JSON.parse(saved.out)).toMatchObject({ name: 'Reds', savedWith: 'color-oracle', count: expect.any(Number) });
+    const shown = cli(NOT_NEEDED, 'albums', 'show', 'reds', '--json');
+    expect(shown.code, shown.err).toBe(0);
+    expect((JSON.parse(shown.out) as { hits: { path: string }[] }).hits[0]!.path).toBe(join(photos, 'red.jpg'));
+    expect(cli(NOT_NEEDED, 'albums', 'remove', 'Reds').code).toBe(0);
+    expect(JSON.parse(cli(NOT_NEEDED, 'albums', 'list', '--json').out)).toEqual([]);
+  });
+
   it('refuses a request without the right token, and closes the connection', async () => {
     const wrong = await raw({ id: 1, token: 'not-the-token', call: 'index.status' });
     expect(wrong.response).toMatchObject({ ok: false, error: { code: 'unauthorized' } });

@@ -43,3 +43,9 @@ export function scrollToShow(index: number, w: GridWindow, scrollTop: number, he
   if (bottom > scrollTop + height) return bottom - height;
   return scrollTop;
 }
+
+/** The preview's ←/→: the next index within `count` items, or null when nothing is open. */
+export function stepIndex(index: number | null, delta: number, count: number): number | null {
+  if (index == null || count === 0) return index;
+  return Math.max(0, Math.min(count - 1, index + delta));
+}

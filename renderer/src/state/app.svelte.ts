@@ -14,7 +14,8 @@ import type {
 } from '../../../main/core/contract.ts';
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
-export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings';
+/** 'album': a smart album, `#/album/<id>` (listed under the views in the sidebar, see AlbumsState). */
+export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings' | 'album';
 
 /** The sidebar, in order: one entry per view. */
 export const NAV: { route: Route; label: string; icon: string }[] = [
@@ -25,7 +26,7 @@ export const NAV: { route: Route; label: string; icon: string }[] = [
   { route: 'settings', label: 'Settings', icon: 'gear' },
 ];
 
-const ROUTES = new Set<string>(NAV.map((n) => n.route));
+const ROUTES = new Set<string>([...NAV.map((n) => n.route), 'album']);
 
 function routeFromHash(): Route {
   const r = location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '';

@@ -3,9 +3,10 @@
  * (applied here, on the loaded results, so the slider is instant), recent queries, "more like
  * this", and live refresh when the library changes.
  */
-import type { Photo, SearchHit, SearchResult } from '../../../main/core/contract.ts';
+import { localDay, type Photo, type SavedSearch, type SearchHit, type SearchResult } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
 import { dayToMs } from '../lib/format.ts';
+import { stepIndex } from '../lib/grid-window.ts';
 
 export type SearchSource =
   | { kind: 'text' }
@@ -62,6 +63,8 @@ export class SearchState {
   visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));
   hiddenByCutoff = $derived(this.hits.length - this.visible.length);
   canLoadMore = $derived(this.source.kind === 'text' && this.hits.length < this.total);
+  /** A text search has answered: it can be saved as a smart album. */
+  canSave = $derived(this.source.kind === 'text' && this.searched && !this.error && this.query.trim() !== '');
 
   private timer: ReturnType<typeof setTimeout> | null = null;
   private seq = 0;
@@ -111,6 +114,35 @@ export class SearchState {
   backToText(): void {
     this.source = { kind: 'text' };
     void this.run({ resetCutoff: true });
+  }
+
+  /**
+   * The search on screen as a smart album keeps it: the text as typed, the filters, the order, and
+   * the cut-off when the slider hides photos (the album then shows exactly what is visible here).
+   */
+  savedSearch(): SavedSearch {
+    const f = this.filters();
+    return {
+      text: this.query.trim(),
+      ...(f.folderId != null ? { folderId: f.folderId } : {}),
+      ...(f.from != null ? { from: f.from } : {}),
+      ...(f.to != null ? { to: f.to } : {}),
+      ...(this.sort !== 'relevance' ? { sort: this.sort } : {}),
+      ...(this.hiddenByCutoff > 0 ? { minScore: this.minScore } : {}),
+    };
+  }
+
+  /** Opens a saved search here, to refine it (and save it again under another name). */
+  async useSaved(q: SavedSearch): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.source = { kind: 'text' };
+    this.query = q.text;
+    this.folderId = q.folderId ?? null;
+    this.fromDay = q.from != null ? localDay(q.from) : '';
+    this.toDay = q.to != null ? localDay(q.to) : '';
+    this.sort = q.sort ?? 'relevance';
+    await this.run({ resetCutoff: true });
+    if (q.minScore !== undefined) this.minScore = Math.max(q.minScore, this.scoreRange.min);
   }
 
   /** Filters and sort changed: results change, the cut-off stays. */
@@ -235,7 +267,6 @@ export class SearchState {
     this.previewIndex = null;
   }
   step(delta: number) {
-    if (this.previewIndex == null || this.visible.length === 0) return;
-    this.previewIndex = Math.max(0, Math.min(this.visible.length - 1, this.previewIndex + delta));
+    this.previewIndex = stepIndex(this.previewIndex, delta, this.visible.length);
   }
 }

@@ -1,0 +1,79 @@
+/**
+ * What `search` and `albums save` share: turning the words and flags into a search request
+ * (checked before anything is opened, so a usage error costs nothing), the --folder path into a
+ * folder id, and the hits into text or JSON.
+ */
+import { existsSync, realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Api, SearchResult } from '../core/contract.ts';
+import { formatDate, parseDate, printable, table } from './format.ts';
+import { intFlag, need, UsageError } from './usage.ts';
+
+export interface SearchFlags {
+  limit?: string;
+  'min-score'?: string;
+  folder?: string;
+  from?: string;
+  to?: string;
+  sort?: string;
+}
+
+export interface SearchRequest {
+  args: Parameters<Api['search.text']>[0];
+  /** --folder as given; resolved to a folder id against the library. */
+  folder?: string;
+}
+
+export function searchRequest(words: string[], flags: SearchFlags, usage = 'search <text>'): SearchRequest {
+  need(words, 1, usage);
+  const given = flags['min-score'];
+  // Number('') is 0: an empty value must not silently mean "no cut-off".
+  const minScore = given === undefined ? undefined : given.trim() === '' ? NaN : Number(given);
+  if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
+  if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
+  let from: number | undefined;
+  let to: number | undefined;
+  try {
+    from = flags.from ? parseDate(flags.from) : undefined;
+    to = flags.to ? parseDate(flags.to, true) : undefined;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return {
+    args: {
+      text: words.join(' '),
+      limit: intFlag(flags.limit, 'limit') ?? 20,
+      minScore,
+      from,
+      to,
+      sort: flags.sort as 'relevance' | 'date' | undefined,
+    },
+    folder: flags.folder,
+  };
+}
+
+/** The library folder a --folder path names (as given or its real path), or a usage error. */
+export async function folderIdOf(calls: Pick<Api, 'folders.list'>, folder: string | undefined): Promise<number | undefined> {
+  if (!folder) return undefined;
+  const wanted = resolve(folder);
+  const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+  const found = (await calls['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+  if (!found) throw new UsageError(`--folder "${folder}" is not a library folder; see: leanlens folders list`);
+  return found.id;
+}
+
+export function hitsJson(result: SearchResult) {
+  return result.hits.map((h) => ({
+    path: h.photo.path,
+    score: Number(h.score.toFixed(6)),
+    id: h.photo.id,
+    takenAt: h.photo.takenAt,
+    width: h.photo.width,
+    height: h.photo.height,
+  }));
+}
+
+export function hitsText(result: SearchResult): string {
+  if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
+  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), printable(h.photo.path)]));
+}
