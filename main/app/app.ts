@@ -7,6 +7,7 @@
  *   photo-calls    one photo and its files                   model-calls   models and settings
  *   demo-calls     the demo library                          lab-calls     the model lab
  *   album-calls    smart albums (saved searches)
+ *   duplicate-calls  near-identical photos
  * The model in use (encoder + index + indexer) is the `ActiveModel`.
  */
 import { EventEmitter } from 'node:events';
@@ -22,6 +23,7 @@ import { ActiveModel } from './active-model.ts';
 import { albumCalls } from './album-calls.ts';
 import type { AppContext } from './context.ts';
 import { demoCalls } from './demo-calls.ts';
+import { duplicateCalls } from './duplicate-calls.ts';
 import { labCalls } from './lab-calls.ts';
 import { libraryCalls, status } from './library-calls.ts';
 import { modelCalls } from './model-calls.ts';
@@ -165,6 +167,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...models,
     ...lab.calls,
     ...albums.calls,
+    ...duplicateCalls(ctx),
     dataDir,
     on(event, listener) {
       emitter.on(event, listener as (p: unknown) => void);

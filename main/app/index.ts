@@ -9,6 +9,7 @@ export { BUNDLED_MODELS_DIR } from './models-dir.ts';
 export { FALLBACK_MODEL } from './active-model.ts';
 // What the entry points need beyond the contract, so none of them reaches into a service.
 export { EVERYDAY_QUERIES } from '../core/queries.ts';
+export { duplicatesJson } from '../core/duplicates-export.ts';
 export { loadTokenizer } from '../services/models/index.ts';
 export type { App, AppOptions, DesktopShell, PhotoFile } from './types.ts';
 // For a shell that starts the encoder its own way (Electron's utilityProcess).

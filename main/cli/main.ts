@@ -14,7 +14,7 @@ import type { Api, Folder, IndexProgress, ModelInfo, Status } from '../core/cont
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
-import { count, printable, progressLine, table } from './format.ts';
+import { count, formatDate, printable, progressLine, table } from './format.ts';
 import { checkCommandLine, joinNegativeNumbers } from './options.ts';
 import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
 import { intFlag, need, USAGE, UsageError } from './usage.ts';
@@ -52,6 +52,8 @@ const FLAGS = {
   'accept-license': { type: 'boolean' },
   variant: { type: 'string' },
   now: { type: 'boolean' },
+  // duplicates
+  similarity: { type: 'string' },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags<{ options: typeof FLAGS; allowPositionals: true }>>['values'];
@@ -132,6 +134,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
         return await modelsCommand(app, rest, flags, io);
       case 'lab':
         return await lab!.labCommand(app, rest, flags, io);
+      case 'duplicates':
+        return await duplicatesCommand(app, flags, io);
       default:
         throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     }
@@ -471,6 +475,50 @@ async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, f
       ? await app['search.similar']({ photoId, limit })
       : await app['search.similar']({ imageBase64: readFileSync(path).toString('base64'), limit });
   return print(io, flags, hitsJson(result), () => hitsText(result));
+}
+
+/**
+ * Groups of near-identical photos over what is indexed. It lists them and never deletes or moves
+ * anything: --json gives the list to act on.
+ */
+async function duplicatesCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
+  const similarity = flags.similarity === undefined ? undefined : Number(flags.similarity);
+  if (similarity !== undefined && !(similarity >= 0.5 && similarity <= 1)) throw new UsageError('--similarity must be a number between 0.5 and 1');
+  const showProgress = io.isTTY && !flags.json;
+  const off = app.on('duplicates.progress', (p) => {
+    if (showProgress && p.stage !== 'done' && p.total > 0) process.stderr.write(`\r${p.stage}: ${progressLine({ state: 'running', done: p.done, total: p.total, failed: 0, rate: p.rate, etaSeconds: p.etaSeconds, current: null })}\x1b[K`);
+  });
+  let result;
+  try {
+    result = await app['duplicates.find']({ ...(similarity !== undefined ? { similarity } : {}) });
+  } finally {
+    off();
+    if (showProgress) process.stderr.write('\r\x1b[K');
+  }
+  const { duplicatesJson } = await import('../app/index.ts');
+  return print(io, flags, duplicatesJson(result), () => {
+    if (result.photos === 0) return 'No indexed photos yet. Add a folder and run: leanlens index';
+    const lines = [
+      `${result.groups.length} group(s) of near-identical photos among ${result.photos} indexed photos (similarity ≥ ${result.similarity}).`,
+      'LeanLens deletes nothing: review the groups, then act on them yourself (--json lists them).',
+    ];
+    result.groups.forEach((g, i) => {
+      lines.push('', `Group ${i + 1} (${g.photos.length} photos)`);
+      lines.push(
+        table(
+          g.photos.map((m) => [
+            m.similarity.toFixed(3),
+            `${((m.photo.size ?? 0) / 1024).toFixed(0)} KB`,
+            m.photo.width && m.photo.height ? `${m.photo.width}×${m.photo.height}` : '?',
+            formatDate(m.photo.takenAt),
+            m.photo.path,
+          ]),
+        ),
+      );
+    });
+    for (const u of result.unreadable.slice(0, 20)) lines.push(`  not readable: ${u.path}: ${u.reason}`);
+    return lines.join('\n');
+  });
 }
 
 async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {

@@ -20,6 +20,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
   search: ['limit', 'min-score', 'folder', 'from', 'to', 'sort', 'json'],
   similar: ['limit', 'json'],
   albums: ['limit', 'min-score', 'folder', 'from', 'to', 'sort', 'json'],
+  duplicates: ['similarity', 'json'],
   models: ['json', 'accept-license', 'variant', 'now'],
   tokenize: ['json'],
   lab: LAB_OPTIONS,

@@ -22,6 +22,9 @@ Library
 Search
   search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
+  duplicates [--similarity S] [--json]  groups of near-identical photos (resized, recompressed,
+                                cropped, brightened copies, a PNG of a JPEG); S 0.5–1, default 0.9.
+                                Lists only: LeanLens never deletes or moves a photo
 Smart albums (saved searches, always up to date)
   albums list [--json]          every album with how many photos match it now
   albums show <name> [--limit N] [--json]

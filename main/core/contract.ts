@@ -323,6 +323,47 @@ export interface AlbumResult {
   result: SearchResult;
 }
 
+// --- Near-duplicates (issue 10 §4) -------------------------------------------------------------
+
+export interface DuplicatePhoto {
+  photo: Photo;
+  /** Its best aligned similarity to another photo of the group, in [-1, 1] (1 = the same picture). */
+  similarity: number;
+}
+
+/** Photos that look the same: copies of one picture. LeanLens never deletes or moves any of them. */
+export interface DuplicateGroup {
+  /** The first photo's id: stable while the group's first photo stays the same. */
+  id: number;
+  /** Largest picture first (most likely the original). */
+  photos: DuplicatePhoto[];
+}
+
+export interface DuplicatesResult {
+  groups: DuplicateGroup[];
+  /** The similarity the groups were made at. */
+  similarity: number;
+  /** Indexed photos looked at. */
+  photos: number;
+  /** Pairs proposed (by the hash or the model's vectors) and compared. */
+  pairsCompared: number;
+  /** Photos whose file could not be read now, with the reason; the others were still compared. */
+  unreadable: FailedPhoto[];
+  /** The model whose vectors proposed pairs, or null when none had indexed the library. */
+  modelId: string | null;
+  tookMs: number;
+}
+
+/** Progress of a search for duplicates: fingerprinting new photos, proposing pairs, comparing them. */
+export interface DuplicatesProgress {
+  stage: 'fingerprints' | 'proposing' | 'comparing' | 'done' | 'stopped';
+  done: number;
+  total: number;
+  /** Items per second in this stage; 0 until known. */
+  rate: number;
+  etaSeconds: number | null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Argument schemas
 // ---------------------------------------------------------------------------------------------
@@ -488,6 +529,10 @@ export const modelIdArgs = z.object({ id: z.string().min(1).max(200) });
 export const modelUseArgs = z.object({ id: z.string().min(1).max(200), now: z.boolean().optional() });
 export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'fp16', 'fp32']).optional() });
 
+/** `similarity`: how alike two photos must look to be grouped, 0.5–1 (default 0.9). */
+export const duplicatesFindArgs = z.object({ similarity: z.number().min(0.5).max(1).optional() }).optional();
+export const duplicatesExportArgs = z.object({ similarity: z.number().min(0.5).max(1).optional(), format: z.enum(['csv', 'json']) });
+
 /**
  * Every call: argument schema and (phantom) result type. The `result` field is never read at
  * run time; it carries the result type so clients are typed from this table alone.
@@ -542,6 +587,12 @@ export const calls = {
   'lab.compare': call<typeof labCompareArgs, LabCompareResult>(labCompareArgs),
   'lab.variant': call<typeof labVariantArgs, ModelInfo>(labVariantArgs),
   'lab.initStudent': call<typeof labInitStudentArgs, ModelInfo>(labInitStudentArgs),
+  /** Groups of near-identical photos (resized, recompressed, cropped, brightened, converted copies). */
+  'duplicates.find': call<typeof duplicatesFindArgs, DuplicatesResult>(duplicatesFindArgs),
+  /** The groups as CSV (one row per photo) or JSON, for the user to act on: LeanLens deletes nothing. */
+  'duplicates.export': call<typeof duplicatesExportArgs, string>(duplicatesExportArgs),
+  /** Stops a search for duplicates in progress (fingerprints made so far are kept). */
+  'duplicates.stop': call<typeof none, { stopped: boolean }>(none),
 } as const;
 
 export type CallName = keyof typeof calls;
@@ -567,6 +618,8 @@ export interface Events {
    * renamed or removed ('albums'). The UI fetches the counts and the open album again.
    */
   'albums.changed': { cause: 'library' | 'model' | 'albums' };
+  /** Progress of a search for duplicates (`duplicates.find`). */
+  'duplicates.progress': DuplicatesProgress;
 }
 export type EventName = keyof Events;
 export const eventNames: EventName[] = [
@@ -578,6 +631,7 @@ export const eventNames: EventName[] = [
   'models.switching',
   'lab.progress',
   'albums.changed',
+  'duplicates.progress',
 ];
 
 /** What every transport's client looks like: one async function per call. */

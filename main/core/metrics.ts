@@ -81,7 +81,7 @@ export function averageRanks(values: readonly number[]): number[] {
 }
 
 /** Pearson correlation; NaN when either side is constant or there are fewer than two pairs. */
-export function pearson(x: readonly number[], y: readonly number[]): number {
+export function pearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
   if (x.length !== y.length) throw new Error(`pearson: length mismatch (${x.length} vs ${y.length})`);
   const n = x.length;
   if (n < 2) return NaN;

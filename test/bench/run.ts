@@ -7,7 +7,9 @@
  * Sections: pipeline throughput, watch latency, text query latency at 10k/100k (+ resident
  * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
  * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
- * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`).
+ * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), and near-duplicate
+ * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
+ * LEANLENS_BENCH_DUPLICATES=all).
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -19,6 +21,7 @@ import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
+import { runDuplicatesBench } from './duplicates.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -92,6 +95,7 @@ export async function runBenchmarks(): Promise<string[]> {
   await section('CLI start-up', runCliBench, failed);
   await section('fixed batch 1', runFixedBatchBench, failed);
   await section('switching models', () => runSwitchBench(), failed);
+  await section('near-duplicates', runDuplicatesBench, failed);
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());

@@ -5,7 +5,7 @@
  */
 import type { Layer, Table } from './layer-check.ts';
 
-const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search', 'workers', 'albums'];
+const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search', 'workers', 'albums', 'duplicates'];
 /** Features built on the services, each in its own folder under main/. */
 const FEATURES = ['lab'];
 

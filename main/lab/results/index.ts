@@ -7,6 +7,9 @@
  */
 import type { LabMachine, LabModelResult, LabRun, LabRunState } from '../../core/contract.ts';
 import type { Store } from '../../services/store/index.ts';
+import { toCsv } from '../../core/csv.ts';
+
+export { parseCsv } from '../../core/csv.ts';
 
 interface RunRow {
   id: number;
@@ -129,43 +132,5 @@ export function runToCsv(run: LabRun): string {
       run.machine.cpu, run.machine.cores, run.machine.os, run.machine.provider, run.machine.threads, r.error,
     ]);
   }
-  return rows.map((row) => row.map(csvCell).join(',')).join('\n') + '\n';
-}
-
-function csvCell(v: string | number | null): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
-
-/** Parses CSV written by runToCsv (RFC 4180 quoting), for tests and re-import. */
-export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-    } else if (ch !== '\r') cell += ch;
-  }
-  if (cell !== '' || row.length) {
-    row.push(cell);
-    rows.push(row);
-  }
-  return rows;
+  return toCsv(rows);
 }

@@ -55,6 +55,9 @@ export {
   newestSearchablePage,
   type PhotoFilter,
   type PhotoCounts,
+  indexedPhotoContents,
+  indexedPhotosVersion,
+  type PhotoContent,
 } from './photos.ts';
 export type { LibraryChanges } from './reconcile.ts';
 

@@ -285,3 +285,32 @@ export function folderOfPhoto(store: Store, photoId: number): { id: number; path
       .get(photoId) ?? null
   );
 }
+
+/** An indexed photo's path and what identifies its content (the sha256, else size and mtime). */
+export interface PhotoContent {
+  id: number;
+  path: string;
+  content: string;
+}
+
+/** Every indexed photo with its content key, in id order (the duplicates service fingerprints them). */
+export function indexedPhotoContents(store: Store): PhotoContent[] {
+  return store.db
+    .prepare<[], PhotoContent>(
+      `SELECT id, path, coalesce(hash, size || ':' || mtime_ms) AS content FROM photos WHERE status = 'indexed' ORDER BY id`,
+    )
+    .all();
+}
+
+/**
+ * A key that changes whenever the set of indexed photos or any of their contents changes (a row
+ * added, removed, re-indexed or edited): lets a result computed over the library be reused until then.
+ */
+export function indexedPhotosVersion(store: Store): string {
+  const r = store.db
+    .prepare<[], { n: number; latest: number | null; top: number | null }>(
+      `SELECT count(*) AS n, max(updated_at) AS latest, max(id) AS top FROM photos WHERE status = 'indexed'`,
+    )
+    .get()!;
+  return `${r.n}:${r.latest ?? 0}:${r.top ?? 0}`;
+}

@@ -15,12 +15,13 @@ import type {
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
 /** 'album': a smart album, `#/album/<id>` (listed under the views in the sidebar, see AlbumsState). */
-export type Route = 'search' | 'library' | 'models' | 'lab' | 'settings' | 'album';
+export type Route = 'search' | 'library' | 'duplicates' | 'models' | 'lab' | 'settings' | 'album';
 
 /** The sidebar, in order: one entry per view. */
 export const NAV: { route: Route; label: string; icon: string }[] = [
   { route: 'search', label: 'Search', icon: 'search' },
   { route: 'library', label: 'Library', icon: 'folder' },
+  { route: 'duplicates', label: 'Duplicates', icon: 'copies' },
   { route: 'models', label: 'Models', icon: 'chip' },
   { route: 'lab', label: 'Lab', icon: 'lab' },
   { route: 'settings', label: 'Settings', icon: 'gear' },

@@ -12,6 +12,7 @@ import type {
   VariantSpecArgs,
 } from '../../../main/core/contract.ts';
 import { errorMessage, type Client } from '../lib/client.ts';
+import { downloadText } from '../lib/download.ts';
 
 export type VariantKind = 'fp16' | 'int8' | 'mixed' | 'lowrank';
 
@@ -234,15 +235,7 @@ export class LabState {
     this.exportError = null;
     try {
       const text = await this.client['lab.export']({ runId: run.id, format });
-      const blob = new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' });
-      const url = URL.createObjectURL(blob);
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = `leanlens-lab-run-${run.id}.${format}`;
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      downloadText(text, `leanlens-lab-run-${run.id}.${format}`, format === 'csv' ? 'text/csv' : 'application/json');
     } catch (e) {
       this.exportError = errorMessage(e);
     }
