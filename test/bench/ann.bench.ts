@@ -27,7 +27,7 @@ const TARGET_RECALL = 0.98;
 
 type Kind = 'clustered' | 'uniform';
 
-function makeVectors(n: number, kind: Kind, seed: number): Float32Array {
+export function makeVectors(n: number, kind: Kind, seed: number): Float32Array {
   const rand = prng(seed);
   const out = new Float32Array(n * DIM);
   if (kind === 'uniform') {

@@ -10,6 +10,11 @@
  * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), and near-duplicate
  * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
  * LEANLENS_BENCH_DUPLICATES=all).
+ *
+ * Scale (issue 15 §1: test/bench/scale.bench.ts, then scan.bench.ts at 200k files) is its own
+ * run, minutes to an hour:
+ *   npm run bench -- --scale          # 100k photos
+ *   npm run bench -- --scale --1m     # 1,000,000 photos
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -22,6 +27,9 @@ import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
 import { runDuplicatesBench } from './duplicates.bench.ts';
+import { runScaleBench } from './scale.bench.ts';
+import { runScanBench } from './scan.bench.ts';
+import { runOrtSettingsBench } from './ort-settings.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -84,6 +92,7 @@ export async function runBenchmarks(): Promise<string[]> {
   const failed: string[] = [];
   console.log(`LeanLens benchmarks — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
   await section('pipeline', runPipelineBench, failed);
+  await section('encoder settings', runOrtSettingsBench, failed);
   await section('watch', runWatchBench, failed);
   await section('query', () => runQueryBench({ atLargest: measureMemory }), failed);
   await section('ANN', () => optionalBench('./ann.bench.ts', 'runAnnBench', 'ANN (hnswlib) — runAnnBench', withAnnCapture), failed);
@@ -96,13 +105,26 @@ export async function runBenchmarks(): Promise<string[]> {
   await section('fixed batch 1', runFixedBatchBench, failed);
   await section('switching models', () => runSwitchBench(), failed);
   await section('near-duplicates', runDuplicatesBench, failed);
+  heading('scale');
+  skipped('scale (100k / 1M photos)', 'its own run: npm run bench -- --scale [--1m]');
   const minutes = (performance.now() - started) / 60_000;
   console.log(`\nAll benchmarks finished in ${minutes.toFixed(1)} min${failed.length ? `; sections that failed: ${failed.join(', ')}` : ''}.\n`);
   console.log(markdownTable());
   return failed;
 }
 
+/** `--scale [--1m]`: the scale section alone, with its table. */
+async function runScaleOnly(n: number): Promise<string[]> {
+  const failed: string[] = [];
+  console.log(`LeanLens scale benchmark — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
+  await section('scale', () => runScaleBench(n), failed);
+  await section('scan 200k', () => runScanBench(), failed);
+  console.log(`\n${markdownTable()}`);
+  return failed;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const failed = await runBenchmarks();
+  const args = process.argv.slice(2);
+  const failed = args.includes('--scale') ? await runScaleOnly(args.includes('--1m') ? 1_000_000 : 100_000) : await runBenchmarks();
   if (failed.length) process.exitCode = 1;
 }

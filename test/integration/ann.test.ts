@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VectorIndex, markIndexStale } from '../../main/services/ann/index.ts';
+import { VectorIndex } from '../../main/services/ann/index.ts';
 import { recallAtK } from '../../main/core/metrics.ts';
 import type { Store } from '../../main/services/store/index.ts';
 import { prng, putVector, randomUnitVector, seedRandomLibrary, tempStore } from '../fixtures/vector-db.ts';
@@ -103,7 +103,7 @@ describe('VectorIndex', () => {
     putVector(store, added, MODEL, v);
     const { index, logs } = await openIndex(store, indexDir, dim);
     expect(index.openReport.outcome).toBe('repaired');
-    expect(logs.join('\n')).toMatch(/1 added, 1 removed/);
+    expect(logs.join('\n')).toMatch(/1 added or replaced, 1 removed/);
     expect(index.size).toBe(200);
     expect(index.search(v, 1)[0]!.photoId).toBe(added);
     expect(index.has(ids[0]!)).toBe(false);
@@ -141,18 +141,47 @@ describe('VectorIndex', () => {
     });
   }
 
-  it('rebuilds when vectors were replaced behind a stale mark', async () => {
+  it('patches vectors replaced, added and deleted since the save from the journal, without a rebuild', async () => {
     const dim = 16;
-    const { store, indexDir, ids } = setup(100, dim);
+    const { store, indexDir, ids } = setup(300, dim);
     await (await openIndex(store, indexDir, dim)).index.close();
-    const v = randomUnitVector(dim, prng(5));
-    store.transaction(() => {
-      putVector(store, ids[10]!, MODEL, v);
-      markIndexStale(store, MODEL);
-    });
+    // Behind the saved file's back (as after a kill -9): a vector replaced under the same label
+    // (invisible to any label-set check), a photo deleted and its id reused by a new photo.
+    const replaced = randomUnitVector(dim, prng(5));
+    putVector(store, ids[10]!, MODEL, replaced);
+    const last = ids[ids.length - 1]!;
+    store.db.prepare('DELETE FROM photos WHERE id = ?').run(last);
+    store.db
+      .prepare("INSERT INTO photos(id, folder_id, path, size, mtime_ms, status, updated_at) SELECT ?, folder_id, '/photos/reused.jpg', 1, 1, 'indexed', 1 FROM photos LIMIT 1")
+      .run(last);
+    const reused = randomUnitVector(dim, prng(6));
+    putVector(store, last, MODEL, reused);
+    const { index, logs } = await openIndex(store, indexDir, dim);
+    expect(index.openReport.outcome).toBe('repaired');
+    expect(index.openReport.patched).toBe(2);
+    expect(logs.join('\n')).toMatch(/2 added or replaced, 0 removed/);
+    expect(index.search(replaced, 1)[0]).toEqual({ photoId: ids[10], score: expect.closeTo(1, 4) });
+    expect(index.search(reused, 1)[0]).toEqual({ photoId: last, score: expect.closeTo(1, 4) });
+    await index.close();
+    // The save trimmed the journal and moved the state on: the next open just loads.
+    expect(store.db.prepare('SELECT COUNT(*) FROM ann_journal').pluck().get()).toBe(0);
+    const again = await openIndex(store, indexDir, dim);
+    expect(again.index.openReport.outcome).toBe('loaded');
+    expect(readdirSync(indexDir).filter((f) => f.endsWith('.hnsw'))).toHaveLength(1);
+    await again.index.close();
+  });
+
+  it('a save interrupted before its state moved on leaves the previous generation usable', async () => {
+    const dim = 16;
+    const { store, indexDir, ids } = setup(300, dim);
+    await (await openIndex(store, indexDir, dim)).index.close();
+    const saved = hnswFile(indexDir);
+    // A newer generation written to disk but never recorded (killed between rename and commit).
+    writeFileSync(saved.replace(/\.(\d+)\.hnsw$/, (_, g: string) => `.${Number(g) + 1}.hnsw`), Buffer.alloc(64, 1));
+    putVector(store, ids[3]!, MODEL, randomUnitVector(dim, prng(8)));
     const { index } = await openIndex(store, indexDir, dim);
-    expect(index.openReport.outcome).toBe('rebuilt');
-    expect(index.search(v, 1)[0]).toEqual({ photoId: ids[10], score: expect.closeTo(1, 4) });
+    expect(index.openReport.outcome).toBe('repaired');
+    expect(index.openReport.patched).toBe(1);
     await index.close();
   });
 

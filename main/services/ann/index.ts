@@ -1,25 +1,28 @@
 /**
  * ann — the nearest-neighbour index of one model's photo vectors (hnswlib-node, cosine via 'ip').
  *
- * Owns `<dataDir>/index/<model>.hnsw` + `<model>.labels` and that model's `ann_state` row. The
- * index is derived data: SQLite's `vectors` table is the truth, and whenever the files are
- * missing, damaged or out of step with it, the index repairs or rebuilds itself from there.
+ * Owns `<dataDir>/index/<model>.<generation>.hnsw` + `.labels`, that model's `ann_state` row and
+ * its `ann_journal` rows. The index is derived data: SQLite's `vectors` table is the truth, and
+ * whenever the files are missing, damaged or out of step with it, the index repairs or rebuilds
+ * itself from there.
  * Must never: write to `vectors` or `photos`, or be trusted over SQLite.
  *
- * Persistence check (stored as JSON in `ann_state.checksum`):
- *   { v: 1, labels: sha1(sorted live photo ids as uint32 LE), file: sha1(.hnsw bytes + .labels bytes) }
- * - `file` catches truncated or garbage files before hnswlib reads them (hnswlib trusts its
- *   header and can crash on garbage), `labels` says exactly which photos the file holds.
- * - At open the file's label set is compared with `vectors`: photos added or removed since the
- *   save are patched in (cheap), anything larger or an unverifiable file means a full rebuild.
- * - A vector *replaced* under an existing label is invisible to a label check, so whoever
- *   replaces vectors calls `markIndexStale` in the same transaction (the indexer does); with
- *   no `ann_state` row the next open rebuilds.
+ * Persistence (issue 15 §1: no full rebuild in normal life, even after kill -9):
+ * - Triggers on `vectors` (migration 008) append every added, replaced or removed photo id to
+ *   `ann_journal`. A save writes a new generation of files, then in one transaction points
+ *   `ann_state` at it with the journal position it reflects and trims the journal; the old
+ *   generation is deleted only afterwards, so a crash at any moment leaves a complete pair.
+ * - `ann_state.checksum` (JSON) = { v: 2, gen, labels: sha1(sorted ids as uint32 LE),
+ *   file: sha1(.hnsw + .labels bytes) }: `file` catches truncated or garbage files before hnswlib
+ *   reads them (it trusts its header and can crash on garbage), `labels` which photos it holds.
+ * - At open the journal entries after the saved position are replayed (cheap: only what changed
+ *   since the save); a count check against `vectors` backs that up with a full label diff.
+ *   Only an unusable file, or a file whose photos were mostly deleted since, means a rebuild.
  */
 import hnswlib from 'hnswlib-node';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../store/index.ts';
 import { TopK } from '../../core/ranking.ts';
@@ -33,8 +36,17 @@ const SEED = 100;
 const DEFAULT_EF = 256;
 /** Rows read per chunk while rebuilding, so a big rebuild yields to the event loop. */
 const CHUNK = 1000;
-/** Repair by patching only while the difference is small; beyond this share, rebuild. */
-const MAX_PATCH_SHARE = 0.5;
+/** How often a long rebuild says how far it is. */
+const REBUILD_REPORT_MS = 30_000;
+/** Patch at open unless more than this share of the saved file was deleted since (a graph of tombstones). */
+const MAX_REMOVED_SHARE = 0.5;
+/**
+ * A patch larger than this runs after open returns (searchable at once; the photos indexed just
+ * before the crash join within seconds) — at 1M photos each addPoint costs milliseconds.
+ */
+const INLINE_PATCH = 500;
+/** Periodic saves while busy keep writing the file to at most 1/this of the time (a 1M file takes seconds). */
+const SAVE_TIME_FACTOR = 20;
 
 export interface VectorIndexOptions {
   store: Store;
@@ -63,29 +75,36 @@ export interface AnnSearchOptions {
   filter?: (photoId: number) => boolean;
 }
 
-/** What happened at open: 'loaded', 'repaired' or 'rebuilt', and why. */
+/** What happened at open: 'loaded', 'repaired' or 'rebuilt', why, and how many photos were patched. */
 export interface OpenReport {
   outcome: 'loaded' | 'repaired' | 'rebuilt';
   reason: string;
+  /** Photos added, replaced or removed on top of the saved file (0 unless 'repaired'). */
+  patched: number;
+  ms: number;
+}
+
+interface SavedState {
+  v: number;
+  gen?: number;
+  labels: string;
+  file: string;
 }
 
 type Op = { kind: 'upsert'; id: number; vector: Float32Array } | { kind: 'remove'; id: number };
 
-/** Deletes a model's vectors (and its index state, by cascade) and its index files. */
+/** Deletes a model's vectors (and its index state, by cascade), its journal and its index files. */
 export async function dropModelIndex(store: Store, dir: string, modelId: string): Promise<void> {
-  store.db.prepare('DELETE FROM models WHERE id = ?').run(modelId);
-  const base = join(dir, fileBase(modelId));
-  await Promise.all([rm(`${base}.hnsw`, { force: true }), rm(`${base}.labels`, { force: true })]);
-}
-
-/** Forces the next open of this model's index to rebuild; call inside the transaction that replaces vectors. */
-export function markIndexStale(store: Store, modelId: string): void {
-  store.db.prepare('DELETE FROM ann_state WHERE model_id = ?').run(modelId);
+  store.transaction(() => {
+    store.db.prepare('DELETE FROM models WHERE id = ?').run(modelId);
+    store.db.prepare('DELETE FROM ann_journal WHERE model_id = ?').run(modelId);
+  });
+  await removeGenerations(dir, fileBase(modelId), null);
 }
 
 export class VectorIndex {
   /** How the index came to be at open (for logs, status and tests). */
-  openReport: OpenReport = { outcome: 'rebuilt', reason: 'not opened' };
+  openReport: OpenReport = { outcome: 'rebuilt', reason: 'not opened', patched: 0, ms: 0 };
 
   private hnsw: Hnsw;
   private live = new Set<number>();
@@ -94,27 +113,31 @@ export class VectorIndex {
   /** Mutations that arrive while hnswlib is being written or rebuilt (its threads must not race). */
   private deferred: Op[] | null = null;
   private busy: Promise<unknown> = Promise.resolve();
+  private patching: Promise<void> = Promise.resolve();
   private dirty = false;
   private closed = false;
+  /** Generation of the files on disk that `ann_state` points at (0: none yet). */
+  private gen = 0;
+  private lastSaveAt = 0;
+  private lastSaveMs = 0;
   private readonly exactBelow: number;
   private readonly log: (m: string) => void;
-  private readonly file: string;
-  private readonly labelsFile: string;
+  private readonly base: string;
 
   private constructor(private readonly opts: VectorIndexOptions) {
     this.exactBelow = opts.exactBelow ?? 5000;
     this.log = opts.log ?? ((m) => console.warn(m));
-    const base = fileBase(opts.modelId);
-    this.file = join(opts.dir, `${base}.hnsw`);
-    this.labelsFile = join(opts.dir, `${base}.labels`);
+    this.base = fileBase(opts.modelId);
     this.hnsw = emptyHnsw(opts.dim, 1024);
   }
 
   static async open(opts: VectorIndexOptions): Promise<VectorIndex> {
+    const started = performance.now();
     const index = new VectorIndex(opts);
     await mkdir(opts.dir, { recursive: true });
     index.ensureModelRow();
     await index.load();
+    index.openReport.ms = performance.now() - started;
     return index;
   }
 
@@ -124,6 +147,11 @@ export class VectorIndex {
 
   get dim(): number {
     return this.opts.dim;
+  }
+
+  /** Resolves when the patch started at open (journal replay after a crash) is applied. */
+  whenPatched(): Promise<void> {
+    return this.patching;
   }
 
   /** Number of live (searchable) vectors. */
@@ -181,10 +209,15 @@ export class VectorIndex {
     return hits;
   }
 
-  /** Persists the index: hnsw + labels to temp files, renamed into place, then `ann_state`. */
-  save(): Promise<void> {
+  /**
+   * Persists the index as a new generation of files, then `ann_state`. `whileBusy` (periodic saves
+   * during indexing) skips the write while the last one is recent compared with how long it took:
+   * the journal covers what is not saved yet, and a 1M-photo file costs seconds to write.
+   */
+  save(opts: { whileBusy?: boolean } = {}): Promise<void> {
     return this.exclusive(async () => {
       if (!this.dirty) return;
+      if (opts.whileBusy && Date.now() - this.lastSaveAt < SAVE_TIME_FACTOR * this.lastSaveMs) return;
       await this.writeFiles();
     });
   }
@@ -193,7 +226,7 @@ export class VectorIndex {
   rebuild(reason = 'asked to rebuild'): Promise<void> {
     return this.exclusive(async () => {
       await this.rebuildNow(reason);
-      this.openReport = { outcome: 'rebuilt', reason };
+      this.openReport = { outcome: 'rebuilt', reason, patched: 0, ms: 0 };
     });
   }
 
@@ -229,10 +262,7 @@ export class VectorIndex {
 
   private apply(op: Op): void {
     if (op.kind === 'upsert') {
-      const replacing = this.live.has(op.id);
-      if (!replacing) this.ensureCapacity(this.hnsw.getCurrentCount() + 1);
-      // The saved file still holds the old vector under this label; a label check cannot see that.
-      if (replacing) markIndexStale(this.opts.store, this.opts.modelId);
+      if (!this.live.has(op.id)) this.ensureCapacity(this.hnsw.getCurrentCount() + 1);
       // Re-adding a markDeleted label un-deletes and updates it (allowReplaceDeleted is off).
       this.hnsw.addPoint(Array.from(op.vector), op.id);
       this.live.add(op.id);
@@ -306,70 +336,102 @@ export class VectorIndex {
     }
   }
 
-  /** Load the saved files when they verify, patch small differences, otherwise rebuild. */
+  /** Load the saved files when they verify, replay the journal since the save, otherwise rebuild. */
   private async load(): Promise<void> {
-    const why = await this.tryLoadFiles();
-    if (typeof why === 'string') {
-      // Nothing to say when there is nothing to rebuild (a new library, or a model not used yet).
-      if (this.sqliteIds().length > 0) this.log(`ann(${this.opts.modelId}): rebuilding from SQLite — ${why}`);
-      await this.rebuild(why);
-      await this.save();
+    const loaded = await this.tryLoadFiles();
+    if (typeof loaded === 'string') return this.rebuildAtOpen(loaded);
+    const { store, modelId } = this.opts;
+    // Everything changed since the save, by the journal the triggers keep.
+    const changed = store.db
+      .prepare<[string, number], number>('SELECT DISTINCT photo_id FROM ann_journal WHERE model_id = ? AND seq > ?')
+      .pluck()
+      .all(modelId, loaded.journalSeq);
+    const getVector = store.db
+      .prepare<[string, number], Buffer>('SELECT vector FROM vectors WHERE model_id = ? AND photo_id = ?')
+      .pluck();
+    const upserts: number[] = [];
+    const removals: number[] = [];
+    for (const id of changed) (getVector.get(modelId, id) ? upserts : removals).push(id);
+    // Backstop: the counts must agree after the replay; if not, diff the label sets in full.
+    const sqliteCount = this.vectorCount();
+    const afterReplay = this.live.size + upserts.filter((id) => !this.live.has(id)).length - removals.filter((id) => this.live.has(id)).length;
+    if (afterReplay !== sqliteCount) {
+      const ids = this.sqliteIds();
+      const want = new Set(ids);
+      const seen = new Set(changed);
+      for (const id of ids) if (!this.live.has(id) && !seen.has(id)) upserts.push(id);
+      for (const id of this.live) if (!want.has(id) && !seen.has(id)) removals.push(id);
+    }
+    const removed = removals.filter((id) => this.live.has(id)).length;
+    if (removed > MAX_REMOVED_SHARE * Math.max(this.live.size, 200)) {
+      return this.rebuildAtOpen(`most of the saved index was deleted since (${removed} of ${this.live.size})`);
+    }
+    if (upserts.length === 0 && removals.length === 0) {
+      this.openReport = { outcome: 'loaded', reason: 'saved index matches SQLite', patched: 0, ms: 0 };
       return;
     }
-    // Files verified: patch the photos added or removed since they were written.
-    const ids = this.sqliteIds();
-    const want = new Set(ids);
-    const missing = ids.filter((id) => !this.live.has(id));
-    const extra = [...this.live].filter((id) => !want.has(id));
-    if (missing.length === 0 && extra.length === 0) {
-      this.openReport = { outcome: 'loaded', reason: 'saved index matches SQLite' };
-      return;
-    }
-    const change = missing.length + extra.length;
-    if (change > Math.max(100, MAX_PATCH_SHARE * ids.length)) {
-      const reason = `saved index is far behind SQLite (${missing.length} missing, ${extra.length} extra)`;
-      this.log(`ann(${this.opts.modelId}): rebuilding from SQLite — ${reason}`);
-      await this.rebuild(reason);
-      await this.save();
-      return;
-    }
-    for (const id of extra) this.apply({ kind: 'remove', id });
-    const getVector = this.opts.store.db.prepare<[string, number], Buffer>(
-      'SELECT vector FROM vectors WHERE model_id = ? AND photo_id = ?',
-    ).pluck();
-    for (const id of missing) {
-      const blob = getVector.get(this.opts.modelId, id);
-      if (blob) this.apply({ kind: 'upsert', id, vector: blobToVector(blob, this.opts.dim, id) });
-    }
-    const reason = `patched saved index: ${missing.length} added, ${extra.length} removed since it was saved`;
-    this.log(`ann(${this.opts.modelId}): ${reason}`);
-    this.openReport = { outcome: 'repaired', reason };
+    const reason = `patched saved index: ${upserts.length} added or replaced, ${removals.length} removed since it was saved`;
+    this.openReport = { outcome: 'repaired', reason, patched: upserts.length + removals.length, ms: 0 };
+    const patch = async () => {
+      let n = 0;
+      for (const id of removals) this.apply({ kind: 'remove', id });
+      for (const id of upserts) {
+        const blob = getVector.get(modelId, id);
+        if (blob) this.apply({ kind: 'upsert', id, vector: blobToVector(blob, this.opts.dim, id) });
+        if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+      }
+      this.log(`ann(${modelId}): ${reason}`);
+    };
+    if (upserts.length <= INLINE_PATCH) return patch();
+    // Mutations meanwhile are queued behind the patch, so they land on top of it in order.
+    this.patching = this.exclusive(patch);
+  }
+
+  private async rebuildAtOpen(why: string): Promise<void> {
+    // Nothing to say when there is nothing to rebuild (a new library, or a model not used yet).
+    if (this.vectorCount() > 0) this.log(`ann(${this.opts.modelId}): rebuilding from SQLite — ${why}`);
+    await this.rebuild(why);
     await this.save();
   }
 
-  /** Returns true when the saved files loaded, or the reason they cannot be used. */
-  private async tryLoadFiles(): Promise<true | string> {
+  private vectorCount(): number {
+    return (
+      this.opts.store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(this.opts.modelId) ?? 0
+    );
+  }
+
+  private files(gen: number | undefined): { file: string; labelsFile: string } {
+    // Files saved before generations (state v1) have no generation in their names.
+    const stem = join(this.opts.dir, gen === undefined ? this.base : `${this.base}.${gen}`);
+    return { file: `${stem}.hnsw`, labelsFile: `${stem}.labels` };
+  }
+
+  /** The saved journal position when the saved files loaded, or the reason they cannot be used. */
+  private async tryLoadFiles(): Promise<{ journalSeq: number } | string> {
     const { store, modelId, dim } = this.opts;
     const state = store.db
-      .prepare<[string], { count: number; checksum: string }>('SELECT count, checksum FROM ann_state WHERE model_id = ?')
+      .prepare<[string], { count: number; checksum: string; journal_seq: number }>(
+        'SELECT count, checksum, journal_seq FROM ann_state WHERE model_id = ?',
+      )
       .get(modelId);
-    if (!state) return 'no saved index state (first open, or vectors were replaced since the last save)';
-    let saved: { v: number; labels: string; file: string };
+    if (!state) return 'no saved index state (first open)';
+    let saved: SavedState;
     try {
-      saved = JSON.parse(state.checksum);
+      saved = JSON.parse(state.checksum) as SavedState;
     } catch {
       return 'saved index state is unreadable';
     }
-    for (const f of [this.file, this.labelsFile]) {
+    const { file, labelsFile } = this.files(saved.gen);
+    for (const f of [file, labelsFile]) {
       try {
         await stat(f);
       } catch {
         return `index file ${f} is missing`;
       }
     }
-    const fileHash = await hashFiles([this.file, this.labelsFile]);
-    if (fileHash !== saved.file) return `index file ${this.file} is damaged (checksum differs from the last save)`;
-    const labelBytes = await readFile(this.labelsFile);
+    const fileHash = await hashFiles([file, labelsFile]);
+    if (fileHash !== saved.file) return `index file ${file} is damaged (checksum differs from the last save)`;
+    const labelBytes = await readFile(labelsFile);
     if (labelBytes.byteLength % 4 !== 0) return 'labels file is damaged';
     const labels = new Uint32Array(labelBytes.buffer, labelBytes.byteOffset, labelBytes.byteLength / 4);
     if (labels.length !== state.count || hashLabels(labels) !== saved.labels) {
@@ -377,16 +439,17 @@ export class VectorIndex {
     }
     const hnsw = new HierarchicalNSW('ip', dim);
     try {
-      await hnsw.readIndex(this.file);
+      await hnsw.readIndex(file);
     } catch (e) {
-      return `hnswlib could not read ${this.file}: ${(e as Error).message}`;
+      return `hnswlib could not read ${file}: ${(e as Error).message}`;
     }
     if (hnsw.getNumDimensions() !== dim) return `index file has ${hnsw.getNumDimensions()} dimensions, expected ${dim}`;
     this.hnsw = hnsw;
     this.live = new Set(labels);
     this.cache = null; // loaded lazily from SQLite on the first exact scan
     this.dirty = false;
-    return true;
+    this.gen = saved.gen ?? 0;
+    return { journalSeq: state.journal_seq };
   }
 
   private async rebuildNow(reason: string): Promise<void> {
@@ -400,6 +463,7 @@ export class VectorIndex {
     const cache: Map<number, Float32Array> | null = count < this.exactBelow ? new Map() : null;
     let last = -1;
     let n = 0;
+    let lastReport = started;
     for (const [id, v] of this.readVectorChunks()) {
       if (hnsw.getCurrentCount() + 1 > hnsw.getMaxElements()) hnsw.resizeIndex(Math.ceil(hnsw.getMaxElements() * 1.5));
       hnsw.addPoint(Array.from(v), id);
@@ -408,6 +472,11 @@ export class VectorIndex {
       last = id;
       // Yield now and then: a 100k rebuild takes minutes and must not freeze the app.
       if (++n % 200 === 0) await new Promise((r) => setImmediate(r));
+      if (Date.now() - lastReport >= REBUILD_REPORT_MS) {
+        lastReport = Date.now();
+        const rate = n / ((lastReport - started) / 1000);
+        this.log(`ann(${this.opts.modelId}): rebuilding ${n} of ${count} (${rate.toFixed(0)}/s, about ${Math.ceil((count - n) / rate / 60)} min left)`);
+      }
     }
     void last;
     this.hnsw = hnsw;
@@ -420,30 +489,64 @@ export class VectorIndex {
   }
 
   private async writeFiles(): Promise<void> {
+    const started = Date.now();
+    const { store, modelId } = this.opts;
+    // Taken before writing, while no mutation can land (exclusive): every journal entry up to
+    // here is in memory, so in the file; later ones are replayed at the next open.
+    const journalSeq =
+      store.db.prepare<[string], number>('SELECT COALESCE(MAX(seq), 0) FROM ann_journal WHERE model_id = ?').pluck().get(modelId) ?? 0;
     const labels = Uint32Array.from([...this.live].sort((a, b) => a - b));
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    const tmpLabels = `${this.labelsFile}.tmp-${process.pid}`;
+    const gen = this.gen + 1;
+    const { file, labelsFile } = this.files(gen);
+    const tmp = `${file}.tmp-${process.pid}`;
+    const tmpLabels = `${labelsFile}.tmp-${process.pid}`;
     try {
       await this.hnsw.writeIndex(tmp);
       await writeFile(tmpLabels, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
       const fileHash = await hashFiles([tmp, tmpLabels]);
-      // Forget the old state first: a crash between the two renames must not pair old state with new files.
-      markIndexStale(this.opts.store, this.opts.modelId);
-      await rename(tmp, this.file);
-      await rename(tmpLabels, this.labelsFile);
-      const checksum = JSON.stringify({ v: 1, labels: hashLabels(labels), file: fileHash });
-      this.opts.store.db
-        .prepare(
-          `INSERT INTO ann_state(model_id, count, checksum, saved_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT(model_id) DO UPDATE SET count = excluded.count, checksum = excluded.checksum, saved_at = excluded.saved_at`,
-        )
-        .run(this.opts.modelId, labels.length, checksum, Date.now());
+      // New names: the files `ann_state` points at stay untouched until the state moves on.
+      await rename(tmp, file);
+      await rename(tmpLabels, labelsFile);
+      const checksum = JSON.stringify({ v: 2, gen, labels: hashLabels(labels), file: fileHash } satisfies SavedState);
+      store.transaction(() => {
+        store.db
+          .prepare(
+            `INSERT INTO ann_state(model_id, count, checksum, saved_at, journal_seq) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT(model_id) DO UPDATE SET count = excluded.count, checksum = excluded.checksum,
+               saved_at = excluded.saved_at, journal_seq = excluded.journal_seq`,
+          )
+          .run(modelId, labels.length, checksum, Date.now(), journalSeq);
+        store.db.prepare('DELETE FROM ann_journal WHERE model_id = ? AND seq <= ?').run(modelId, journalSeq);
+      });
+      this.gen = gen;
       this.dirty = false;
     } finally {
       await rm(tmp, { force: true });
       await rm(tmpLabels, { force: true });
     }
+    await removeGenerations(this.opts.dir, this.base, gen);
+    this.lastSaveAt = Date.now();
+    this.lastSaveMs = this.lastSaveAt - started;
   }
+}
+
+/** Deletes this model's index files other than generation `keep` (all of them when null). */
+async function removeGenerations(dir: string, base: string, keep: number | null): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return;
+  }
+  const mine = new RegExp(`^${base.replace(/[.]/g, '\\.')}(\\.(\\d+))?\\.(hnsw|labels)$`);
+  await Promise.all(
+    names
+      .filter((n) => {
+        const m = mine.exec(n);
+        return m !== null && (keep === null || m[2] !== String(keep));
+      })
+      .map((n) => rm(join(dir, n), { force: true })),
+  );
 }
 
 function emptyHnsw(dim: number, capacity: number): Hnsw {

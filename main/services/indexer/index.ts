@@ -16,7 +16,7 @@ import type { PreprocessSpec } from '../../core/model-spec.ts';
 import type { Store } from '../store/index.ts';
 import type { Encoder } from '../encoder/index.ts';
 import type { PreparedPhoto } from '../media/index.ts';
-import { markIndexStale, vectorToBlob, type VectorIndex } from '../ann/index.ts';
+import { vectorToBlob, type VectorIndex } from '../ann/index.ts';
 import { folderOfPhoto, folderWentOffline, markPhotoFailed, photoIndexedWriter } from '../library/index.ts';
 import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
@@ -260,7 +260,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     } finally {
       this.encoding = false;
     }
-    if (Date.now() - this.lastSave >= this.saveEveryMs) void this.saveIndex();
+    if (Date.now() - this.lastSave >= this.saveEveryMs) void this.saveIndex({ whileBusy: true });
   }
 
   /**
@@ -291,25 +291,21 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     const { store, modelId } = this.opts;
     const now = Date.now();
     const markIndexed = photoIndexedWriter(store);
-    const existing = store.db.prepare('SELECT 1 FROM vectors WHERE photo_id = ? AND model_id = ?').pluck();
     const put = store.db.prepare(
       `INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)
        ON CONFLICT(photo_id, model_id) DO UPDATE SET vector = excluded.vector`,
     );
     const written: { id: number; vector: Float32Array }[] = [];
+    // A replaced vector needs no mark: the `vectors` triggers journal it for the ANN index.
     store.transaction(() => {
-      let replaced = false;
       batch.forEach((d, i) => {
         const { item, photo } = d;
         const f = photo.facts;
         // Zero rows: deleted or changed on disk since it was queued — drop it (a change re-queues it).
         if (!markIndexed(item, { ...f, takenAt: f.takenAt ?? item.mtimeMs }, now)) return;
-        if (existing.get(item.id, modelId)) replaced = true;
         put.run(item.id, modelId, vectorToBlob(vectors[i]!));
         written.push({ id: item.id, vector: vectors[i]! });
       });
-      // The saved ANN file would hold the old vector under the same label: force a rebuild if we die now.
-      if (replaced) markIndexStale(store, modelId);
     });
     for (const d of batch) this.queue.release(d.item.id);
     for (const w of written) this.opts.index.upsert(w.id, w.vector);
@@ -317,10 +313,10 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     if (written.length > 0) this.emit('indexed', written.map((w) => w.id));
   }
 
-  private saveIndex(): Promise<void> {
+  private saveIndex(opts: { whileBusy?: boolean } = {}): Promise<void> {
     this.lastSave = Date.now();
     this.saving = this.saving
-      .then(() => this.opts.index.save())
+      .then(() => this.opts.index.save(opts))
       .catch((err) => this.log(`indexer: could not save the vector index: ${reasonOf(err)}`));
     return this.saving;
   }

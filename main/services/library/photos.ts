@@ -133,6 +133,19 @@ export function isFiltered(f: PhotoFilter): boolean {
 }
 
 /** The filter as SQL conditions on `photos p` with named parameters. */
+/**
+ * The WHERE clause of a search over indexed photos matching `f` (starting with `WHERE`). With a
+ * folder or date filter, `+p.status` keeps SQLite off the status index — nearly every row is
+ * 'indexed', so that index means a scan of the whole library (seconds at 1M photos) — and on
+ * photos_folder / photos_taken instead. Joins to `vectors` are CROSS JOINs for the same reason:
+ * photos first, so a date range is not answered by walking every vector of the model.
+ */
+function searchableWhere(f: PhotoFilter): { sql: string; params: Record<string, number> } {
+  const { sql, params } = filterSql(f);
+  // Held photos (missing_since set) are gone from disk: never offered (no index on it, so the plan is unchanged).
+  return { sql: `WHERE ${sql ? '+' : ''}p.status = 'indexed' AND p.missing_since IS NULL${sql}`, params };
+}
+
 function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number> } {
   const parts: string[] = [];
   const params: Record<string, number> = {};
@@ -153,10 +166,10 @@ function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number
 
 /** Indexed photos that match the filter and have a vector of `modelId`: what a filtered search may return. */
 export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter): Set<number> {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   const ids = store.db
     .prepare<Record<string, unknown>, number>(
-      `SELECT p.id FROM photos p WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}
+      `SELECT p.id FROM photos p ${sql}
        AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
     )
     .pluck()
@@ -169,17 +182,23 @@ export function unsearchablePhotoIds(store: Store): Set<number> {
   // IN (…) rather than != lets SQLite use photos_status: in a settled library this set is tiny.
   // Held deletions too: their files are gone (or the folder is offline); a search must not offer them.
   return new Set(
-    store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed') OR missing_since IS NOT NULL").pluck().all(),
+    store.db
+      .prepare<[], number>(
+        // Two indexed lookups (an OR would scan every row): photos_status, and migration 009's partial photos_held.
+        "SELECT id FROM photos WHERE status IN ('pending', 'failed') UNION SELECT id FROM photos INDEXED BY photos_held WHERE missing_since IS NOT NULL",
+      )
+      .pluck()
+      .all(),
   );
 }
 
 /** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
 export function searchableVectors(store: Store, modelId: string, f: PhotoFilter): { id: number; vector: Buffer }[] {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-       WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}`,
+      `SELECT p.id, v.vector FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+       ${sql}`,
     )
     .all({ ...params, model: modelId });
 }
@@ -193,11 +212,11 @@ export function newestSearchablePage(
   offset: number,
   limit: number,
 ): { rows: { id: number; vector: Buffer }[]; total: number } {
-  const { sql, params } = filterSql(f);
+  const { sql, params } = searchableWhere(f);
   const ex = [...excluded].filter((n) => Number.isInteger(n));
   const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
-  const from = `FROM photos p JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
-                WHERE p.status = 'indexed' AND p.missing_since IS NULL${sql}${notIn}`;
+  const from = `FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+                ${sql}${notIn}`;
   const all = { ...params, model: modelId };
   const total = store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(all) ?? 0;
   const rows = store.db

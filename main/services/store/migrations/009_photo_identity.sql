@@ -4,3 +4,7 @@
 -- (treated as unchanged and filled in on the next scan, so an upgrade re-reads nothing).
 ALTER TABLE photos ADD COLUMN ctime_ms INTEGER;
 ALTER TABLE photos ADD COLUMN inode INTEGER;
+
+-- Held photos (missing_since set) are left out of every search; a partial index keeps finding them
+-- a lookup of the few held rows, not a scan of the library.
+CREATE INDEX photos_held ON photos(missing_since) WHERE missing_since IS NOT NULL;

@@ -1,0 +1,125 @@
+/**
+ * Issue 15 §1, correctness at scale (timing lives in `npm run bench -- --scale`):
+ * - a filter that keeps very few photos of a big library (a folder of 20 in 50,000) returns all of
+ *   them, and a mid-sized folder (above the exact-scan limit, so HNSW's filtered search) returns
+ *   a full page, best first, that agrees with an exact scan;
+ * - exact copies of one photo in different folders are each listed and searchable, and deleting
+ *   one copy never removes the others (real app, colour-oracle model, real files).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { copyFile, mkdir, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { VectorIndex } from '../../main/services/ann/index.ts';
+import { EXACT_CANDIDATES, searchByVector } from '../../main/services/search/index.ts';
+import { createApp, type App } from '../../main/app/index.ts';
+import { recallAtK } from '../../main/core/metrics.ts';
+import { COLOURS, writeSolidPhoto } from '../fixtures/photos.ts';
+import { addFolder, ensureModel, prng, randomUnitVector, resolveTestModel, tempDir, tempStore } from '../fixtures/vector-db.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+describe('filtered search in a 50,000-photo library', () => {
+  it('a folder of 20 returns its 20; a folder of 6,000 returns a full page that matches an exact scan', async () => {
+    const N = 50_000;
+    const DIM = 16;
+    const MODEL = 'scale-test';
+    const { store, dir } = tempStore();
+    cleanups.push(async () => {
+      store.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    ensureModel(store, MODEL, DIM);
+    const small = addFolder(store, '/lib/small');
+    const mid = addFolder(store, '/lib/mid');
+    const rest = addFolder(store, '/lib/rest');
+    const rand = prng(3);
+    const vectors = new Map<number, Float32Array>();
+    const folderOf = new Map<number, number>();
+    const photo = store.db.prepare(
+      "INSERT INTO photos(id, folder_id, path, size, mtime_ms, taken_at, status, updated_at) VALUES (?, ?, ?, 1, 1, ?, 'indexed', 1)",
+    );
+    const vector = store.db.prepare('INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)');
+    store.transaction(() => {
+      for (let id = 1; id <= N; id++) {
+        // The small folder's photos are spread through the whole id range (and so the graph).
+        const folderId = id % 2500 === 0 ? small : id % 8 === 1 && id < 48_000 ? mid : rest;
+        folderOf.set(id, folderId);
+        photo.run(id, folderId, `/lib/${folderId}/${id}.jpg`, 1_600_000_000_000 + id * 1000);
+        const v = randomUnitVector(DIM, rand);
+        vectors.set(id, v);
+        vector.run(id, MODEL, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
+      }
+    });
+    const midIds = [...folderOf].filter(([, f]) => f === mid).map(([id]) => id);
+    expect(midIds.length).toBeGreaterThan(EXACT_CANDIDATES); // really the HNSW path
+    const index = await VectorIndex.open({ store, dir: join(dir, 'index'), modelId: MODEL, dim: DIM, log: () => {} });
+    cleanups.push(() => index.close());
+    const ctx = { store, index, modelId: MODEL };
+
+    for (let q = 0; q < 5; q++) {
+      const query = randomUnitVector(DIM, rand);
+      const r20 = searchByVector(ctx, query, { folderId: small, limit: 50 });
+      expect(r20.hits).toHaveLength(20);
+      expect(r20.total).toBe(20);
+      expect(r20.hits.every((h) => h.photo.folderId === small)).toBe(true);
+
+      const page = searchByVector(ctx, query, { folderId: mid, limit: 50 });
+      expect(page.hits).toHaveLength(50);
+      expect(page.total).toBe(midIds.length);
+      expect(page.hits.every((h) => h.photo.folderId === mid)).toBe(true);
+      for (let i = 1; i < page.hits.length; i++) expect(page.hits[i - 1]!.score).toBeGreaterThanOrEqual(page.hits[i]!.score);
+      const exact = midIds
+        .map((id) => ({ id, s: vectors.get(id)!.reduce((a, x, d) => a + x * query[d]!, 0) }))
+        .sort((a, b) => b.s - a.s)
+        .slice(0, 50)
+        .map((x) => x.id);
+      expect(recallAtK(exact, page.hits.map((h) => h.photo.id), 50)).toBeGreaterThanOrEqual(0.9);
+
+      // A date range that keeps 30 photos.
+      const from = 1_600_000_000_000 + 30_001 * 1000;
+      const byDate = searchByVector(ctx, query, { from, to: from + 29 * 1000, limit: 50 });
+      expect(byDate.hits.map((h) => h.photo.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 30_001 + i));
+    }
+  }, 180_000);
+});
+
+const oracle = resolveTestModel('color-oracle');
+
+describe.skipIf(!oracle)('exact copies in different folders', () => {
+  it('each copy is listed and searchable; deleting one leaves the others indexed and found', async () => {
+    const dir = tempDir('leanlens-copies-');
+    const a = join(dir, 'A');
+    const b = join(dir, 'B');
+    const c = join(dir, 'C');
+    for (const d of [a, b, c]) await mkdir(d, { recursive: true });
+    await writeSolidPhoto(join(a, 'sea.jpg'), COLOURS.blue!, { noise: 4 });
+    await copyFile(join(a, 'sea.jpg'), join(b, 'sea.jpg'));
+    await copyFile(join(a, 'sea.jpg'), join(c, 'sea copy.jpg'));
+    await writeSolidPhoto(join(a, 'red.jpg'), COLOURS.red!, { noise: 4 });
+    await writeSolidPhoto(join(b, 'green.jpg'), COLOURS.green!, { noise: 4 });
+    const app: App = await createApp({ dataDir: join(dir, 'data') });
+    cleanups.push(async () => {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    for (const d of [a, b, c]) await app['folders.add']({ path: d });
+    await app.sync();
+    const copies = [join(a, 'sea.jpg'), join(b, 'sea.jpg'), join(c, 'sea copy.jpg')];
+    const blue = async () => (await app['search.text']({ text: 'blue', limit: 3 })).hits.map((h) => h.photo.path);
+    expect((await blue()).sort()).toEqual([...copies].sort());
+    const ids = copies.map((p) => app.photoIdByPath(p));
+    expect(new Set(ids).size).toBe(3);
+
+    await unlink(copies[0]!);
+    await app.sync();
+    expect(app.photoIdByPath(copies[0]!)).toBeNull();
+    // The other copies keep their rows (same ids: not treated as moves) and stay searchable.
+    expect(copies.slice(1).map((p) => app.photoIdByPath(p))).toEqual(ids.slice(1));
+    expect((await blue()).slice(0, 2).sort()).toEqual(copies.slice(1).sort());
+    const status = await app['index.status']({});
+    expect(status.indexed).toBe(4);
+  }, 120_000);
+});
