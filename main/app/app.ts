@@ -30,6 +30,8 @@ import { modelCalls } from './model-calls.ts';
 import { BUNDLED_MODELS_DIR } from './models-dir.ts';
 import { photoCalls } from './photo-calls.ts';
 import { searchCalls } from './search-calls.ts';
+import { foldersWithOcr, textCalls } from './text-calls.ts';
+import { TextPass } from './text-pass.ts';
 import type { App, AppOptions } from './types.ts';
 
 
@@ -38,6 +40,9 @@ const DEFAULT_SETTINGS: Settings = {
   useGpu: true,
   thumbnailSize: 256,
   theme: 'system',
+  ocr: true,
+  showScores: false,
+  showTestModels: false,
 };
 
 /**
@@ -86,10 +91,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     dataDir,
     live,
     settings: () => settings,
-    onProgress: (p) => emit('index.progress', p),
+    onProgress: (p) => {
+      emit('index.progress', p);
+      // Embedding done: the OCR pass reads what it embedded (live only; `sync` runs it itself).
+      if (live && p.state === 'idle') text.start();
+    },
     onIndexed: (ids) => {
       emit('library.changed', { added: ids, changed: [], removed: [] });
-      emit('folders.changed', library.listFolders());
+      emit('folders.changed', foldersWithOcr(ctx));
     },
     onSwitching: (s) => emit('models.switching', s),
     onSwitched: () => emit('models.changed', ctx.models()),
@@ -99,6 +108,14 @@ export async function createApp(options: AppOptions): Promise<App> {
       console.warn(`The encoder for ${crash.modelId} crashed (${crash.reason}); ${crash.gaveUp ? 'not restarting it for now' : 'restarting it'}.`);
       emit('index.progress', model.progress());
     },
+  });
+  const text = new TextPass({
+    store,
+    library,
+    settings: () => settings,
+    embedding: () => model.progress().state === 'running',
+    onProgress: (p) => emit('text.progress', p),
+    onRead: (ids) => emit('library.changed', { added: [], changed: ids, removed: [] }),
   });
   let tokenizer: ClipTokenizer | null = null;
   const ctx: AppContext = {
@@ -114,6 +131,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
     library,
     model,
+    text,
     settings: () => settings,
     emit,
     models: () => registry.list().map((m) => ({ ...m, active: m.id === model.id })),
@@ -125,14 +143,16 @@ export async function createApp(options: AppOptions): Promise<App> {
     if (changes.removed.length || changes.moved.length) {
       emit('library.changed', { added: [], changed: changes.moved, removed: changes.removed });
     }
-    emit('folders.changed', library.listFolders());
+    emit('folders.changed', foldersWithOcr(ctx));
   });
-  library.on('folders', (folders) => emit('folders.changed', folders));
+  library.on('folders', () => emit('folders.changed', foldersWithOcr(ctx)));
 
   const lab = labCalls(ctx);
   const models = modelCalls(ctx, (patch) => {
     settings = { ...settings, ...patch };
     store.setSetting('settings', settings);
+    // OCR switched back on: the running app reads what it missed.
+    if (patch.ocr && live) text.start();
   });
   // The demo and the library call each other (adding the demo adds a folder; removing its folder
   // switches back), so the library's calls reach the demo through this late-bound hook.
@@ -164,6 +184,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     ...demo.calls,
     ...searchCalls(ctx, lab.searched),
     ...photoCalls(ctx),
+    ...textCalls(ctx),
     ...models,
     ...lab.calls,
     ...albums.calls,
@@ -173,7 +194,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       emitter.on(event, listener as (p: unknown) => void);
       return () => emitter.off(event, listener as (p: unknown) => void);
     },
-    async sync(onProgress) {
+    async sync(onProgress, options = {}) {
       await library.reconcile();
       const s = await model.loaded();
       const off = onProgress ? app.on('index.progress', onProgress) : () => undefined;
@@ -187,6 +208,8 @@ export async function createApp(options: AppOptions): Promise<App> {
       } finally {
         off();
       }
+      // Text in photos is read after embedding, as its own pass.
+      if (options.ocr !== false) await text.run(options.onTextProgress);
       await backupIfDue();
       return status(ctx);
     },
@@ -201,6 +224,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       if (backupTimer) clearInterval(backupTimer);
       albums.close();
       await lab.close();
+      await text.close();
       await library.unwatch();
       await model.close();
       store.close();

@@ -8,6 +8,7 @@ import type { Store } from '../services/store/index.ts';
 import type { ModelRegistry } from '../services/models/index.ts';
 import type { Library } from '../services/library/index.ts';
 import type { ActiveModel } from './active-model.ts';
+import type { TextPass } from './text-pass.ts';
 import type { DesktopShell } from './types.ts';
 
 export interface AppContext {
@@ -21,6 +22,8 @@ export interface AppContext {
   tokenizer: ClipTokenizer;
   library: Library;
   model: ActiveModel;
+  /** The OCR pass (text in photos). */
+  text: TextPass;
   settings(): Settings;
   emit<E extends EventName>(event: E, payload: Events[E]): void;
   /** Every model, with `active` set. */

@@ -1,7 +1,9 @@
 /** The library's calls: folders, indexing progress and failures, and the status summary. */
 import { AppError, type Api, type Status } from '../core/contract.ts';
 import { photoCounts, photoIdsInFolder } from '../services/library/index.ts';
+import { setFolderReadsText } from '../services/text/index.ts';
 import type { AppContext } from './context.ts';
+import { foldersWithOcr, textStatus } from './text-calls.ts';
 
 type LibraryCallName =
   | 'folders.list'
@@ -26,6 +28,7 @@ export function status(ctx: AppContext): Status {
     progress: ctx.model.progress(),
     switching: ctx.model.switchProgress(),
     dataDir: ctx.dataDir,
+    text: textStatus(ctx),
   };
 }
 
@@ -34,16 +37,17 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
   const { library } = ctx;
   return {
     async 'folders.list'() {
-      return library.listFolders();
+      return foldersWithOcr(ctx);
     },
-    async 'folders.add'({ path }) {
+    async 'folders.add'({ path, ocr }) {
       // addFolder scans the new folder itself; its 'changed' events wake the indexer.
       const folder = await library.addFolder(path);
+      if (ocr !== undefined) setFolderReadsText(ctx.store, folder.id, ocr);
       if (ctx.live) {
         (await ctx.model.loaded()).indexer.start();
         await library.watch();
       }
-      return library.listFolders().find((f) => f.id === folder.id) ?? folder;
+      return foldersWithOcr(ctx).find((f) => f.id === folder.id) ?? folder;
     },
     async 'folders.remove'({ id }) {
       const ids = photoIdsInFolder(ctx.store, id);

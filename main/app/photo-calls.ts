@@ -1,17 +1,29 @@
-/** One photo: its details, the desktop's open / show-in-folder, and its files (thumbnail, original) by id. */
+/** One photo: its details, the timeline, the desktop's open / show-in-folder, and its files (thumbnail, original) by id. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError, type Api } from '../core/contract.ts';
 import { contentTypeOf } from '../core/mime.ts';
 import { needsDisplayCopy } from '../core/photo-formats.ts';
-import { photoById, photoIdByPath, resolvePhotoFile } from '../services/library/index.ts';
+import { photoById, photoIdByPath, resolvePhotoFile, timelineDays, timelinePage, timelinePosition } from '../services/library/index.ts';
 import type { AppContext } from './context.ts';
 import type { App } from './types.ts';
 
-export function photoCalls(ctx: AppContext): Pick<Api, 'photos.get' | 'photos.open' | 'photos.showInFolder'> & Pick<App, 'photoFile' | 'photoIdByPath'> {
+export function photoCalls(ctx: AppContext): Pick<
+  Api,
+  'photos.get' | 'photos.timeline' | 'photos.page' | 'photos.position' | 'photos.open' | 'photos.showInFolder'
+> & Pick<App, 'photoFile' | 'photoIdByPath'> {
   return {
     async 'photos.get'({ id }) {
       return photoById(ctx.store, id);
+    },
+    async 'photos.timeline'() {
+      return timelineDays(ctx.store);
+    },
+    async 'photos.page'({ offset, limit }) {
+      return timelinePage(ctx.store, offset, limit);
+    },
+    async 'photos.position'({ id }) {
+      return { index: timelinePosition(ctx.store, id) };
     },
     async 'photos.open'({ id }) {
       if (!ctx.shell) throw new AppError('unsupported', 'opening files works in the desktop app; in the browser use the original link');

@@ -4,6 +4,8 @@
  * queries) listen without search depending on them.
  */
 import { AppError, type Api, type SearchResult } from '../core/contract.ts';
+import { parseTextQuery } from '../core/text-query.ts';
+import { meanDirection } from '../core/metrics.ts';
 import { photoById } from '../services/library/index.ts';
 import type { ModelSession } from './active-model.ts';
 import type { AppContext } from './context.ts';
@@ -29,7 +31,7 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
           s.encoder.load('text').catch(() => undefined);
         }
         const [vector] = await s.encoder.encodeTexts([ctx.tokenizer.encode(args.text)]);
-        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, args);
+        return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, textQuery: parseTextQuery(args.text) });
       });
       onSearched(args.text);
       return result;
@@ -45,18 +47,26 @@ async function similar(ctx: AppContext, s: ModelSession, args: Parameters<Api['s
   const { photoVector, searchByVector } = await searchService();
   let vector: Float32Array | null;
   const excludeIds: number[] = [];
-  if (args.photoId !== undefined) {
-    photoById(ctx.store, args.photoId);
-    vector = photoVector(ctx.store, args.photoId, s.modelId);
-    if (!vector) throw new AppError('failed', 'this photo is not indexed yet; try again when indexing has finished');
-    excludeIds.push(args.photoId);
+  const ids = args.photoIds ?? (args.photoId !== undefined ? [args.photoId] : null);
+  if (ids) {
+    const vectors = ids.map((id) => {
+      photoById(ctx.store, id);
+      const v = photoVector(ctx.store, id, s.modelId);
+      if (!v) throw new AppError('failed', `${ids.length > 1 ? `photo ${id} is` : 'this photo is'} not indexed yet; try again when indexing has finished`);
+      return v;
+    });
+    vector = meanDirection(vectors);
+    if (!vector) throw new AppError('invalid-argument', 'these photos point in opposite directions; choose fewer or other photos');
+    excludeIds.push(...ids);
   } else {
     const { preparePhotoBuffer } = await import('../services/media/index.ts');
     const prepared = await preparePhotoBuffer(Buffer.from(args.imageBase64!, 'base64'), s.encoder.model.preprocess).catch((err: Error) => {
-      // The media error already says "not a readable image: …"; the call adds nothing but its code.
-      throw new AppError('invalid-argument', /not a readable image/.test(err.message) ? err.message : `not a readable image: ${err.message}`);
+      // The media layer's reason already starts "not a readable image: "; say it once. Which file
+      // (chosen, dropped, a path) is for the caller to say: only it knows how the image came.
+      throw new AppError('invalid-argument', `Not a readable image: ${err.message.replace(/^not a readable image:\s*/i, '')}`);
     });
     [vector] = await s.encoder.encodeImages(prepared.pixels, 1);
   }
   return searchByVector({ store: ctx.store, index: s.index, modelId: s.modelId }, vector!, { ...args, excludeIds });
 }
+

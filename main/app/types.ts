@@ -32,10 +32,16 @@ export interface App extends Api {
   /** The library photo at this real path, or null: lets the CLI's `similar` take a path. */
   photoIdByPath(path: string): number | null;
   /** Brings the index up to date: reconciles folders with the disk and encodes everything pending. */
-  sync(onProgress?: (p: IndexProgress) => void): Promise<Status>;
+  sync(onProgress?: (p: IndexProgress) => void, options?: SyncOptions): Promise<Status>;
   /** Starts watching the folders and indexing in the background (the desktop app and `serve`). */
   startLive(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface SyncOptions {
+  /** Run the OCR pass after embedding (default true; the `ocr` setting can still switch it off). */
+  ocr?: boolean;
+  onTextProgress?: (p: IndexProgress) => void;
 }
 
 export interface AppOptions {

@@ -10,13 +10,13 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, Folder, IndexProgress, ModelInfo, Status } from '../core/contract.ts';
+import type { Api, Folder, IndexProgress, ModelInfo, Status, TextStatus } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
 import { count, formatDate, printable, progressLine, table } from './format.ts';
 import { checkCommandLine, joinNegativeNumbers } from './options.ts';
-import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
+import { findFolder, folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
 import { intFlag, need, USAGE, UsageError } from './usage.ts';
 
 const FLAGS = {
@@ -52,6 +52,10 @@ const FLAGS = {
   'accept-license': { type: 'boolean' },
   variant: { type: 'string' },
   now: { type: 'boolean' },
+  // text in photos (OCR)
+  ocr: { type: 'boolean' },
+  'no-ocr': { type: 'boolean' },
+  'text-only': { type: 'boolean' },
   // duplicates
   similarity: { type: 'string' },
 } as const;
@@ -155,7 +159,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
  */
 const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'folders', 'albums']);
 
-const FOLDER_CALLS = ['folders.list', 'folders.add', 'folders.remove', 'folders.confirmDeletions', 'folders.restoreDeletions'] as const;
+const FOLDER_CALLS = ['folders.list', 'folders.add', 'folders.remove', 'folders.setOcr', 'folders.confirmDeletions', 'folders.restoreDeletions'] as const;
 const FORWARDED_CALLS = ['index.status', 'search.text', 'search.similar', ...FOLDER_CALLS, ...ALBUM_CALLS] as const;
 
 /** What those commands call: the app itself, or the running app through the local socket. */
@@ -225,15 +229,6 @@ function print(io: CliIo, flags: Flags, json: unknown, text: () => string): numb
   return 0;
 }
 
-/** The library folder at this path (as given, or its real path), or a usage error. */
-async function folderAt(calls: Pick<Api, 'folders.list'>, path: string, what = `"${path}"`): Promise<Folder> {
-  const wanted = resolve(path);
-  const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-  const folder = (await calls['folders.list']({})).find((f) => f.path === wanted || f.path === real);
-  if (!folder) throw new UsageError(`${what} is not a library folder; see: leanlens folders list`);
-  return folder;
-}
-
 async function foldersCommand(app: Pick<Api, (typeof FOLDER_CALLS)[number]>, words: string[], flags: Flags, io: CliIo): Promise<number> {
   const [sub, path] = words;
   if (sub === 'list') {
@@ -243,50 +238,72 @@ async function foldersCommand(app: Pick<Api, (typeof FOLDER_CALLS)[number]>, wor
         ? 'No folders yet. Add one with: leanlens folders add <path>'
         : [
             table([
-              ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED'],
-              ...folders.map((f) => [printable(f.path), f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount)]),
+              ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED', 'OCR'],
+              ...folders.map((f) => [
+                printable(f.path),
+                f.state,
+                String(f.photoCount),
+                String(f.indexedCount),
+                String(f.failedCount),
+                f.ocr ? 'on' : 'off',
+              ]),
             ]),
             ...attention(folders),
           ].join('\n'),
     );
   }
   if (sub === 'add') {
-    need(words, 2, 'folders add <path>');
-    const folder = await app['folders.add']({ path: resolve(path!) });
-    return print(io, flags, folder, () => `Added ${printable(folder.path)} (${count(folder.photoCount, 'photo')}). Run "leanlens index" to index them.`);
+    need(words, 2, 'folders add <path> [--ocr]');
+    const folder = await app['folders.add']({ path: resolve(path!), ...(flags.ocr ? { ocr: true } : {}) });
+    const ocr = folder.ocr ? ' Text in its photos will be read (OCR).' : '';
+    return print(io, flags, folder, () => `Added ${printable(folder.path)} (${count(folder.photoCount, 'photo')}).${ocr} Run "leanlens index" to index them.`);
+  }
+  if (sub === 'ocr') {
+    const on = words[2];
+    if (words.length < 3 || (on !== 'on' && on !== 'off')) throw new UsageError('usage: leanlens folders ocr <path> on|off');
+    const folder = await app['folders.setOcr']({ id: (await folderByPath(app, path!)).id, on: on === 'on' });
+    return print(io, flags, folder, () => `Reading text (OCR) in ${printable(folder.path)}: ${folder.ocr ? 'on. Run "leanlens index" to read it.' : 'off.'}`);
   }
   if (sub === 'remove') {
     need(words, 2, 'folders remove <path>');
-    const folder = await folderAt(app, path!);
+    const folder = await folderByPath(app, path!);
     await app['folders.remove']({ id: folder.id });
     return print(io, flags, { removed: folder.path }, () => `Removed ${printable(folder.path)} from the library (files untouched).`);
   }
   if (sub === 'confirm') {
     need(words, 2, 'folders confirm <path>');
-    const folder = await folderAt(app, path!);
+    const folder = await folderByPath(app, path!);
     await app['folders.confirmDeletions']({ id: folder.id });
-    const after = await folderAt(app, folder.path);
+    const after = await folderByPath(app, folder.path);
     return print(io, flags, after, () =>
       folder.heldDeletions
         ? `Removed ${count(folder.heldDeletions, 'missing photo')} of ${printable(folder.path)} from the library (files untouched).`
         : `Nothing was held in ${printable(folder.path)}.`,
     );
   }
-  // restore
-  need(words, 2, 'folders restore <path>');
-  const folder = await folderAt(app, path!);
-  const after = await app['folders.restoreDeletions']({ id: folder.id });
-  const back = Math.max(0, folder.heldDeletions - after.heldDeletions);
-  return print(io, flags, after, () =>
-    [
-      `${count(back, 'photo')} of ${printable(after.path)} found again and kept as indexed.`,
-      after.state === 'offline'
-        ? `The folder is not reachable: plug its drive in, then run this again.`
-        : after.heldDeletions
-          ? `${count(after.heldDeletions, 'photo')} still missing: put them back and run this again, or remove them from the library with: leanlens folders confirm ${quoteArg(after.path)}`
-          : '',
-    ].filter(Boolean).join('\n'),
-  );
+  if (sub === 'restore') {
+    need(words, 2, 'folders restore <path>');
+    const folder = await folderByPath(app, path!);
+    const after = await app['folders.restoreDeletions']({ id: folder.id });
+    const back = Math.max(0, folder.heldDeletions - after.heldDeletions);
+    return print(io, flags, after, () =>
+      [
+        `${count(back, 'photo')} of ${printable(after.path)} found again and kept as indexed.`,
+        after.state === 'offline'
+          ? `The folder is not reachable: plug its drive in, then run this again.`
+          : after.heldDeletions
+            ? `${count(after.heldDeletions, 'photo')} still missing: put them back and run this again, or remove them from the library with: leanlens folders confirm ${quoteArg(after.path)}`
+            : '',
+      ].filter(Boolean).join('\n'),
+    );
+  }
+  throw new UsageError('usage: leanlens folders add|remove|list|ocr|confirm|restore');
+}
+
+async function folderByPath(app: Pick<Api, 'folders.list'>, path: string): Promise<Folder> {
+  const folder = await findFolder(app, path);
+  if (!folder) throw new UsageError(`"${resolve(path)}" is not a library folder; see: leanlens folders list`);
+  return folder;
 }
 
 /** A path as a shell argument the user can paste. */
@@ -337,6 +354,12 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
   };
   // Ctrl-C while indexing stops at once (every written batch is committed, the next run goes on);
   // while watching it ends the watch. Either way the socket files go with the process.
+  let reading = false;
+  const onTextProgress = (p: IndexProgress) => {
+    if (showBar && !reading) process.stderr.write('\nReading text in photos (OCR)\n');
+    reading = true;
+    onProgress(p);
+  };
   let syncing = true;
   let local: { close(): Promise<void> } | null = null;
   let stopRequested = false;
@@ -356,7 +379,7 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
   try {
     // While this process indexes, `status`, `search` and `folders` from other processes ask it.
     local = await answerLocally(app, io);
-    let status = await app.sync(onProgress);
+    let status = await app.sync(onProgress, { ocr: !flags['no-ocr'], onTextProgress });
     syncing = false;
     if (showBar) process.stderr.write('\n');
     if (flags.watch) {
@@ -380,10 +403,17 @@ async function printIndexed(app: App, status: Status, flags: Flags, io: CliIo): 
   return print(io, flags, { ...status, attention: attentionJson(folders) }, () => {
     const lines = [`${status.indexed} of ${count(status.files, 'photo')} indexed with ${status.model}, ${status.failed} failed.`];
     for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${printable(e.path)}: ${e.reason}`);
+    if (status.text) lines.push(textLine(status.text));
     if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
     if (folders.length === 0) lines.push('No folders yet. Add one with: leanlens folders add <path>');
     return [...lines, ...attention(folders)].join('\n');
   });
+}
+
+/** "Text (OCR):  12 photos read, 5 with text, 3 pending, 0 failed". */
+function textLine(t: TextStatus): string {
+  const off = t.enabled ? '' : ' — OCR is off in the settings';
+  return `Text (OCR):  ${t.read} photos read, ${t.withText} with text, ${t.pending} pending, ${t.failed} failed${off}`;
 }
 
 async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
@@ -424,6 +454,7 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
       ...testModel,
       `Folders:     ${folders.length}${folders.length ? '' : ' (add one with: leanlens folders add <path>)'}`,
       `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending${s.pending ? ': run leanlens index' : ''}, ${s.failed} failed)`,
+      ...(s.text ? [textLine(s.text)] : []),
       ...attention(folders),
       ...s.errors.slice(0, 20).map((e) => `  failed: ${printable(e.path)}: ${e.reason}`),
     ].join('\n');
@@ -545,8 +576,8 @@ async function modelsCommand(app: App, words: string[], flags: Flags, io: CliIo)
     const m = await app['models.use']({ id: arg!, ...(flags.now ? { now: true } : {}) });
     return print(io, flags, m, () =>
       m.active
-        ? `Now using ${m.id}.${flags.now ? ' Run "leanlens index" to build its vectors for your library.' : ''}`
-        : `Switching to ${m.id}: it indexes your library first ("leanlens index", or the running app does it), and search keeps using the current model until then. --now switches at once.`,
+        ? `Now using ${m.id} for search.${flags.now ? ' Run "leanlens index" to build its vectors for your library.' : ''}`
+        : `Using ${m.id} for search once it has indexed your library ("leanlens index", or the running app does it); search keeps using the current model until then. --now uses it at once.`,
     );
   }
   if (sub === 'remove') {

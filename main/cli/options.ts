@@ -13,8 +13,8 @@ const LAB_OPTIONS = [
 ];
 
 const COMMAND_OPTIONS: Record<string, readonly string[]> = {
-  folders: ['json'],
-  index: ['watch', 'json'],
+  folders: ['json', 'ocr'],
+  index: ['watch', 'json', 'no-ocr'],
   status: ['json'],
   demo: ['json'],
   search: ['limit', 'min-score', 'folder', 'from', 'to', 'sort', 'json'],
@@ -30,7 +30,7 @@ const COMMAND_OPTIONS: Record<string, readonly string[]> = {
 };
 
 const SUBCOMMANDS: Record<string, readonly string[]> = {
-  folders: ['add', 'remove', 'list', 'confirm', 'restore'],
+  folders: ['add', 'remove', 'list', 'ocr', 'confirm', 'restore'],
   albums: ['list', 'show', 'save', 'rename', 'remove'],
   models: ['list', 'use', 'download', 'import', 'remove'],
   lab: ['variant', 'bench', 'compare', 'results', 'init-student'],

@@ -5,7 +5,7 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Api, SearchResult } from '../core/contract.ts';
+import type { Api, Folder, SearchResult } from '../core/contract.ts';
 import { formatDate, parseDate, printable, table } from './format.ts';
 import { intFlag, need, UsageError } from './usage.ts';
 
@@ -16,6 +16,8 @@ export interface SearchFlags {
   from?: string;
   to?: string;
   sort?: string;
+  /** Only photos whose recognised text (OCR) matches. */
+  'text-only'?: boolean;
 }
 
 export interface SearchRequest {
@@ -47,6 +49,7 @@ export function searchRequest(words: string[], flags: SearchFlags, usage = 'sear
       from,
       to,
       sort: flags.sort as 'relevance' | 'date' | undefined,
+      ...(flags['text-only'] ? { textOnly: true } : {}),
     },
     folder: flags.folder,
   };
@@ -55,17 +58,23 @@ export function searchRequest(words: string[], flags: SearchFlags, usage = 'sear
 /** The library folder a --folder path names (as given or its real path), or a usage error. */
 export async function folderIdOf(calls: Pick<Api, 'folders.list'>, folder: string | undefined): Promise<number | undefined> {
   if (!folder) return undefined;
-  const wanted = resolve(folder);
-  const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
-  const found = (await calls['folders.list']({})).find((f) => f.path === wanted || f.path === real);
+  const found = await findFolder(calls, folder);
   if (!found) throw new UsageError(`--folder "${folder}" is not a library folder; see: leanlens folders list`);
   return found.id;
+}
+
+/** The library folder at a path (as given or its real path), if it is one. */
+export async function findFolder(calls: Pick<Api, 'folders.list'>, path: string): Promise<Folder | undefined> {
+  const wanted = resolve(path);
+  const real = existsSync(wanted) ? realpathSync(wanted) : wanted;
+  return (await calls['folders.list']({})).find((f) => f.path === wanted || f.path === real);
 }
 
 export function hitsJson(result: SearchResult) {
   return result.hits.map((h) => ({
     path: h.photo.path,
     score: Number(h.score.toFixed(6)),
+    textMatch: h.textMatch ?? null,
     id: h.photo.id,
     takenAt: h.photo.takenAt,
     width: h.photo.width,
@@ -75,5 +84,5 @@ export function hitsJson(result: SearchResult) {
 
 export function hitsText(result: SearchResult): string {
   if (result.hits.length === 0) return 'No photos match. Try other words, or a lower --min-score.';
-  return table(result.hits.map((h) => [h.score.toFixed(3), formatDate(h.photo.takenAt), printable(h.photo.path)]));
+  return table(result.hits.map((h) => [h.score.toFixed(3), h.textMatch ? 'text' : '', formatDate(h.photo.takenAt), printable(h.photo.path)]));
 }

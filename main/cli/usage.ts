@@ -11,16 +11,21 @@ export const LAB_USAGE = `Model lab
 export const USAGE = `Usage: leanlens [--data <dir>] <command> [options]
 
 Library
-  folders add <path>            add a photo folder (then run: leanlens index)
+  folders add <path> [--ocr]    add a photo folder (then run: leanlens index); --ocr reads the text in its
+                                photos (on by default for folders named like Screenshots or Scans)
+  folders ocr <path> on|off     read text in a folder's photos (OCR), or stop
   folders remove <path>         forget a folder (your photos are never touched)
   folders list [--json]
   folders confirm <path>        remove photos held as missing (deleted on purpose) from the library
   folders restore <path>        scan a held folder again after putting its files back
-  index [--watch] [--json]      bring the index up to date; --watch keeps watching until Ctrl-C
+  index [--watch] [--no-ocr] [--json]   bring the index up to date, then read text in photos (OCR)
+                                unless --no-ocr; --watch keeps watching until Ctrl-C
   status [--json]
   demo [--json]                 add the bundled ShapesWorld demo library, switch to its trained model, index it
 Search
-  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date] [--json]
+  search <text> [--limit N] [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date]
+         [--text-only] [--json]   words in photos rank first ("invoice 4471", quoted "phrases" in order);
+                                --text-only keeps only photos whose text matches
   similar <path> [--limit N] [--json]   photos like a library photo or any image file
   duplicates [--similarity S] [--json]  groups of near-identical photos (resized, recompressed,
                                 cropped, brightened copies, a PNG of a JPEG); S 0.5–1, default 0.9.
@@ -34,7 +39,7 @@ Smart albums (saved searches, always up to date)
   albums remove <name>          forget the album (it holds a search, never photos)
 Models
   models list [--json]          the catalog and your models: size, licence, installed or not
-  models use <id> [--now]       switch search to a model; one that has not indexed the library yet
+  models use <id> [--now]       use a model for search; one that has not indexed the library yet
                                 takes over once \`index\` (or the running app) has indexed it, unless --now
   models download <id> [--accept-license]   asks before a licence that needs acceptance
   models import <folder> [--variant quantized|fp16|fp32]   your own pair, an Immich model folder or a Hugging Face snapshot

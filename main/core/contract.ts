@@ -27,6 +27,8 @@ export interface Folder {
   /** Deletions held back because too many photos vanished at once (unplugged drive, bad sync). */
   heldDeletions: number;
   addedAt: number;
+  /** Text in its photos is read (OCR): the user's switch, else on for folders named like Screenshots or Scans. */
+  ocr?: boolean;
 }
 
 /** The bundled ShapesWorld demo: its photos, their captions (a labelled set for the lab), its trained pair, queries to try. */
@@ -58,16 +60,97 @@ export interface Photo {
   height: number | null;
   /** Capture time from EXIF (ms since epoch), falling back to the file's mtime when absent. */
   takenAt: number | null;
+  /** Where `takenAt` came from: the photo's EXIF, or the file's time when it has none; null until indexed. */
+  takenAtSource: 'exif' | 'file' | null;
   camera: string | null;
   format: string | null;
   status: PhotoStatus;
   error: string | null;
 }
 
+/** One tile of the Photos timeline: what the justified grid and its labels need, nothing more. */
+export interface TimelinePhoto {
+  id: number;
+  name: string;
+  path: string;
+  width: number | null;
+  height: number | null;
+  /** Capture time (ms since epoch, local wall clock as the camera wrote it). */
+  takenAt: number;
+  takenAtSource: 'exif' | 'file' | null;
+  mtimeMs: number;
+}
+
+/** How many timeline photos each day holds, newest day first ('YYYY-MM-DD' in the library's local time). */
+export interface TimelineDay {
+  day: string;
+  count: number;
+}
+
+export interface Timeline {
+  /** Photos in the timeline (indexed ones: their size and date are known). */
+  total: number;
+  days: TimelineDay[];
+}
+
 export interface SearchHit {
   photo: Photo;
   /** Cosine similarity between the query and the photo, in [-1, 1]. */
   score: number;
+  /**
+   * Set when the query's words were found in the text read in the photo (OCR). Hits are ranked by
+   * `score + TEXT_MATCH_WEIGHT × textMatch.score`, and a text match is always relevant: a
+   * relevance cut-off must keep it whatever its cosine.
+   */
+  textMatch?: TextMatch | null;
+}
+
+/** How a photo's recognised text matched a query. */
+export interface TextMatch {
+  /** 0..1: the weighted share of the query's words (and quoted phrases) found. */
+  score: number;
+  /** The photo's words (lower case, no diacritics) that matched: the preview highlights them. */
+  words: string[];
+}
+
+/** How much a full text match (score 1) adds to a hit's cosine when ranking. */
+export const TEXT_MATCH_WEIGHT = 0.5;
+
+/** One recognised word: box = [x0, y0, x1, y1] as fractions (0..1) of the photo as displayed. */
+export interface PhotoTextWord {
+  text: string;
+  confidence: number;
+  box: [number, number, number, number];
+  /** With `text.get`'s `query`: the word matches it (the preview highlights it). */
+  match?: boolean;
+}
+
+/** The text read in a photo. `pending`: not read yet; `off`: its folder does not read text. */
+export interface PhotoText {
+  photoId: number;
+  state: 'text' | 'none' | 'failed' | 'pending' | 'off';
+  text: string;
+  /** Mean word confidence (0–100), null without words. */
+  confidence: number | null;
+  words: PhotoTextWord[];
+  error: string | null;
+  readAt: number | null;
+}
+
+/** Photos counted by what OCR made of them (photos in folders where OCR is on). */
+export interface TextCounts {
+  /** Read (with or without text found). */
+  read: number;
+  withText: number;
+  /** Embedded but not read yet. */
+  pending: number;
+  failed: number;
+}
+
+export interface TextStatus extends TextCounts {
+  /** OCR is switched on in the settings. */
+  enabled: boolean;
+  progress: IndexProgress;
 }
 
 export interface SearchResult {
@@ -165,6 +248,8 @@ export interface Status {
   /** The model in use is a test model: real photos need a real one (e.g. `clip-vit-b32`). */
   testModel: boolean;
   dataDir: string;
+  /** Text in photos (OCR): counts and the pass's progress. */
+  text?: TextStatus;
 }
 
 /**
@@ -179,9 +264,16 @@ export interface SwitchProgress {
 
 export interface Settings {
   threads: number;
+  /** Use a supported GPU when there is one (automatic, the default), else the CPU. */
   useGpu: boolean;
   thumbnailSize: number;
   theme: 'system' | 'light' | 'dark';
+  /** Read text in photos (OCR) in the folders where it is on. */
+  ocr: boolean;
+  /** Similarity scores on every result tile; off: only on hover, as photo apps do. */
+  showScores: boolean;
+  /** List the test models (colour oracle, random weights) in Models; off: hidden unless one is in use. */
+  showTestModels: boolean;
 }
 
 export interface DownloadProgress {
@@ -392,27 +484,36 @@ export const searchArgs = z.object({
   from: dateMs,
   to: dateMs,
   sort: z.enum(['relevance', 'date']).optional(),
+  /** Only photos whose recognised text matches the query. */
+  textOnly: z.boolean().optional(),
 });
 export type SearchArgs = z.infer<typeof searchArgs>;
 
 export const similarArgs = z.object({
-  /** A library photo, or an external image sent as base64 (dropped file). */
+  /** A library photo, several ("more like these": their mean direction), or an external image sent as base64 (dropped file). */
   photoId: id.optional(),
+  photoIds: z.array(id).min(1).max(1000).optional(),
   imageBase64: z.string().max(64 * 1024 * 1024).optional(),
   limit: z.number().int().min(1).max(100_000).optional(),
   minScore: z.number().min(-1).max(1).optional(),
-}).refine((a) => (a.photoId === undefined) !== (a.imageBase64 === undefined), {
-  message: 'give exactly one of photoId or imageBase64',
+}).refine((a) => [a.photoId, a.photoIds, a.imageBase64].filter((x) => x !== undefined).length === 1, {
+  message: 'give exactly one of photoId, photoIds or imageBase64',
 });
 export type SimilarArgs = z.infer<typeof similarArgs>;
 
 const none = z.object({}).strict().optional();
+
+/** A page of the timeline, newest first; pages are small enough to answer in a few ms. */
+export const timelinePageArgs = z.object({ offset: z.number().int().min(0), limit: z.number().int().min(1).max(2000) });
 
 const settingsPatch = z.object({
   threads: z.number().int().min(1).max(256).optional(),
   useGpu: z.boolean().optional(),
   thumbnailSize: z.number().int().min(64).max(1024).optional(),
   theme: z.enum(['system', 'light', 'dark']).optional(),
+  ocr: z.boolean().optional(),
+  showScores: z.boolean().optional(),
+  showTestModels: z.boolean().optional(),
 });
 
 
@@ -529,6 +630,10 @@ export const modelIdArgs = z.object({ id: z.string().min(1).max(200) });
 export const modelUseArgs = z.object({ id: z.string().min(1).max(200), now: z.boolean().optional() });
 export const modelImportArgs = z.object({ path, variant: z.enum(['quantized', 'fp16', 'fp32']).optional() });
 
+const folderOcrArgs = z.object({ id, on: z.boolean() });
+const folderAddArgs = z.object({ path, ocr: z.boolean().optional() });
+/** `query`: mark the words that match this search (the same rule as search's text match). */
+const photoIdArgs = z.object({ photoId: id, query: text.optional() });
 /** `similarity`: how alike two photos must look to be grouped, 0.5–1 (default 0.9). */
 export const duplicatesFindArgs = z.object({ similarity: z.number().min(0.5).max(1).optional() }).optional();
 export const duplicatesExportArgs = z.object({ similarity: z.number().min(0.5).max(1).optional(), format: z.enum(['csv', 'json']) });
@@ -543,11 +648,14 @@ function call<A extends z.ZodType, R>(args: A) {
 
 export const calls = {
   'folders.list': call<typeof none, Folder[]>(none),
-  'folders.add': call<z.ZodObject<{ path: typeof path }>, Folder>(z.object({ path })),
+  /** `ocr`: read text in its photos (default: on for folders named like Screenshots or Scans). */
+  'folders.add': call<typeof folderAddArgs, Folder>(folderAddArgs),
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   /** Scans a held folder again after its files were put back; those still missing stay held. */
   'folders.restoreDeletions': call<z.ZodObject<{ id: typeof id }>, Folder>(z.object({ id })),
+  /** Turns reading text (OCR) on or off for one folder. */
+  'folders.setOcr': call<typeof folderOcrArgs, Folder>(folderOcrArgs),
   'library.demo': call<typeof none, DemoLibrary>(none),
   'library.demoInfo': call<typeof none, DemoInfo | null>(none),
   'index.status': call<typeof none, Status>(none),
@@ -556,7 +664,16 @@ export const calls = {
   'index.failures': call<typeof none, FailedPhoto[]>(none),
   'search.text': call<typeof searchArgs, SearchResult>(searchArgs),
   'search.similar': call<typeof similarArgs, SearchResult>(similarArgs),
+  'text.get': call<typeof photoIdArgs, PhotoText>(photoIdArgs),
+  'text.pause': call<typeof none, IndexProgress>(none),
+  'text.resume': call<typeof none, IndexProgress>(none),
   'photos.get': call<z.ZodObject<{ id: typeof id }>, Photo>(z.object({ id })),
+  /** The Photos timeline's shape: how many photos each day holds (a GROUP BY, no rows loaded). */
+  'photos.timeline': call<typeof none, Timeline>(none),
+  /** Timeline photos `offset` … `offset + limit - 1`, newest first (the order `photos.timeline` counts in). */
+  'photos.page': call<typeof timelinePageArgs, TimelinePhoto[]>(timelinePageArgs),
+  /** Where a photo sits in the timeline (its index), or null when it is not in it: a shared link opens there. */
+  'photos.position': call<z.ZodObject<{ id: typeof id }>, { index: number | null }>(z.object({ id })),
   'photos.open': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'photos.showInFolder': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'models.list': call<typeof none, ModelInfo[]>(none),
@@ -612,6 +729,8 @@ export interface Events {
   'models.switching': SwitchProgress | null;
   /** Lab run and variant-build progress; a run's last event has stage done, failed or cancelled. */
   'lab.progress': LabProgress;
+  /** Progress of the OCR pass (reading text in photos). */
+  'text.progress': IndexProgress;
   /**
    * What the smart albums show may have changed: photos were indexed or removed ('library', sent
    * at most twice a second while indexing), the model changed ('model'), or an album was saved,
@@ -630,6 +749,7 @@ export const eventNames: EventName[] = [
   'models.changed',
   'models.switching',
   'lab.progress',
+  'text.progress',
   'albums.changed',
   'duplicates.progress',
 ];
@@ -669,3 +789,11 @@ export function parseArgs<N extends CallName>(name: N, raw: unknown): z.output<(
  * benchmarks here and by the Python pipeline (models/distill), so the two never disagree.
  */
 export const PAPER_REFERENCE = paperReference;
+
+/**
+ * Over HTTP, a client that sends this header gets the app's own errors (AppError: "no such
+ * folder", "not supported here") with status 200 and `{ ok: false, error }`: they are answers the
+ * UI shows, and a 4xx would make the browser log each as a failed resource. Without it (scripts,
+ * curl) the status says what went wrong.
+ */
+export const ERRORS_IN_BODY = { header: 'x-leanlens-errors', value: 'in-body' } as const;

@@ -38,6 +38,17 @@ export function l2normalize(v: ArrayLike<number>): Float32Array {
 }
 
 /**
+ * The unit vector of the sum of unit vectors: the direction closest on average (in cosine) to all
+ * of them — "more like these" searches with it. Null when they cancel out (nothing to search for).
+ */
+export function meanDirection(vectors: ArrayLike<number>[]): Float32Array | null {
+  const sum = new Float32Array(vectors[0]?.length ?? 0);
+  for (const v of vectors) for (let i = 0; i < sum.length; i++) sum[i]! += v[i]!;
+  const out = l2normalize(sum);
+  return out.some((x) => x !== 0) ? out : null;
+}
+
+/**
  * recall@K: the share of the relevant items that appear in the first `k` of `ranked`.
  * For ANN quality pass the exact top-K as `relevant` (gives |ANN_K ∩ exact_K| / K);
  * for retrieval quality pass the ground-truth matches of a query.

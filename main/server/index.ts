@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { AppError, callNames, eventNames, parseArgs, type CallName } from '../core/contract.ts';
+import { AppError, ERRORS_IN_BODY, callNames, eventNames, parseArgs, type CallName } from '../core/contract.ts';
 import type { App } from '../app/index.ts';
 import { contentTypeOf } from '../core/mime.ts';
 import { isInside, realInside } from '../core/paths.ts';
@@ -333,7 +333,11 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
           if (e.status === 413 || e.status === 408) res.setHeader('Connection', 'close');
           sendError(res, e.status, e.code, e.message);
         } else if (e instanceof AppError) {
-          sendError(res, statusOf(e.code), e.code, e.message);
+          // The app's own answers ("no such folder", "not supported here") are expected, not faults:
+          // the UI asks for them with 200 so the browser does not log each as a failed resource.
+          // Scripts and the CLI, which do not ask, get the status that says what went wrong.
+          const inBody = req.headers[ERRORS_IN_BODY.header] === ERRORS_IN_BODY.value;
+          sendError(res, inBody ? 200 : statusOf(e.code), e.code, e.message);
         } else {
           const err = e as NodeJS.ErrnoException;
           if (err?.code === 'ENOENT') sendError(res, 404, 'not-found', 'not found');

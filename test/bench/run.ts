@@ -6,8 +6,10 @@
  *
  * Sections: pipeline throughput, watch latency, text query latency at 10k/100k (+ resident
  * memory at 100k), the ANN benchmark (test/bench/ann.bench.ts, recall@10 at 100k) and the
- * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, and the CLI's start-up
- * times (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), and near-duplicate
+ * model lab's benchmark (test/bench/lab.bench.ts) when those files exist, the Photos timeline at
+ * 100,000 photos (test/bench/timeline.bench.ts), the CLI's start-up times
+ * (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), text in photos
+ * (OCR: test/bench/text.bench.ts; alone: `npx tsx test/bench/text.bench.ts`) and near-duplicate
  * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
  * LEANLENS_BENCH_DUPLICATES=all).
  *
@@ -26,6 +28,8 @@ import { runWatchBench } from './watch.bench.ts';
 import { runTrainedLabBench } from './lab-trained.bench.ts';
 import { runFixedBatchBench, runSwitchBench } from './switch.bench.ts';
 import { runCliBench } from './cli.bench.ts';
+import { runTextBench } from './text.bench.ts';
+import { runTimelineBench } from './timeline.bench.ts';
 import { runDuplicatesBench } from './duplicates.bench.ts';
 import { runScaleBench } from './scale.bench.ts';
 import { runScanBench } from './scan.bench.ts';
@@ -101,9 +105,11 @@ export async function runBenchmarks(): Promise<string[]> {
     await fn();
   }), failed);
   await section('trained lab', runTrainedLabBench, failed);
+  await section('Photos timeline', () => runTimelineBench(), failed);
   await section('CLI start-up', runCliBench, failed);
   await section('fixed batch 1', runFixedBatchBench, failed);
   await section('switching models', () => runSwitchBench(), failed);
+  await section('text in photos', runTextBench, failed);
   await section('near-duplicates', runDuplicatesBench, failed);
   heading('scale');
   skipped('scale (100k / 1M photos)', 'its own run: npm run bench -- --scale [--1m]');

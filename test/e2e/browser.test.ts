@@ -167,19 +167,24 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await expect.poll(async () => (await tileNames())[0]).toBe('red.jpg');
   });
 
-  it('previews a photo and browses with ←/→, closes with Esc', async () => {
+  it('opens a search result in the full-screen viewer, browses with ←/→, closes with Esc back to its tile', async () => {
     const names = await tileNames();
     await page.locator('.tile').first().getByRole('button', { name: /Open preview/ }).click();
     const dialog = page.getByRole('dialog');
     await dialog.waitFor();
     expect(await dialog.getByRole('heading').textContent()).toBe(names[0]);
-    expect(await page.getByTestId('preview-path').textContent()).toBe(join(photos, 'red.jpg'));
-    expect(await page.getByTestId('preview-date').textContent()).not.toBe('Unknown');
+    // The address holds the query and the photo (Back closes the viewer, a reload reopens it).
+    expect(await page.evaluate(() => location.hash)).toMatch(/^#\/search\?q=red&photo=\d+$/);
+    expect(await page.getByTestId('viewer-path').textContent()).toBe(join(photos, 'red.jpg'));
+    expect(await page.getByTestId('viewer-date').textContent()).not.toBe('Unknown');
     await expect.poll(() => dialog.getByText('64 × 48').isVisible()).toBe(true);
-    // Opening files needs the desktop app: disabled here, with the reason as a tooltip.
-    expect(await dialog.getByRole('button', { name: 'Open' }).isDisabled()).toBe(true);
-    expect(await dialog.locator('.tip').first().getAttribute('title')).toMatch(/desktop app/);
-    await page.waitForFunction(() => (document.querySelector('.preview img') as HTMLImageElement | null)?.complete === true);
+    // The score of the search is among the details; the browser offers the original instead of the desktop's Open.
+    expect(await dialog.getByText('Score').count()).toBe(1);
+    expect(await dialog.getByRole('button', { name: 'Open' }).count()).toBe(0);
+    expect(await dialog.getByRole('link', { name: 'Download the original' }).getAttribute('href')).toMatch(/\/photo\/\d+\/original/);
+    await page.waitForFunction(() => (document.querySelector('.viewer img.photo') as HTMLImageElement | null)?.complete === true);
+    // A 64 × 48 photo stays 64 × 48 on screen: never enlarged past 1:1 unless the user zooms.
+    expect(await dialog.locator('img.photo').evaluate((i) => i.getBoundingClientRect().width)).toBe(64);
     await shoot('preview');
     await page.keyboard.press('ArrowRight');
     await expect.poll(() => dialog.getByRole('heading').textContent()).toBe(names[1]);
@@ -189,6 +194,24 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await expect.poll(() => dialog.getByRole('heading').textContent()).toBe(names[1]);
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => (document.activeElement?.closest('.tile') as HTMLElement | null)?.dataset.name)).toBe(names[1]);
+  });
+
+  it('Photos lists the indexed library; "More like these" on two selected photos searches by both', async () => {
+    await page.getByRole('link', { name: 'Photos' }).click();
+    const tile = (i: number) => page.locator(`.tl-tile[data-index="${i}"]`);
+    await tile(1).locator('img').waitFor();
+    await tile(0).click({ modifiers: ['Control'] });
+    await tile(1).click({ modifiers: ['Control'] });
+    const chosen = await page.locator('.tl-tile[aria-selected="true"]').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!.split(',')[0]));
+    expect(chosen).toHaveLength(2);
+    await page.getByRole('button', { name: /More like these/ }).click();
+    await expect.poll(() => page.locator('.source-chip').textContent()).toMatch(/Photos like\s*2 selected photos/);
+    await expect.poll(async () => (await tileNames()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    const names = await tileNames();
+    for (const c of chosen) expect(names).not.toContain(c);
+    await page.getByRole('button', { name: 'Back to text search' }).click();
+    await expect.poll(async () => (await tileNames())[0]).toBe('red.jpg');
   });
 
   it('a photo copied into the watched folder appears in the open results; a deleted one disappears', async () => {
@@ -207,7 +230,7 @@ describe.skipIf(!haveChromium)('LeanLens in a browser (headless server, real app
     await page.getByRole('link', { name: 'Models' }).click();
     const active = page.locator('[data-testid="model"][data-model-id="color-oracle"]');
     await active.waitFor();
-    expect(await active.getByText('Active').isVisible()).toBe(true);
+    expect(await active.getByText('In use for search').isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('execution').textContent()).toMatch(/CPU/i);
     await shoot('models');
 

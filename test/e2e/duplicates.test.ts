@@ -95,9 +95,9 @@ describe.skipIf(!haveChromium)('the Duplicates view (headless server, real app)'
   it('opens a photo in the preview; Reveal says it needs the desktop app', async () => {
     const crop = page.locator('[data-testid="duplicate-photo"][data-name="beach-4.crop.jpg"]');
     await crop.getByRole('button', { name: 'Open', exact: true }).click();
-    const preview = page.getByTestId('preview');
+    const preview = page.getByTestId('viewer');
     await preview.waitFor();
-    expect(await preview.getByRole('heading').textContent()).toBe('beach-4.crop.jpg');
+    await expect.poll(() => preview.getByRole('heading').textContent()).toBe('beach-4.crop.jpg');
     await page.keyboard.press('Escape');
     await preview.waitFor({ state: 'detached' });
     const reveal = crop.getByRole('button', { name: 'Reveal' });

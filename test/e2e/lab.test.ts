@@ -100,7 +100,8 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await page.getByTestId('run-progress').waitFor({ timeout: 10_000 });
     expect(await page.getByRole('button', { name: 'Cancel' }).isVisible()).toBe(true);
     const table = page.getByTestId('results-table');
-    await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 75_000, interval: 250 }).toBe(true);
+    // Three models on a shared 2-core machine: the run can take minutes when other work competes.
+    await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 170_000, interval: 250 }).toBe(true);
     await table.waitFor();
     const [run] = await app['lab.results']({});
     expect(run!.state).toBe('done');
@@ -140,7 +141,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await page.getByRole('button', { name: 'CSV' }).click();
     expect((await download).suggestedFilename()).toBe(`leanlens-lab-run-${run!.id}.csv`);
     await shoot('results');
-  });
+  }, 180_000);
 
   it('compares one query side by side; photos only one model returned are marked', async () => {
     await page.getByLabel('Teacher to compare').selectOption('tiny-clip');
@@ -150,7 +151,7 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await page.getByRole('button', { name: 'Compare' }).click();
     const teacher = page.getByTestId('compare-teacher');
     const student = page.getByTestId('compare-student');
-    await student.locator('.compare-tile').first().waitFor({ timeout: 20_000 });
+    await student.locator('.compare-tile').first().waitFor({ timeout: 60_000 });
     expect(await teacher.locator('.compare-tile').count()).toBeGreaterThan(0);
     // color-oracle puts the red photo first.
     expect(await student.locator('.compare-tile').first().getAttribute('data-name')).toBe('red.jpg');
@@ -175,9 +176,9 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
   });
 
   it('uses the variant for search from the panel', async () => {
-    await row(variantId).getByRole('button', { name: `Use ${variantId} for search` }).click();
+    await row(variantId).getByRole('button', { name: `Use for search: ${variantId}` }).click();
     await expect.poll(async () => (await app['models.list']({})).find((m) => m.active)?.id, { timeout: 20_000 }).toBe(variantId);
-    await expect.poll(() => row(variantId).textContent()).toContain('in use');
+    await expect.poll(() => row(variantId).textContent(), { timeout: 20_000 }).toContain('in use');
   });
 
   it('had no script errors and no Content-Security-Policy violations', () => {

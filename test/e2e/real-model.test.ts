@@ -46,6 +46,8 @@ describe.skipIf(!haveChromium)('getting a real model from the Search and Models 
 
   it('says on Search that a test model is in use, with the size of the real model to download', async () => {
     await ui.page.goto(ui.server.url);
+    // With a library, the app opens on Photos; the notice is about search.
+    await ui.page.getByRole('link', { name: 'Search' }).click();
     const notice = ui.page.getByTestId('test-model-notice');
     await notice.waitFor();
     expect(await notice.textContent()).toMatch(/Search uses a test model\..*CLIP ViT-B\/32/s);

@@ -84,9 +84,10 @@ describe.skipIf(!oracle)('Indexer (color-oracle)', () => {
     expect(failed.map((f) => f.reason).sort()).toEqual(bad.map((b) => b.error).sort());
 
     const red = lib.store.db.prepare('SELECT * FROM photos WHERE path = ?').get(join(lib.photosDir, 'red.jpg')) as Record<string, unknown>;
-    expect(red).toMatchObject({ width: 64, height: 48, format: 'jpeg', camera: null, taken_at: red.mtime_ms, error: null });
+    expect(red).toMatchObject({ width: 64, height: 48, format: 'jpeg', camera: null, taken_at: red.mtime_ms, taken_at_source: 'file', error: null });
     const dated = lib.store.db.prepare('SELECT * FROM photos WHERE path = ?').get(join(lib.photosDir, 'dated.jpg')) as Record<string, unknown>;
     expect(dated.taken_at).toBe(new Date(2019, 4, 4, 10, 20, 30).getTime());
+    expect(dated.taken_at_source).toBe('exif');
     expect(dated.camera).toMatch(/Acme/);
 
     const last = events.at(-1)!;

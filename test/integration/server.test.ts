@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { AppError, callNames, type EventName, type Events, type Folder } from '../../main/core/contract.ts';
+import { AppError, ERRORS_IN_BODY, callNames, type EventName, type Events, type Folder } from '../../main/core/contract.ts';
 import type { App } from '../../main/app/index.ts';
 import { startServer, type RunningServer } from '../../main/server/index.ts';
 
@@ -201,6 +201,17 @@ describe('headless server', () => {
     const un = await call(server, 'photos.open', { id: 3 });
     expect(un.status).toBe(501);
     expect(JSON.parse(un.body).error.code).toBe('unsupported');
+  });
+
+  it('answers the app\'s own errors with 200 and { ok: false } when the client asks (the UI), with their status otherwise', async () => {
+    const asked = { headers: { [ERRORS_IN_BODY.header]: ERRORS_IN_BODY.value } };
+    const nf = await call(server, 'photos.get', { id: 3 }, asked);
+    expect(nf.status).toBe(200);
+    expect(JSON.parse(nf.body)).toEqual({ ok: false, error: { code: 'not-found', message: 'no such photo' } });
+    expect((await call(server, 'photos.open', { id: 3 }, asked)).status).toBe(200);
+    // Not the app's answer but a broken request: its status stays, asked or not.
+    expect((await http(server, '/api/search.text', { method: 'POST', body: '{"text": ', ...asked })).status).toBe(400);
+    expect((await call(server, 'photos.get', { id: 3 }, { headers: { [ERRORS_IN_BODY.header]: 'other' } })).status).toBe(404);
   });
 
   it('refuses a body over the limit with 413 (1 MiB for calls; search.similar may carry an image)', async () => {

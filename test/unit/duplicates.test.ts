@@ -180,7 +180,7 @@ describe('duplicates export', () => {
   it('writes one CSV row per photo, quoting paths with commas', () => {
     const photo = (id: number, path: string): Photo => ({
       id, folderId: 1, path, name: path, size: 1000 * id, mtimeMs: 0, width: 640, height: 480, takenAt: Date.UTC(2024, 4, 1),
-      camera: null, format: 'jpeg', status: 'indexed', error: null,
+      takenAtSource: 'exif', camera: null, format: 'jpeg', status: 'indexed', error: null,
     });
     const result: DuplicatesResult = {
       groups: [{ id: 1, photos: [{ photo: photo(1, '/p/a, b.jpg'), similarity: 0.99 }, { photo: photo(2, '/p/c.png'), similarity: 0.99 }] }],

@@ -1,6 +1,6 @@
 /** The Lab panel's pure helpers: the Pareto front of size vs fidelity, ratios and their tone, axis ticks. */
 import { describe, expect, it } from 'vitest';
-import { PAPER, fmtRatio, lineageText, niceTicks, paretoFront, ratio, ratioTone } from '../../renderer/src/components/lab/metrics.ts';
+import { PAPER, distinctLabels, fmtRatio, lineageText, metrics, modelTag, niceTicks, paretoFront, ratio, ratioTone, stageCount } from '../../renderer/src/components/lab/metrics.ts';
 
 describe('Lab panel metrics', () => {
   it('keeps only non-dominated points (smaller and more faithful is better), ordered by size', () => {
@@ -39,5 +39,30 @@ describe('Lab panel metrics', () => {
       expect(t.ticks.at(-1)).toBeCloseTo(t.max);
       expect(t.ticks.length).toBeLessThanOrEqual(6);
     }
+  });
+});
+
+describe('Lab labels at any width', () => {
+  it('shortens long model ids without two of them becoming the same string', () => {
+    const ids = ['tiny-clip-fp16-1a2b3c', 'tiny-clip-fp16-9z8y7x', 'tiny-clip', 'color-oracle'];
+    const short = distinctLabels(ids, 14);
+    expect(new Set(short).size).toBe(ids.length);
+    for (const s of short) expect(s.length).toBeLessThanOrEqual(14);
+    expect(short[2]).toBe('tiny-clip');
+    // The plain head-truncation used before made the first two identical.
+    expect(ids[0]!.slice(0, 13)).toBe(ids[1]!.slice(0, 13));
+  });
+  it('says what a stage counts, and tags variants by their transform', () => {
+    expect(stageCount('vectors', 12, 120)).toBe('12 / 120 photos');
+    expect(stageCount('speed', 1, 3)).toBe('1 / 3 models');
+    expect(stageCount('fidelity', 0, 0)).toBe('');
+    expect(modelTag({ role: 'student', lineage: { parent: 'tiny-clip', transform: 'fp16' } as never })).toBe('fp16');
+    expect(modelTag({ role: 'teacher', lineage: null })).toBe('teacher');
+    expect(modelTag({ role: 'other', lineage: null })).toBeNull();
+  });
+  it('compares the paper only where it measured: throughput at batch 8, not batch 1', () => {
+    const byKey = new Map(metrics(10).map((m) => [m.key, m]));
+    expect(byKey.get('img8')!.paper).toBe(PAPER.imageThroughput);
+    expect(byKey.get('img1')!.paper).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
  */
 import type { Layer, Table } from './layer-check.ts';
 
-const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search', 'workers', 'albums', 'duplicates'];
+const SERVICES = ['store', 'ann', 'media', 'models', 'encoder', 'library', 'indexer', 'search', 'workers', 'albums', 'duplicates', 'text'];
 /** Features built on the services, each in its own folder under main/. */
 const FEATURES = ['lab'];
 

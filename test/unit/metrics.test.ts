@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { averageRanks, cosine, l2normalize, overlapAtK, pearson, recallAtK, spearman } from '../../main/core/metrics.ts';
+import { averageRanks, cosine, l2normalize, meanDirection, overlapAtK, pearson, recallAtK, spearman } from '../../main/core/metrics.ts';
 import { TopK } from '../../main/core/ranking.ts';
 
 describe('cosine', () => {
@@ -78,5 +78,19 @@ describe('TopK', () => {
     const want = scores.map((s, i) => ({ id: i, score: s })).sort((a, b) => b.score - a.score || a.id - b.id).slice(0, 50);
     expect(big.sorted()).toEqual(want);
     expect(new TopK(0).sorted()).toEqual([]);
+  });
+});
+
+describe('meanDirection ("more like these")', () => {
+  it('is the unit vector between the photos, itself for one photo, null when they cancel out', () => {
+    const a = [1, 0, 0];
+    const b = [0, 1, 0];
+    const m = meanDirection([a, b])!;
+    expect([...m].map((x) => +x.toFixed(6))).toEqual([+Math.SQRT1_2.toFixed(6), +Math.SQRT1_2.toFixed(6), 0]);
+    // Equally close to both, closer to each than they are to each other.
+    expect(cosine(m, a)).toBeCloseTo(cosine(m, b), 6);
+    expect(cosine(m, a)).toBeGreaterThan(cosine(a, b));
+    expect([...meanDirection([[0, 0.6, 0.8]])!]).toEqual([...l2normalize([0, 0.6, 0.8])]);
+    expect(meanDirection([a, [-1, 0, 0]])).toBeNull();
   });
 });

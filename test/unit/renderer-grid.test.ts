@@ -1,6 +1,6 @@
 // The virtualized result grid renders only the rows on screen: the window maths, at 100,000 results.
 import { describe, expect, it } from 'vitest';
-import { gridWindow, scrollToShow } from '../../renderer/src/lib/grid-window.ts';
+import { gridWindow, scrollToShow, tileLayout } from '../../renderer/src/lib/grid-window.ts';
 
 describe('result grid window', () => {
   const base = { count: 100_000, width: 1000, height: 800, tile: 184, gap: 12, overscanRows: 2 };
@@ -32,5 +32,20 @@ describe('result grid window', () => {
     expect(scrollToShow(2, w, 0, 800)).toBe(0);
     expect(scrollToShow(5 * 10, w, 0, 800)).toBe(11 * 196 - 800);
     expect(scrollToShow(0, w, 5000, 800)).toBe(0);
+  });
+});
+
+describe('result grid tile size', () => {
+  it('keeps at least three rows on screen in an 800×600 window', () => {
+    // 800×600: 60 px sidebar, 32 px padding, ~150 px of toolbar and filters above the grid.
+    const { columns, tile } = tileLayout({ width: 708, height: 430, minTile: 176, gap: 12 });
+    expect(3 * tile + 2 * 12).toBeLessThanOrEqual(430);
+    expect(columns * tile + (columns - 1) * 12).toBeLessThanOrEqual(708);
+  });
+  it('fills the width of a wide window with tiles of at least the minimum size', () => {
+    const { columns, tile } = tileLayout({ width: 1656, height: 900, minTile: 176, gap: 12 });
+    expect(tile).toBeGreaterThanOrEqual(176);
+    expect(columns).toBe(8);
+    expect(1656 - (columns * tile + (columns - 1) * 12)).toBeLessThan(columns);
   });
 });

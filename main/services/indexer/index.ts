@@ -22,6 +22,8 @@ import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
 export type { WorkItem } from './queue.ts';
+// The same progress (count, rate, ETA) for other passes over the library (the OCR pass).
+export { ProgressMeter } from './progress.ts';
 
 export interface IndexerOptions {
   store: Store;
@@ -302,7 +304,9 @@ export class Indexer extends EventEmitter<IndexerEvents> {
         const { item, photo } = d;
         const f = photo.facts;
         // Zero rows: deleted or changed on disk since it was queued — drop it (a change re-queues it).
-        if (!markIndexed(item, { ...f, takenAt: f.takenAt ?? item.mtimeMs }, now)) return;
+        // No EXIF date: the file's time stands in, and the row says so (the UI shows "date from file").
+        const taken = f.takenAt != null ? { takenAt: f.takenAt, takenAtSource: 'exif' as const } : { takenAt: item.mtimeMs, takenAtSource: 'file' as const };
+        if (!markIndexed(item, { ...f, ...taken }, now)) return;
         put.run(item.id, modelId, vectorToBlob(vectors[i]!));
         written.push({ id: item.id, vector: vectors[i]! });
       });

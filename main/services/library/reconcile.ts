@@ -146,7 +146,7 @@ export async function applyObservations(
   const touch = db.prepare(`UPDATE photos SET ${IDENTITY}, missing_since = NULL, updated_at = @now WHERE id = @id`);
   const changed = db.prepare(
     `UPDATE photos SET ${IDENTITY}, hash = @hash, status = 'pending', error = NULL, width = NULL, height = NULL,
-       taken_at = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = @now WHERE id = @id`,
+       taken_at = NULL, taken_at_source = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = @now WHERE id = @id`,
   );
   const failed = db.prepare(
     `UPDATE photos SET ${IDENTITY}, hash = NULL, status = 'failed', error = @error, missing_since = NULL, updated_at = @now WHERE id = @id`,

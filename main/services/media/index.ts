@@ -258,3 +258,32 @@ async function writeResized(srcPath: string, destPath: string, maxSize: number, 
     throw toMediaError(err, srcPath, MAX_INPUT_PIXELS);
   }
 }
+
+/** A photo's grey levels, upright (as displayed), one byte per pixel, row by row. */
+export interface GreyImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * The photo in grey, upright and no larger than maxSize on its longest side (never enlarged),
+ * transparency over white: what text recognition reads. A small maxSize is cheap (JPEG shrinks
+ * while decoding), so a first look at a photo costs a fraction of a full decode.
+ */
+export async function readGreyscale(srcPath: string, maxSize: number): Promise<GreyImage> {
+  await checkFile(srcPath);
+  try {
+    const { source } = await openUpright(srcPath, srcPath);
+    const { data, info } = await source
+      .resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: WHITE })
+      .greyscale()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1) throw new MediaError('corrupt', `not a readable image: decoded to ${info.channels} channels`, srcPath);
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+  } catch (err) {
+    throw toMediaError(err, srcPath, MAX_INPUT_PIXELS);
+  }
+}

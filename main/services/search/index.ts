@@ -6,16 +6,22 @@
  * filtered subset is small (perfect, and cheap at that size), HNSW with hnswlib's filter callback
  * otherwise, searching deeper until the page is full or the cut-off is reached. Filters always
  * apply before paging, and only photos with status 'indexed' ever appear.
+ * Hybrid with text in photos (OCR): a photo whose recognised text matches the query's words ranks by
+ * its cosine raised by TEXT_MATCH_WEIGHT × its text score, is never cut off by `minScore`, and
+ * carries `textMatch`; `textOnly` keeps only such photos.
  * Must never: encode queries (the caller brings the vector), write to the database, or return a
  * photo row the library has deleted.
  */
-import type { SearchHit, SearchResult } from '../../core/contract.ts';
+import { TEXT_MATCH_WEIGHT, type SearchHit, type SearchResult, type TextMatch } from '../../core/contract.ts';
 import { byScoreDesc, type Scored } from '../../core/ranking.ts';
+import { isEmptyQuery, type TextQuery } from '../../core/text-query.ts';
+import { findText } from '../text/index.ts';
 import type { Store } from '../store/index.ts';
 import {
   indexedPhotosById,
   isFiltered,
   newestSearchablePage,
+  searchablePhotosByHash,
   searchablePhotoIds,
   searchableVectors,
   takenAtById,
@@ -42,6 +48,10 @@ export interface VectorSearchArgs {
   /** 'date': the hits (after the cut-off) newest first. */
   sort?: 'relevance' | 'date';
   excludeIds?: number[];
+  /** The query's words, matched against the text read in photos. */
+  textQuery?: TextQuery;
+  /** Only photos whose text matches `textQuery`. */
+  textOnly?: boolean;
 }
 
 export const DEFAULT_LIMIT = 50;
@@ -64,6 +74,65 @@ export function photoVector(store: Store, photoId: number, modelId: string): Flo
 
 export function searchByVector(ctx: SearchContext, query: Float32Array, args: VectorSearchArgs = {}): SearchResult {
   const started = performance.now();
+  const texts = args.textQuery && !isEmptyQuery(args.textQuery) ? textMatches(ctx, args.textQuery, args) : new Map<number, TextMatch>();
+  if (texts.size === 0 && !args.textOnly) return vectorSearch(ctx, query, args, started);
+  const limit = Math.max(0, Math.floor(args.limit ?? DEFAULT_LIMIT));
+  const offset = Math.max(0, Math.floor(args.offset ?? 0));
+  const minScore = args.minScore ?? -Infinity;
+  // Every text match joins the vector hits: the vector ranking is read `texts.size` deeper, so
+  // whatever the text matches push down the page still comes from it in order.
+  const base = args.textOnly ? null : vectorSearch(ctx, query, { ...args, offset: 0, limit: offset + limit + texts.size }, started);
+  const hits = new Map<number, SearchHit>((base?.hits ?? []).map((h) => [h.photo.id, h]));
+  const missing = [...texts.keys()].filter((id) => !hits.has(id));
+  const scores = new Map(scoreIds(ctx, query, missing).map((s) => [s.id, s.score]));
+  const photos = indexedPhotosById(ctx.store, missing);
+  let belowCutOff = 0;
+  for (const id of missing) {
+    const photo = photos.get(id);
+    const score = scores.get(id);
+    if (!photo || score === undefined) continue;
+    if (score < minScore) belowCutOff++; // a text match is relevant whatever its cosine
+    hits.set(id, { photo, score });
+  }
+  for (const [id, match] of texts) {
+    const h = hits.get(id);
+    if (h) h.textMatch = match;
+  }
+  let all = [...hits.values()].filter((h) => !args.textOnly || h.textMatch);
+  const ranked = (h: SearchHit) => h.score + TEXT_MATCH_WEIGHT * (h.textMatch?.score ?? 0);
+  all =
+    (args.sort ?? 'relevance') === 'date'
+      ? all.sort((a, b) => (b.photo.takenAt ?? -Infinity) - (a.photo.takenAt ?? -Infinity) || ranked(b) - ranked(a) || a.photo.id - b.photo.id)
+      : all.sort((a, b) => ranked(b) - ranked(a) || a.photo.id - b.photo.id);
+  const total = args.textOnly ? all.length : base!.total + belowCutOff;
+  return { hits: all.slice(offset, offset + limit), total, modelId: ctx.modelId, tookMs: performance.now() - started };
+}
+
+/** Searchable photos (filters applied, excluded ones left out) whose text matches, with how. */
+function textMatches(ctx: SearchContext, q: TextQuery, args: VectorSearchArgs): Map<number, TextMatch> {
+  const byHash = findText(ctx.store, q);
+  const out = new Map<number, TextMatch>();
+  if (byHash.size === 0) return out;
+  const excluded = new Set(args.excludeIds ?? []);
+  const filter: PhotoFilter = { folderId: args.folderId, from: args.from, to: args.to };
+  for (const { id, hash } of searchablePhotosByHash(ctx.store, ctx.modelId, [...byHash.keys()], filter)) {
+    const m = byHash.get(hash)!;
+    if (!excluded.has(id)) out.set(id, { score: m.score, words: m.matched });
+  }
+  return out;
+}
+
+/** Exact cosines of a few photos, from their stored vectors. */
+function scoreIds(ctx: SearchContext, query: Float32Array, ids: number[]): Scored[] {
+  const out: Scored[] = [];
+  for (const id of ids) {
+    const v = photoVector(ctx.store, id, ctx.modelId);
+    if (v && v.length === query.length) out.push({ id, score: dot(v, query) });
+  }
+  return out;
+}
+
+function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearchArgs, started: number): SearchResult {
   const limit = Math.max(0, Math.floor(args.limit ?? DEFAULT_LIMIT));
   const offset = Math.max(0, Math.floor(args.offset ?? 0));
   const minScore = args.minScore ?? -Infinity;
@@ -200,7 +269,10 @@ function byDate(store: Store, hits: Scored[]): Scored[] {
 
 function dotBlob(blob: Buffer, query: Float32Array): number {
   if (blob.byteLength !== query.length * 4) return -Infinity;
-  const v = blobToVector(blob, query.length);
+  return dot(blobToVector(blob, query.length), query);
+}
+
+function dot(v: Float32Array, query: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
   return s;

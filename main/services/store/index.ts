@@ -29,6 +29,8 @@ export interface PhotoRecord {
   width: number | null;
   height: number | null;
   taken_at: number | null;
+  /** Where `taken_at` came from (migration 007); null until indexed. */
+  taken_at_source: 'exif' | 'file' | null;
   camera: string | null;
   format: string | null;
   status: PhotoStatus;

@@ -4,7 +4,8 @@
  * the headless server (HTTP + WebSocket, token in an HttpOnly cookie) and the Electron preload
  * (`window.leanlens`). Views never know which one they run on, except through `transport`.
  */
-import { callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
+import { sentence } from './errors.ts';
+import { ERRORS_IN_BODY, callNames, errorCodes, eventNames, type Api, type CallName, type EventName, type Events } from '../../../main/core/contract.ts';
 
 export type PhotoKind = 'thumbnail' | 'original';
 export type TransportKind = 'browser' | 'desktop';
@@ -80,7 +81,7 @@ export function httpTransport(base: URL = new URL('./', location.href)): Transpo
       try {
         res = await fetch(new URL(`api/${name}`, base), {
           method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
+          headers: { 'Content-Type': 'application/json', [ERRORS_IN_BODY.header]: ERRORS_IN_BODY.value },
           body: JSON.stringify(args ?? {}),
           credentials: 'same-origin',
         });
@@ -192,8 +193,9 @@ export function connect(): Client {
   return createClient(window.leanlens ? desktopTransport(window.leanlens) : httpTransport());
 }
 
+/** What a person reads for an error: one capitalised sentence (see ./errors.ts). */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return sentence(e instanceof Error ? e.message : String(e));
 }
 export function errorCode(e: unknown): string | undefined {
   return e instanceof CallError ? e.code : undefined;

@@ -4,17 +4,24 @@ export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n.toLocaleString()} ${n === 1 ? one : many}`;
 }
 
+/** Sizes in decimal units everywhere (1 MB = 10⁶ bytes), the unit the Lab's figures use too. */
 export function bytes(n: number): string {
   if (!Number.isFinite(n) || n <= 0) return '0 B';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  const i = Math.min(units.length - 1, Math.floor(Math.log(n) / Math.log(1024)));
-  const v = n / 1024 ** i;
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  const i = Math.min(units.length - 1, Math.floor(Math.log10(n) / 3));
+  const v = n / 1000 ** i;
   return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
 export function date(ms: number | null | undefined): string {
   if (ms == null) return 'Unknown';
   return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+/** "March 2024": the month a photo was taken, the date headers of results sorted by date. */
+export function monthOf(ms: number | null | undefined): string {
+  if (ms == null) return 'Date unknown';
+  return new Date(ms).toLocaleDateString(undefined, { month: 'long', year: 'numeric' });
 }
 
 export function duration(seconds: number | null | undefined): string {

@@ -15,10 +15,11 @@ import type {
 import { errorCode, errorMessage, type Client } from '../lib/client.ts';
 
 /** 'album': a smart album, `#/album/<id>` (listed under the views in the sidebar, see AlbumsState). */
-export type Route = 'search' | 'library' | 'duplicates' | 'models' | 'lab' | 'settings' | 'album';
+export type Route = 'photos' | 'search' | 'library' | 'duplicates' | 'models' | 'lab' | 'settings' | 'album';
 
 /** The sidebar, in order: one entry per view. */
 export const NAV: { route: Route; label: string; icon: string }[] = [
+  { route: 'photos', label: 'Photos', icon: 'image' },
   { route: 'search', label: 'Search', icon: 'search' },
   { route: 'library', label: 'Library', icon: 'folder' },
   { route: 'duplicates', label: 'Duplicates', icon: 'copies' },
@@ -29,9 +30,10 @@ export const NAV: { route: Route; label: string; icon: string }[] = [
 
 const ROUTES = new Set<string>([...NAV.map((n) => n.route), 'album']);
 
+/** The view in the address; without one, Photos (the home once a library exists — see `loadFolders`). */
 function routeFromHash(): Route {
   const r = location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '';
-  return ROUTES.has(r) ? (r as Route) : 'search';
+  return ROUTES.has(r) ? (r as Route) : 'photos';
 }
 
 export class AppState {
@@ -40,6 +42,8 @@ export class AppState {
   foldersLoaded = $state(false);
   status = $state<Status | null>(null);
   progress = $state<IndexProgress | null>(null);
+  /** The OCR pass (reading text in photos). */
+  textProgress = $state<IndexProgress | null>(null);
   failures = $state<FailedPhoto[]>([]);
   models = $state<ModelInfo[]>([]);
   downloads = $state<Record<string, DownloadProgress>>({});
@@ -75,6 +79,11 @@ export class AppState {
       const wasRunning = this.progress?.state === 'running';
       this.progress = p;
       // Counts and failures change while indexing; refresh them now and then, and once at the end.
+      this.scheduleRefresh(wasRunning && p.state !== 'running' ? 50 : 1000);
+    });
+    client.on('text.progress', (p) => {
+      const wasRunning = this.textProgress?.state === 'running';
+      this.textProgress = p;
       this.scheduleRefresh(wasRunning && p.state !== 'running' ? 50 : 1000);
     });
     client.on('folders.changed', (f) => {
@@ -147,6 +156,12 @@ export class AppState {
   async loadFolders() {
     this.folders = await this.client['folders.list']({});
     this.foldersLoaded = true;
+    // No library yet and no view asked for: start where the demo and "add a folder" are offered,
+    // and say so in the address, so a reload stays there once the demo or a folder is added.
+    if (this.folders.length === 0 && !ROUTES.has(location.hash.replace(/^#\/?/, '').split(/[?/]/)[0] ?? '')) {
+      this.route = 'search';
+      history.replaceState(history.state, '', '#/search');
+    }
   }
   /** Bytes per second and seconds left of a download in progress, once it has run a moment. */
   downloadPace(id: string): { rate: number; eta: number | null } | null {
@@ -163,6 +178,7 @@ export class AppState {
     this.status = await this.client['index.status']({});
     this.switching = this.status.switching;
     this.progress = this.status.progress;
+    this.textProgress = this.status.text?.progress ?? null;
   }
   async loadModels() {
     this.models = await this.client['models.list']({});

@@ -33,6 +33,8 @@ export class LabState {
   runningId = $state<number | null>(null);
   starting = $state(false);
   progress = $state<LabProgress | null>(null);
+  /** The run as a whole: models measured of models in the run (the stages count other things). */
+  overall = $state<{ done: number; total: number }>({ done: 0, total: 0 });
   runError = $state<string | null>(null);
   cancelling = $state(false);
 
@@ -95,6 +97,9 @@ export class LabState {
     if (this.runningId === null && !FINAL.has(p.stage) && !this.finished.has(p.runId)) this.runningId = p.runId;
     if (p.runId !== this.runningId) return;
     this.progress = p;
+    // 'prepare' and 'speed' count models; the other stages count photos or queries of one model.
+    if (p.stage === 'prepare') this.overall = { done: 0, total: p.total };
+    else if (p.stage === 'speed') this.overall = { done: p.done, total: p.total };
     if (FINAL.has(p.stage)) {
       const id = p.runId;
       this.finished.add(id);

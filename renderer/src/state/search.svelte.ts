@@ -4,14 +4,17 @@
  * this", and live refresh when the library changes.
  */
 import { localDay, type Photo, type SavedSearch, type SearchHit, type SearchResult } from '../../../main/core/contract.ts';
+import { tick } from 'svelte';
 import { errorMessage, type Client } from '../lib/client.ts';
+import { imageSearchError, type FileOrigin } from '../lib/errors.ts';
 import { dayToMs } from '../lib/format.ts';
 import { stepIndex } from '../lib/grid-window.ts';
 
 export type SearchSource =
   | { kind: 'text' }
   | { kind: 'photo'; photoId: number; label: string }
-  | { kind: 'image'; imageBase64: string; label: string };
+  | { kind: 'photos'; photoIds: number[]; label: string }
+  | { kind: 'image'; imageBase64: string; label: string; origin: FileOrigin };
 
 const PAGE = 1000;
 const RECENT_KEY = 'leanlens.recentQueries';
@@ -33,6 +36,8 @@ export class SearchState {
   hits = $state.raw<SearchHit[]>([]);
   total = $state(0);
   tookMs = $state(0);
+  /** What the user waited: from Enter (or the pause after typing) to the first tiles on screen. */
+  waitedMs = $state(0);
   loading = $state(false);
   loadingMore = $state(false);
   error = $state<string | null>(null);
@@ -55,12 +60,17 @@ export class SearchState {
       if (h.score < min) min = h.score;
       if (h.score > max) max = h.score;
     }
-    // Whole thousandths, the slider's step: the browser snaps range values to them.
+    // Whole thousandths, the slider's step: the browser snaps range values to them. The top is the
+    // best score rounded down, so the slider's far end still shows the best match: it cannot hide everything.
     min = Math.floor(min * 1000) / 1000;
-    max = Math.ceil(max * 1000) / 1000;
-    return { min, max: max > min ? max : min + 0.001 };
+    max = Math.floor(max * 1000) / 1000;
+    return { min, max: Math.max(min, max) };
   });
-  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.score >= this.minScore));
+  /** From later than To: no photo can match; the view flags the field instead of searching. */
+  datesReversed = $derived(this.fromDay !== '' && this.toDay !== '' && this.fromDay > this.toDay);
+  hasFilters = $derived(this.folderId != null || this.fromDay !== '' || this.toDay !== '');
+  // A photo whose text matches the query is relevant whatever its score: the cut-off keeps it.
+  visible = $derived(this.minScore <= this.scoreRange.min ? this.hits : this.hits.filter((h) => h.textMatch || h.score >= this.minScore));
   hiddenByCutoff = $derived(this.hits.length - this.visible.length);
   canLoadMore = $derived(this.source.kind === 'text' && this.hits.length < this.total);
   /** A text search has answered: it can be saved as a smart album. */
@@ -105,9 +115,16 @@ export class SearchState {
     void this.run({ resetCutoff: true });
   }
 
-  byImage(imageBase64: string, label: string): void {
+  /** "More like these": photos near the selection's mean direction (from the Photos view). */
+  moreLikeThese(photoIds: number[], label: string): void {
     this.previewIndex = null;
-    this.source = { kind: 'image', imageBase64, label };
+    this.source = photoIds.length === 1 ? { kind: 'photo', photoId: photoIds[0]!, label } : { kind: 'photos', photoIds, label };
+    void this.run({ resetCutoff: true });
+  }
+
+  byImage(imageBase64: string, label: string, origin: FileOrigin): void {
+    this.previewIndex = null;
+    this.source = { kind: 'image', imageBase64, label, origin };
     void this.run({ resetCutoff: true });
   }
 
@@ -150,6 +167,13 @@ export class SearchState {
     void this.run({ resetCutoff: false });
   }
 
+  clearFilters(): void {
+    this.folderId = null;
+    this.fromDay = '';
+    this.toDay = '';
+    this.filtersChanged();
+  }
+
   private remember(q: string) {
     const t = q.trim();
     if (!t) return;
@@ -186,21 +210,25 @@ export class SearchState {
   private async fetch(offset: number, limit: number): Promise<SearchResult> {
     const s = this.source;
     if (s.kind === 'photo') return this.client['search.similar']({ photoId: s.photoId, limit });
+    if (s.kind === 'photos') return this.client['search.similar']({ photoIds: s.photoIds, limit });
     if (s.kind === 'image') return this.client['search.similar']({ imageBase64: s.imageBase64, limit });
     return this.client['search.text']({ text: this.query.trim(), limit, offset, sort: this.sort, ...this.filters() });
   }
 
   async run(opts: { resetCutoff: boolean; keepPreview?: boolean }): Promise<void> {
     const seq = ++this.seq;
-    if (!this.hasInput) {
+    // No input: no results yet. From later than To: nothing can match, and the From field says
+    // why — no round trip for an empty answer.
+    if (!this.hasInput || this.datesReversed) {
       this.hits = [];
       this.total = 0;
       this.error = null;
-      this.searched = false;
+      this.searched = this.hasInput;
       this.loading = false;
       return;
     }
     this.loading = true;
+    const started = performance.now();
     const keepId = opts.keepPreview && this.previewIndex != null ? this.visible[this.previewIndex]?.photo.id : undefined;
     try {
       // A live refresh reloads as many as are already loaded, so the grid does not jump back.
@@ -214,6 +242,7 @@ export class SearchState {
       this.error = null;
       this.searched = true;
       if (opts.resetCutoff) this.minScore = this.scoreRange.min;
+      if (!opts.keepPreview) void this.timeFirstPaint(seq, started);
       if (keepId !== undefined) {
         const i = this.visible.findIndex((h) => h.photo.id === keepId);
         this.previewIndex = i >= 0 ? i : null;
@@ -222,12 +251,20 @@ export class SearchState {
       }
     } catch (e) {
       if (seq !== this.seq) return;
-      this.error = errorMessage(e);
+      const s = this.source;
+      this.error = s.kind === 'image' ? imageSearchError(errorMessage(e), s.origin, s.label) : errorMessage(e);
       this.hits = [];
       this.total = 0;
     } finally {
       if (seq === this.seq) this.loading = false;
     }
+  }
+
+  /** The header's time: the answer rendered (tick) and painted (next frame), since the search began. */
+  private async timeFirstPaint(seq: number, started: number): Promise<void> {
+    await tick();
+    await new Promise((r) => requestAnimationFrame(r));
+    if (seq === this.seq) this.waitedMs = performance.now() - started;
   }
 
   /** search.similar has no filters or sort in the contract; apply them to its results here. */
