@@ -147,7 +147,7 @@ describe('held deletions from the CLI (§5.1) and file names (§5.7)', () => {
     writeFileSync(notImage, 'hello');
     const r = cli(data, 'similar', notImage);
     expect(r.code).toBe(1);
-    expect(r.err.match(/not a readable image/g)).toHaveLength(1);
+    expect(r.err.match(/not a readable image/gi)).toHaveLength(1);
     expect(r.err).not.toMatch(/dropped file/);
     const unknown = cli(data, 'models', 'use', 'no-such-model');
     expect(unknown.err).toMatch(/no-such-model/);
