@@ -15,7 +15,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
-import { openStore } from '../services/store/index.ts';
+import { backupDatabase, claimDataFolder, LibraryInUse, openStore } from '../services/store/index.ts';
+import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
@@ -44,12 +45,40 @@ const DEFAULT_SETTINGS: Settings = {
   showTestModels: false,
 };
 
+/**
+ * Null when the folder cannot be written at all (read-only, not a folder): opening the database
+ * then fails with the message that says why.
+ */
+function claimOwnership(dataDir: string, command: string) {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch {
+    return null;
+  }
+  try {
+    return claimDataFolder(dataDir, command);
+  } catch (err) {
+    if (err instanceof LibraryInUse) throw err;
+    return null;
+  }
+}
+
 export async function createApp(options: AppOptions): Promise<App> {
   const { dataDir } = options;
   const modelsDir = options.modelsDir ?? BUNDLED_MODELS_DIR;
   const live = options.live ?? false;
 
-  const store = openStore(join(dataDir, 'library.db'));
+  // One writer per data folder (see store/owner.ts): claimed before the database is opened, so a
+  // second process never resets the folder states or the queue of the one that owns the library.
+  const ownership = claimOwnership(dataDir, options.command ?? 'LeanLens');
+  let store: ReturnType<typeof openStore>;
+  try {
+    // After a crash the database gets SQLite's quick check even when it is big (see openStore).
+    store = openStore(join(dataDir, 'library.db'), { check: ownership?.crashed != null });
+  } catch (err) {
+    ownership?.release();
+    throw err;
+  }
   const registry = ModelRegistry.open({ bundledDir: modelsDir, userDir: join(dataDir, 'models'), extraManifests: options.extraManifests });
   const library = new Library({ store, ignore: [dataDir] });
   const emitter = new EventEmitter();
@@ -131,6 +160,17 @@ export async function createApp(options: AppOptions): Promise<App> {
   const libraryApi = libraryCalls(ctx, (id) => demo?.folderRemoved(id) ?? Promise.resolve());
   demo = demoCalls(ctx, { 'models.use': models['models.use'], 'folders.add': libraryApi['folders.add'] });
 
+  // The rolling backup (store/backup.ts): after indexing sessions, and hourly while live; at most
+  // one a day. A failed backup is reported and leaves the older ones in place.
+  const backupIfDue = async () => {
+    try {
+      await backupDatabase(store.db, store.path, { keep: options.backupsKept });
+    } catch (err) {
+      console.warn(`LeanLens could not back up its database: ${(err as Error).message}`);
+    }
+  };
+  const backupTimer = live ? setInterval(() => void backupIfDue(), 3600_000) : null;
+  backupTimer?.unref();
   // Albums run their searches through their own search calls: an album counted is not a query the
   // user typed, so the lab does not remember it.
   const albums = albumCalls(ctx, searchCalls(ctx, () => undefined));
@@ -170,6 +210,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       }
       // Text in photos is read after embedding, as its own pass.
       if (options.ocr !== false) await text.run(options.onTextProgress);
+      await backupIfDue();
       return status(ctx);
     },
     async startLive() {
@@ -180,12 +221,14 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      if (backupTimer) clearInterval(backupTimer);
       albums.close();
       await lab.close();
       await text.close();
       await library.unwatch();
       await model.close();
       store.close();
+      ownership?.release();
     },
   };
 

@@ -23,3 +23,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { createApp: create } = await import('./app.ts');
   return create(options);
 }
+
+export type { RepairResult } from './repair.ts';
+
+/** `leanlens repair`: checks the database and restores the newest healthy backup when it is damaged. */
+export async function repairLibrary(dataDir: string): Promise<import('./repair.ts').RepairResult> {
+  const { repairLibrary: repair } = await import('./repair.ts');
+  return repair(dataDir);
+}

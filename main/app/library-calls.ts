@@ -1,5 +1,5 @@
 /** The library's calls: folders, indexing progress and failures, and the status summary. */
-import type { Api, Status } from '../core/contract.ts';
+import { AppError, type Api, type Status } from '../core/contract.ts';
 import { photoCounts, photoIdsInFolder } from '../services/library/index.ts';
 import { setFolderReadsText } from '../services/text/index.ts';
 import type { AppContext } from './context.ts';
@@ -10,6 +10,7 @@ type LibraryCallName =
   | 'folders.add'
   | 'folders.remove'
   | 'folders.confirmDeletions'
+  | 'folders.restoreDeletions'
   | 'index.status'
   | 'index.pause'
   | 'index.resume'
@@ -57,6 +58,12 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
     },
     async 'folders.confirmDeletions'({ id }) {
       library.confirmDeletions(id);
+    },
+    async 'folders.restoreDeletions'({ id }) {
+      await library.restoreDeletions(id);
+      const folder = library.listFolders().find((f) => f.id === id);
+      if (!folder) throw new AppError('not-found', `No library folder with id ${id}`);
+      return folder;
     },
     async 'index.status'() {
       return status(ctx);

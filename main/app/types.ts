@@ -54,6 +54,10 @@ export interface AppOptions {
   /** Start chokidar watching and the background indexer (the desktop app and `serve` do; one-shot CLI commands don't). */
   live?: boolean;
   shell?: DesktopShell;
+  /** Rolling database backups kept in <data>/backups (default 2; each is about the database's size). */
+  backupsKept?: number;
+  /** Who opens the library, as another process is told while this one owns it ("leanlens index", "the desktop app"). */
+  command?: string;
   /** How the encoder process is started; default a Node child process (Electron passes its utilityProcess). */
   encoderLauncher?: EncoderLauncher;
 }

@@ -43,3 +43,17 @@ export function parseDate(text: string, endOfDay = false): number {
   if (Number.isNaN(ms)) throw new Error(`"${text}" is not a date; use YYYY-MM-DD`);
   return ms;
 }
+
+/** "1 photo", "3 photos". */
+export function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A path for a text table or message: control characters (a newline in a file name) shown as
+ * escapes, so one path stays one line. `--json` carries the exact bytes.
+ */
+export function printable(path: string): string {
+  // eslint-disable-next-line no-control-regex
+  return path.replace(/[\u0000-\u001f\u007f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}

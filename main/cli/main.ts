@@ -10,11 +10,12 @@ import { join, resolve } from 'node:path';
 // use them, so `--help`, usage errors and `tokenize` start in a fraction of a second, and
 // `status`/`search` can ask an already-running app before loading anything heavy.
 import type { App } from '../app/index.ts';
-import type { Api, Folder, IndexProgress, ModelInfo, TextStatus } from '../core/contract.ts';
+import type { Api, Folder, IndexProgress, ModelInfo, Status, TextStatus } from '../core/contract.ts';
 import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '../server/local-socket-client.ts';
 import { defaultDataDir } from './data-dir.ts';
 import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
-import { formatDate, progressLine, table } from './format.ts';
+import { count, formatDate, printable, progressLine, table } from './format.ts';
+import { checkCommandLine, joinNegativeNumbers } from './options.ts';
 import { findFolder, folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
 import { intFlag, need, USAGE, UsageError } from './usage.ts';
 
@@ -114,7 +115,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   let flags: Flags;
   let words: string[];
   try {
-    const { args, negatives } = searchNegatives(argv);
+    const valueOptions = new Set(Object.entries(FLAGS).filter(([, o]) => o.type === 'string').map(([k]) => k));
+    const { args, negatives } = searchNegatives(joinNegativeNumbers(argv, valueOptions));
     const parsed = parseFlags({ args, options: FLAGS, allowPositionals: true, strict: true });
     flags = parsed.values;
     words = [...parsed.positionals, ...negatives];
@@ -128,6 +130,12 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 
   const [command, ...rest] = words;
+  try {
+    checkCommandLine(command!, rest, flags);
+  } catch (err) {
+    io.err(`leanlens: ${(err as Error).message}`);
+    return 2;
+  }
   // Commands that need no library.
   if (command === 'tokenize') return tokenizeCommand(rest, flags, io);
   if (command === 'bench') return benchCommand(io);
@@ -135,8 +143,8 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   const dataDir = resolve(flags.data ?? defaultDataDir());
   let app: App | null = null;
   try {
-    if (!COMMANDS.has(command!)) throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
     if (command === 'serve') return await serveCommand(dataDir, flags, io);
+    if (command === 'repair') return await repairCommand(dataDir, flags, io);
     const read = ASKS_RUNNING_APP.has(command!) ? readRequest(command!, rest, flags) : null;
     if (read && !process.env.LEANLENS_STANDALONE) {
       const answered = await askRunningApp(dataDir, (calls) => readCommand(read, calls, flags, io), io);
@@ -144,11 +152,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     }
     const lab = command === 'lab' ? await import('./lab.ts') : null;
     const { createApp } = await import('../app/index.ts');
-    app = await createApp({ dataDir, ...(lab ? lab.labAppOptions() : {}) });
+    app = await createApp({ dataDir, command: `leanlens ${command}`, ...(lab ? lab.labAppOptions() : {}) });
     if (read) return await readCommand(read, app, flags, io);
     switch (command) {
-      case 'folders':
-        return await foldersCommand(app, rest, flags, io);
       case 'index':
         return await indexCommand(app, flags, io);
       case 'demo':
@@ -171,16 +177,18 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   }
 }
 
-const COMMANDS: ReadonlySet<string> = new Set(['folders', 'index', 'status', 'demo', 'search', 'similar', 'albums', 'models', 'lab', 'serve', 'duplicates']);
-
 /**
- * Commands an app already running on the data folder answers: those that only read, and the
- * albums (saved there, an album shows up at once in that app's sidebar).
+ * Commands the app already running on the data folder answers (it owns the library: a second
+ * process must not open it, see store/owner.ts); without one, this process opens the library.
+ * Albums go there too: saved there, an album shows up at once in that app's sidebar.
  */
-const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'albums']);
+const ASKS_RUNNING_APP: ReadonlySet<string> = new Set(['status', 'search', 'similar', 'folders', 'albums']);
+
+const FOLDER_CALLS = ['folders.list', 'folders.add', 'folders.remove', 'folders.setOcr', 'folders.confirmDeletions', 'folders.restoreDeletions'] as const;
+const FORWARDED_CALLS = ['index.status', 'search.text', 'search.similar', ...FOLDER_CALLS, ...ALBUM_CALLS] as const;
 
 /** What those commands call: the app itself, or the running app through the local socket. */
-type ReadCalls = Pick<Api, 'index.status' | 'search.text' | 'search.similar' | 'folders.list' | (typeof ALBUM_CALLS)[number]> & {
+type ReadCalls = Pick<Api, (typeof FORWARDED_CALLS)[number]> & {
   photoIdByPath(path: string): number | null | Promise<number | null>;
 };
 
@@ -188,11 +196,13 @@ type ReadRequest =
   | { command: 'status' }
   | { command: 'search'; search: SearchRequest }
   | { command: 'similar'; similar: SimilarRequest }
+  | { command: 'folders'; words: string[] }
   | { command: 'albums'; albums: AlbumsRequest };
 
 function readRequest(command: string, rest: string[], flags: Flags): ReadRequest {
   if (command === 'search') return { command, search: searchRequest(rest, flags) };
   if (command === 'similar') return { command, similar: similarRequest(rest, flags) };
+  if (command === 'folders') return { command, words: rest };
   if (command === 'albums') return { command, albums: albumsRequest(rest, flags) };
   return { command: 'status' };
 }
@@ -200,6 +210,7 @@ function readRequest(command: string, rest: string[], flags: Flags): ReadRequest
 function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   if (request.command === 'search') return searchCommand(calls, request.search, flags, io);
   if (request.command === 'similar') return similarCommand(calls, request.similar, flags, io);
+  if (request.command === 'folders') return foldersCommand(calls, request.words, flags, io);
   if (request.command === 'albums') return albumsCommand(calls, request.albums, (out) => print(io, flags, out.json, out.text));
   return statusCommand(calls, flags, io);
 }
@@ -212,19 +223,15 @@ function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: C
 async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise<number>, io: CliIo): Promise<number | null> {
   const found = await findRunningApp(dataDir);
   if (found.kind === 'refused') {
-    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead.`);
+    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead, if no one else has it open.`);
     return null;
   }
   if (found.kind === 'none') return null;
   const conn: AppConnection = found.app;
-  const calls: ReadCalls = {
-    'index.status': (a) => conn.call('index.status', a),
-    'search.text': (a) => conn.call('search.text', a),
-    'search.similar': (a) => conn.call('search.similar', a),
-    'folders.list': (a) => conn.call('folders.list', a),
-    ...(Object.fromEntries(ALBUM_CALLS.map((name) => [name, (a: unknown) => conn.call(name, a)])) as Pick<Api, (typeof ALBUM_CALLS)[number]>),
-    photoIdByPath: (path) => conn.call('photoIdByPath', { path }),
-  };
+  const calls = {
+    ...Object.fromEntries(FORWARDED_CALLS.map((name) => [name, (a: unknown) => conn.call(name, a)])),
+    photoIdByPath: (path: string) => conn.call<number | null>('photoIdByPath', { path }),
+  } as ReadCalls;
   try {
     const code = await run(calls);
     io.err(`(answered by the running LeanLens, pid ${conn.pid})`);
@@ -247,44 +254,117 @@ function print(io: CliIo, flags: Flags, json: unknown, text: () => string): numb
   return 0;
 }
 
-async function foldersCommand(app: App, words: string[], flags: Flags, io: CliIo): Promise<number> {
+async function foldersCommand(app: Pick<Api, (typeof FOLDER_CALLS)[number]>, words: string[], flags: Flags, io: CliIo): Promise<number> {
   const [sub, path] = words;
   if (sub === 'list') {
     const folders = await app['folders.list']({});
     return print(io, flags, folders, () =>
       folders.length === 0
         ? 'No folders yet. Add one with: leanlens folders add <path>'
-        : table([
-            ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED', 'OCR'],
-            ...folders.map((f) => [f.path, f.state, String(f.photoCount), String(f.indexedCount), String(f.failedCount), f.ocr ? 'on' : 'off']),
-          ]),
+        : [
+            table([
+              ['PATH', 'STATE', 'PHOTOS', 'INDEXED', 'FAILED', 'OCR'],
+              ...folders.map((f) => [
+                printable(f.path),
+                f.state,
+                String(f.photoCount),
+                String(f.indexedCount),
+                String(f.failedCount),
+                f.ocr ? 'on' : 'off',
+              ]),
+            ]),
+            ...attention(folders),
+          ].join('\n'),
     );
   }
   if (sub === 'add') {
     need(words, 2, 'folders add <path> [--ocr]');
     const folder = await app['folders.add']({ path: resolve(path!), ...(flags.ocr ? { ocr: true } : {}) });
     const ocr = folder.ocr ? ' Text in its photos will be read (OCR).' : '';
-    return print(io, flags, folder, () => `Added ${folder.path} (${folder.photoCount} photos).${ocr} Run "leanlens index" to index them.`);
+    return print(io, flags, folder, () => `Added ${printable(folder.path)} (${count(folder.photoCount, 'photo')}).${ocr} Run "leanlens index" to index them.`);
   }
   if (sub === 'ocr') {
     const on = words[2];
     if (words.length < 3 || (on !== 'on' && on !== 'off')) throw new UsageError('usage: leanlens folders ocr <path> on|off');
     const folder = await app['folders.setOcr']({ id: (await folderByPath(app, path!)).id, on: on === 'on' });
-    return print(io, flags, folder, () => `Reading text (OCR) in ${folder.path}: ${folder.ocr ? 'on. Run "leanlens index" to read it.' : 'off.'}`);
+    return print(io, flags, folder, () => `Reading text (OCR) in ${printable(folder.path)}: ${folder.ocr ? 'on. Run "leanlens index" to read it.' : 'off.'}`);
   }
   if (sub === 'remove') {
     need(words, 2, 'folders remove <path>');
     const folder = await folderByPath(app, path!);
     await app['folders.remove']({ id: folder.id });
-    return print(io, flags, { removed: folder.path }, () => `Removed ${folder.path} from the library (files untouched).`);
+    return print(io, flags, { removed: folder.path }, () => `Removed ${printable(folder.path)} from the library (files untouched).`);
   }
-  throw new UsageError('usage: leanlens folders add|remove|list|ocr');
+  if (sub === 'confirm') {
+    need(words, 2, 'folders confirm <path>');
+    const folder = await folderByPath(app, path!);
+    await app['folders.confirmDeletions']({ id: folder.id });
+    const after = await folderByPath(app, folder.path);
+    return print(io, flags, after, () =>
+      folder.heldDeletions
+        ? `Removed ${count(folder.heldDeletions, 'missing photo')} of ${printable(folder.path)} from the library (files untouched).`
+        : `Nothing was held in ${printable(folder.path)}.`,
+    );
+  }
+  if (sub === 'restore') {
+    need(words, 2, 'folders restore <path>');
+    const folder = await folderByPath(app, path!);
+    const after = await app['folders.restoreDeletions']({ id: folder.id });
+    const back = Math.max(0, folder.heldDeletions - after.heldDeletions);
+    return print(io, flags, after, () =>
+      [
+        `${count(back, 'photo')} of ${printable(after.path)} found again and kept as indexed.`,
+        after.state === 'offline'
+          ? `The folder is not reachable: plug its drive in, then run this again.`
+          : after.heldDeletions
+            ? `${count(after.heldDeletions, 'photo')} still missing: put them back and run this again, or remove them from the library with: leanlens folders confirm ${quoteArg(after.path)}`
+            : '',
+      ].filter(Boolean).join('\n'),
+    );
+  }
+  throw new UsageError('usage: leanlens folders add|remove|list|ocr|confirm|restore');
 }
 
 async function folderByPath(app: Pick<Api, 'folders.list'>, path: string): Promise<Folder> {
   const folder = await findFolder(app, path);
   if (!folder) throw new UsageError(`"${resolve(path)}" is not a library folder; see: leanlens folders list`);
   return folder;
+}
+
+/** A path as a shell argument the user can paste. */
+function quoteArg(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Folders that need the user: held deletions and offline drives, each with what to do. */
+function attention(folders: Folder[]): string[] {
+  const lines: string[] = [];
+  for (const f of folders) {
+    const p = quoteArg(printable(f.path));
+    if (f.heldDeletions > 0) {
+      lines.push(
+        `Held:        ${printable(f.path)}: ${count(f.heldDeletions, 'photo')} vanished at once and are kept until you decide.` +
+          `\n             Deleted on purpose: leanlens folders confirm ${p}    Put back: leanlens folders restore ${p}`,
+      );
+    }
+    if (f.state === 'offline') {
+      lines.push(`Offline:     ${printable(f.path)} is not reachable (drive unplugged?); its ${count(f.photoCount, 'photo')} are kept. Reconnect it and run: leanlens index`);
+    }
+  }
+  return lines;
+}
+
+/** What `status --json` and `index --json` add to the status: the folders that need the user. */
+function attentionJson(folders: Folder[]) {
+  return folders
+    .filter((f) => f.heldDeletions > 0 || f.state === 'offline')
+    .map((f) => ({
+      path: f.path,
+      state: f.state,
+      photos: f.photoCount,
+      held: f.heldDeletions,
+      action: f.state === 'offline' ? 'reconnect the drive, then: leanlens index' : `leanlens folders confirm|restore ${quoteArg(f.path)}`,
+    }));
 }
 
 async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
@@ -297,33 +377,61 @@ async function indexCommand(app: App, flags: Flags, io: CliIo): Promise<number> 
     last = now;
     process.stderr.write(`\r${progressLine(p)}\x1b[K`);
   };
+  // Ctrl-C while indexing stops at once (every written batch is committed, the next run goes on);
+  // while watching it ends the watch. Either way the socket files go with the process.
   let reading = false;
   const onTextProgress = (p: IndexProgress) => {
     if (showBar && !reading) process.stderr.write('\nReading text in photos (OCR)\n');
     reading = true;
     onProgress(p);
   };
-  let status = await app.sync(onProgress, { ocr: !flags['no-ocr'], onTextProgress });
-  if (showBar) process.stderr.write('\n');
-  if (flags.watch) {
-    io.err(`Watching ${(await app['folders.list']({})).length} folder(s) for changes. Press Ctrl-C to stop.`);
-    await app.startLive();
-    const local = await answerLocally(app, io);
-    const stopProgress = app.on('index.progress', onProgress);
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
+  let syncing = true;
+  let local: { close(): Promise<void> } | null = null;
+  let stopRequested = false;
+  let stopWatching = () => undefined as void;
+  const onSignal = () => {
+    if (!syncing) {
+      stopRequested = true;
+      return stopWatching();
+    }
+    void (local?.close() ?? Promise.resolve()).then(() => {
+      io.err('\nStopped. Run leanlens index again to go on where it stopped.');
+      process.exit(130);
     });
-    stopProgress();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    // While this process indexes, `status`, `search` and `folders` from other processes ask it.
+    local = await answerLocally(app, io);
+    let status = await app.sync(onProgress, { ocr: !flags['no-ocr'], onTextProgress });
+    syncing = false;
+    if (showBar) process.stderr.write('\n');
+    if (flags.watch) {
+      io.err(`Watching ${count((await app['folders.list']({})).length, 'folder')} for changes. Press Ctrl-C to stop.`);
+      await app.startLive();
+      const stopProgress = app.on('index.progress', onProgress);
+      await new Promise<void>((done) => (stopRequested ? done() : (stopWatching = done)));
+      stopProgress();
+      status = await app['index.status']({});
+    }
+    return await printIndexed(app, status, flags, io);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await local?.close();
-    status = await app['index.status']({});
   }
-  return print(io, flags, status, () => {
-    const lines = [`${status.indexed} of ${status.files} photos indexed with ${status.model}, ${status.failed} failed.`];
+}
+
+async function printIndexed(app: App, status: Status, flags: Flags, io: CliIo): Promise<number> {
+  const folders = await app['folders.list']({});
+  return print(io, flags, { ...status, attention: attentionJson(folders) }, () => {
+    const lines = [`${status.indexed} of ${count(status.files, 'photo')} indexed with ${status.model}, ${status.failed} failed.`];
+    for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${printable(e.path)}: ${e.reason}`);
     if (status.text) lines.push(textLine(status.text));
-    for (const e of status.errors.slice(0, 20)) lines.push(`  failed: ${e.path}: ${e.reason}`);
     if (status.errors.length > 20) lines.push(`  … and ${status.errors.length - 20} more (leanlens status --json lists all)`);
-    return lines.join('\n');
+    if (folders.length === 0) lines.push('No folders yet. Add one with: leanlens folders add <path>');
+    return [...lines, ...attention(folders)].join('\n');
   });
 }
 
@@ -348,7 +456,8 @@ async function demoCommand(app: App, flags: Flags, io: CliIo): Promise<number> {
 
 async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<number> {
   const s = await app['index.status']({});
-  return print(io, flags, s, () => {
+  const folders = await app['folders.list']({});
+  return print(io, flags, { ...s, attention: attentionJson(folders) }, () => {
     const exec = s.execution
       ? `${s.execution.provider} (${s.execution.threads} threads)${s.execution.fallbackReasons.length ? ` — fell back: ${s.execution.fallbackReasons.join('; ')}` : ''}`
       : 'not loaded yet';
@@ -368,11 +477,27 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
       ...restarts,
       ...switching,
       ...testModel,
-      `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending, ${s.failed} failed)`,
+      `Folders:     ${folders.length}${folders.length ? '' : ' (add one with: leanlens folders add <path>)'}`,
+      `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending${s.pending ? ': run leanlens index' : ''}, ${s.failed} failed)`,
       ...(s.text ? [textLine(s.text)] : []),
-      ...s.errors.slice(0, 20).map((e) => `  failed: ${e.path}: ${e.reason}`),
+      ...attention(folders),
+      ...s.errors.slice(0, 20).map((e) => `  failed: ${printable(e.path)}: ${e.reason}`),
     ].join('\n');
   });
+}
+
+/**
+ * Why nothing can be searched (no folders, nothing indexed yet), or null. Said instead of "No
+ * photos match", which would send the user looking for other words.
+ */
+async function nothingToSearch(app: ReadCalls): Promise<string | null> {
+  const s = await app['index.status']({});
+  if (s.indexed > 0) return null;
+  const folders = await app['folders.list']({});
+  if (folders.length === 0) return 'the library has no folders yet; add one with: leanlens folders add <path>, then run: leanlens index';
+  if (s.pending > 0) return `${count(s.pending, 'photo')} ${s.pending === 1 ? 'is' : 'are'} waiting to be indexed; run: leanlens index`;
+  if (folders.every((f) => f.state === 'offline')) return 'every library folder is offline; reconnect its drive and run: leanlens index';
+  return s.files === 0 ? 'the library folders hold no photos yet' : 'no photo could be indexed; see: leanlens status';
 }
 
 interface SimilarRequest {
@@ -389,12 +514,18 @@ function similarRequest(words: string[], flags: Flags): SimilarRequest {
 
 async function searchCommand(app: ReadCalls, request: SearchRequest, flags: Flags, io: CliIo): Promise<number> {
   const folderId = await folderIdOf(app, request.folder);
+  const missing = await nothingToSearch(app);
+  if (missing) throw new Error(`nothing to search: ${missing}`);
   const result = await app['search.text']({ ...request.args, folderId });
+  const waiting = (await app['index.status']({})).pending;
+  if (waiting > 0 && !flags.json) io.err(`(${count(waiting, 'photo')} not indexed yet: run leanlens index to search them too)`);
   return print(io, flags, hitsJson(result), () => hitsText(result));
 }
 
 async function similarCommand(app: ReadCalls, { path, limit }: SimilarRequest, flags: Flags, io: CliIo): Promise<number> {
   const photoId = await app.photoIdByPath(path);
+  const missing = await nothingToSearch(app);
+  if (missing) throw new Error(`nothing to search: ${missing}`);
   const result =
     photoId !== null
       ? await app['search.similar']({ photoId, limit })
@@ -580,13 +711,37 @@ async function answerLocally(app: App, io: CliIo): Promise<{ close(): Promise<vo
   return null;
 }
 
+/** Checks the database (it may be too damaged to open) and restores the newest healthy backup. */
+async function repairCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
+  const { repairLibrary } = await import('../app/index.ts');
+  if (!existsSync(join(dataDir, 'library.db')) && !existsSync(join(dataDir, 'backups'))) {
+    throw new UsageError(`there is no library in ${dataDir}`);
+  }
+  const r = await repairLibrary(dataDir);
+  const at = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC';
+  const newest = r.backups[0];
+  print(io, flags, r, () => {
+    if (r.state === 'healthy') {
+      return `The database passed its integrity check; nothing to repair. ${newest ? `Newest backup: ${at(newest.at)}.` : 'No backup yet (one is made after indexing).'}`;
+    }
+    const found = `The database is damaged: ${r.problems.slice(0, 3).join('; ')}.`;
+    if (r.state === 'no-backup') return `${found}\nThere is no healthy backup to restore. Move ${join(dataDir, 'library.db')} aside to start a new library (your photos are untouched).`;
+    return [
+      found,
+      `Restored the backup of ${at(r.restoredFrom!)}.${r.movedAside ? ` The damaged file was kept as ${r.movedAside}.` : ''}`,
+      'Run leanlens index: photos changed since the backup are scanned again, and the search index is rebuilt.',
+    ].join('\n');
+  });
+  return r.state === 'no-backup' ? 1 : 0;
+}
+
 async function serveCommand(dataDir: string, flags: Flags, io: CliIo): Promise<number> {
   const { startServer } = await import('../server/index.ts');
   const { createApp } = await import('../app/index.ts');
   const host = flags.host ?? '127.0.0.1';
   const port = flags.port === undefined ? 7117 : Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0-65535, got "${flags.port}"`);
-  const app = await createApp({ dataDir, live: true });
+  const app = await createApp({ dataDir, live: true, command: 'leanlens serve' });
   const server = await startServer(app, { host, port });
   const local = await answerLocally(app, io);
   if (server.warning) io.err(`WARNING: ${server.warning}`);

@@ -6,7 +6,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Api, Folder, SearchResult } from '../core/contract.ts';
-import { formatDate, parseDate, table } from './format.ts';
+import { formatDate, parseDate, printable, table } from './format.ts';
 import { intFlag, need, UsageError } from './usage.ts';
 
 export interface SearchFlags {
@@ -29,7 +29,9 @@ export interface SearchRequest {
 
 export function searchRequest(words: string[], flags: SearchFlags, usage = 'search <text>'): SearchRequest {
   need(words, 1, usage);
-  const minScore = flags['min-score'] === undefined ? undefined : Number(flags['min-score']);
+  const given = flags['min-score'];
+  // Number('') is 0: an empty value must not silently mean "no cut-off".
+  const minScore = given === undefined ? undefined : given.trim() === '' ? NaN : Number(given);
   if (minScore !== undefined && !(minScore >= -1 && minScore <= 1)) throw new UsageError('--min-score must be a number between -1 and 1');
   if (minScore !== undefined && flags.all) throw new UsageError('give --min-score (a fixed cut-off) or --all (no cut-off), not both');
   if (flags.sort && flags.sort !== 'relevance' && flags.sort !== 'date') throw new UsageError('--sort must be relevance or date');
@@ -86,7 +88,7 @@ export function hitsJson(result: SearchResult) {
 export function hitsText(result: SearchResult): string {
   const summary = cutoffText(result);
   if (result.hits.length === 0) return [summary, 'No photos match. Try other words, a lower --min-score, or --all.'].filter(Boolean).join('\n');
-  const rows = table(result.hits.map((h) => [h.score.toFixed(3), h.textMatch ? 'text' : '', formatDate(h.photo.takenAt), h.photo.path]));
+  const rows = table(result.hits.map((h) => [h.score.toFixed(3), h.textMatch ? 'text' : '', formatDate(h.photo.takenAt), printable(h.photo.path)]));
   return summary ? `${summary}\n${rows}` : rows;
 }
 

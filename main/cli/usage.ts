@@ -16,6 +16,8 @@ Library
   folders ocr <path> on|off     read text in a folder's photos (OCR), or stop
   folders remove <path>         forget a folder (your photos are never touched)
   folders list [--json]
+  folders confirm <path>        remove photos held as missing (deleted on purpose) from the library
+  folders restore <path>        scan a held folder again after putting its files back
   index [--watch] [--no-ocr] [--json]   bring the index up to date, then read text in photos (OCR)
                                 unless --no-ocr; --watch keeps watching until Ctrl-C
   status [--json]
@@ -52,6 +54,7 @@ ${LAB_USAGE}
 Other
   serve [--port N] [--host H]   the app in your browser (headless server)
   bench                          run the benchmarks (same as npm run bench)
+  repair [--json]               check the database; when damaged, restore the newest backup (<data>/backups)
 
 Data folder: --data <dir>, else $LEANLENS_DATA, else ${defaultDataDir()}
 While the desktop app, serve or index --watch runs on the data folder, status, search and

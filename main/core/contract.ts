@@ -496,7 +496,17 @@ export interface DuplicatesProgress {
 
 const id = z.number().int().nonnegative();
 const text = z.string().max(2000);
-const path = z.string().min(1).max(4096);
+/**
+ * A path a person chose (a folder to add, a model to import). Absolute, because a relative one
+ * would be read against whatever folder the app was started from; no NUL, which no file system
+ * allows and which would otherwise surface as an internal error.
+ */
+const path = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'a path cannot contain a NUL character')
+  .refine((p) => /^(\/|[A-Za-z]:[\\/]|\\\\)/.test(p), 'the path must be absolute');
 const dateMs = z.number().int().nullable().optional();
 
 export const searchArgs = z.object({
@@ -679,6 +689,8 @@ export const calls = {
   'folders.add': call<typeof folderAddArgs, Folder>(folderAddArgs),
   'folders.remove': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
   'folders.confirmDeletions': call<z.ZodObject<{ id: typeof id }>, void>(z.object({ id })),
+  /** Scans a held folder again after its files were put back; those still missing stay held. */
+  'folders.restoreDeletions': call<z.ZodObject<{ id: typeof id }>, Folder>(z.object({ id })),
   /** Turns reading text (OCR) on or off for one folder. */
   'folders.setOcr': call<typeof folderOcrArgs, Folder>(folderOcrArgs),
   'library.demo': call<typeof none, DemoLibrary>(none),

@@ -83,6 +83,7 @@ function start(): void {
       dataDir,
       modelsDir,
       live: true,
+      command: 'the desktop app',
       // The encoder runs as a utilityProcess: a native crash in ONNX Runtime cannot take the app down.
       encoderLauncher: utilityProcessLauncher,
       shell: {

@@ -35,6 +35,16 @@ export interface ServerOptions {
   maxBodyBytes?: number;
   /** Body limit for calls that carry an image (search.similar; default 70 MiB for 64 MiB of base64). */
   maxImageBodyBytes?: number;
+  /**
+   * Slow clients (slowloris): a request's headers must arrive within this (default 10 s), the
+   * whole request within `requestTimeoutMs` (default 60 s: 70 MiB even over a slow loopback).
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** A request body that sends nothing for this long is answered 408 and closed (default 10 s). */
+  bodyIdleMs?: number;
+  /** Open event WebSockets at most (default 64: a page needs one); more get 503. */
+  maxEventSockets?: number;
 }
 
 export interface RunningServer {
@@ -54,7 +64,6 @@ const CALLS: ReadonlySet<string> = new Set(callNames);
 
 /** The package's built UI, wherever the command is run from. */
 export const DEFAULT_STATIC_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'renderer');
-
 
 class HttpError extends Error {
   constructor(
@@ -80,7 +89,11 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
   const cookieName = () => `leanlens_token_${port}`;
 
   const tokenOf = (req: IncomingMessage, url: URL) =>
-    tokenFrom({ query: url.searchParams.get('token'), authorization: req.headers.authorization, cookieHeader: req.headers.cookie }, cookieName(), token);
+    tokenFrom(
+      { query: url.searchParams.get('token'), authorization: req.headers.authorization, cookieHeader: req.headers.cookie },
+      cookieName(),
+      token,
+    );
 
   function securityHeaders(res: ServerResponse, hostHeader: string): void {
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -132,8 +145,20 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
       const chunks: Buffer[] = [];
       let size = 0;
       let failed = false;
+      // A body that stops flowing (a slow client holding the connection) ends the request early;
+      // Node's own requestTimeout only looks at the whole request.
+      const idle = opts.bodyIdleMs ?? 10_000;
+      let timer = setTimeout(stalled, idle);
+      function stalled() {
+        if (failed) return;
+        failed = true;
+        // Answered with Connection: close, which ends the connection.
+        reject(new HttpError(408, 'timeout', `no request data for ${idle} ms`));
+      }
       req.on('data', (c: Buffer) => {
         if (failed) return;
+        clearTimeout(timer);
+        timer = setTimeout(stalled, idle);
         size += c.length;
         if (size > limit) {
           failed = true;
@@ -143,9 +168,11 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
         chunks.push(c);
       });
       req.on('end', () => {
+        clearTimeout(timer);
         if (!failed) resolveBody(Buffer.concat(chunks));
       });
       req.on('error', (e) => {
+        clearTimeout(timer);
         if (!failed) reject(e);
       });
     });
@@ -183,7 +210,9 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
       res.end();
       return;
     }
-    createReadStream(file.path).on('error', () => res.destroy()).pipe(res);
+    createReadStream(file.path)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   async function handleStatic(pathname: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -220,7 +249,9 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
       res.end();
       return;
     }
-    createReadStream(real).on('error', () => res.destroy()).pipe(res);
+    createReadStream(real)
+      .on('error', () => res.destroy())
+      .pipe(res);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -277,10 +308,7 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
     if (auth.fromQuery) {
       // First page load: trade the token in the URL for a cookie the page cannot read, and drop it
       // from the address bar (and so from history and screenshots).
-      res.setHeader(
-        'Set-Cookie',
-        `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`,
-      );
+      res.setHeader('Set-Cookie', `${cookieName()}=${token}; HttpOnly; SameSite=Strict; Path=/`);
       if (path === '/' || path === '/index.html') {
         url.searchParams.delete('token');
         const rest = url.searchParams.toString();
@@ -292,28 +320,37 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
     await handleStatic(path, req, res);
   }
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((e: unknown) => {
-      if (e instanceof HttpError) {
-        if (e.status === 413) res.setHeader('Connection', 'close');
-        sendError(res, e.status, e.code, e.message);
-      } else if (e instanceof AppError) {
-        // The app's own answers ("no such folder", "not supported here") are expected, not faults:
-        // the UI asks for them with 200 so the browser does not log each as a failed resource.
-        // Scripts and the CLI, which do not ask, get the status that says what went wrong.
-        const inBody = req.headers[ERRORS_IN_BODY.header] === ERRORS_IN_BODY.value;
-        sendError(res, inBody ? 200 : statusOf(e.code), e.code, e.message);
-      } else {
-        const err = e as NodeJS.ErrnoException;
-        if (err?.code === 'ENOENT') sendError(res, 404, 'not-found', 'not found');
-        else sendError(res, 500, 'failed', err?.message ? String(err.message) : 'internal error');
-      }
-    });
-  });
+  const server = createServer(
+    {
+      headersTimeout: opts.headersTimeoutMs ?? 10_000,
+      requestTimeout: opts.requestTimeoutMs ?? 60_000,
+      // How often those timeouts are looked at (Node's default, 30 s, would let a slow client sit 3× longer).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      handle(req, res).catch((e: unknown) => {
+        if (e instanceof HttpError) {
+          if (e.status === 413 || e.status === 408) res.setHeader('Connection', 'close');
+          sendError(res, e.status, e.code, e.message);
+        } else if (e instanceof AppError) {
+          // The app's own answers ("no such folder", "not supported here") are expected, not faults:
+          // the UI asks for them with 200 so the browser does not log each as a failed resource.
+          // Scripts and the CLI, which do not ask, get the status that says what went wrong.
+          const inBody = req.headers[ERRORS_IN_BODY.header] === ERRORS_IN_BODY.value;
+          sendError(res, inBody ? 200 : statusOf(e.code), e.code, e.message);
+        } else {
+          const err = e as NodeJS.ErrnoException;
+          if (err?.code === 'ENOENT') sendError(res, 404, 'not-found', 'not found');
+          else sendError(res, 500, 'failed', err?.message ? String(err.message) : 'internal error');
+        }
+      });
+    },
+  );
 
   // ---- Events over WebSocket ------------------------------------------------------------------
   const wss = new WebSocketServer({ noServer: true, maxPayload: 4096 });
   const sockets = new Set<WebSocket>();
+  let upgrading = 0;
   const unsubscribers = eventNames.map((event) =>
     app.on(event, (payload) => {
       const msg = JSON.stringify({ event, payload });
@@ -331,7 +368,11 @@ export function startServer(app: App, opts: ServerOptions = {}): Promise<Running
     const url = new URL(req.url ?? '/', `http://${hostHeader}`);
     if (!tokenOf(req, url).ok) return refuse(401, 'Unauthorized');
     if (url.pathname !== '/events') return refuse(404, 'Not Found');
+    // Each open socket costs buffers; a runaway or hostile page must not exhaust the app.
+    if (sockets.size + upgrading >= (opts.maxEventSockets ?? 64)) return refuse(503, 'Service Unavailable');
+    upgrading++;
     wss.handleUpgrade(req, socket, head, (ws) => {
+      upgrading--;
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
       ws.on('error', () => sockets.delete(ws));

@@ -50,6 +50,13 @@ async function searchFor(page: Page, text: string) {
 
 /** Every view a person can reach, and how to open it with something in it. */
 const VIEWS: { name: string; open: (page: Page) => Promise<void> }[] = [
+  {
+    name: 'photos',
+    open: async (page) => {
+      await nav(page, 'Photos');
+      await page.locator('.tl-tile img').first().waitFor({ timeout: 20_000 });
+    },
+  },
   { name: 'search', open: (page) => searchFor(page, 'red') },
   {
     name: 'preview',

@@ -173,13 +173,15 @@ describe('the local socket', () => {
     expect(endless.closed).toBe(true);
   });
 
+  // Not asked, and not opened beside it either: the running app owns the library (store/owner.ts).
   it.runIf(posix)('is not used when its socket or token file is open to other users', () => {
     const { socket } = info();
     try {
       chmodSync(socket, 0o666);
       const r = cli([], 'status', '--json');
-      expect(r.code, r.err).toBe(0);
+      expect(r.code, r.err).toBe(1);
       expect(r.err).toMatch(/not asking the running app: .*open to other users/);
+      expect(r.err).toMatch(new RegExp(`leanlens serve, pid ${serve!.pid}.* is using the library`));
       expect(r.err).not.toContain('answered by the running LeanLens');
     } finally {
       chmodSync(socket, 0o600);
@@ -187,7 +189,7 @@ describe('the local socket', () => {
     try {
       chmodSync(infoFile(), 0o644);
       const r = cli([], 'status', '--json');
-      expect(r.code, r.err).toBe(0);
+      expect(r.code, r.err).toBe(1);
       expect(r.err).toMatch(/not asking the running app: .*open to other users/);
     } finally {
       chmodSync(infoFile(), 0o600);

@@ -119,7 +119,7 @@ export class Engine {
       throw new Error(
         `Could not load the ${tower} encoder of model "${config.modelId}" from ${file}: ${why}` +
           (isFileProblem(why)
-            ? '. The file is missing or not a valid ONNX model: verify the model in Models, or download/import it again.'
+            ? '. The file is missing or not a valid ONNX model: download or import the model again.'
             : `. Tried providers: ${reasons.join('; ') || config.providers.join(', ')}.`),
       );
     }

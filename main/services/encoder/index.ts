@@ -111,7 +111,7 @@ export async function openEncoder(model: ResolvedModel, options: EncoderOptions 
   for (const [tower, path] of [['image', model.imagePath], ['text', model.textPath]] as const) {
     if (!existsSync(path)) {
       throw new Error(
-        `The ${tower} encoder of model "${model.id}" is missing (${path}). Download or re-import the model in Models.`,
+        `The ${tower} encoder of model "${model.id}" is missing (${path}). Download or import the model again.`,
       );
     }
   }

@@ -17,7 +17,7 @@ import type { Store } from '../store/index.ts';
 import type { Encoder } from '../encoder/index.ts';
 import type { PreparedPhoto } from '../media/index.ts';
 import { vectorToBlob, type VectorIndex } from '../ann/index.ts';
-import { markPhotoFailed, photoIndexedWriter } from '../library/index.ts';
+import { folderOfPhoto, folderWentOffline, markPhotoFailed, photoIndexedWriter } from '../library/index.ts';
 import { ProgressMeter } from './progress.ts';
 import { WorkQueue, type WorkItem } from './queue.ts';
 
@@ -211,6 +211,13 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       if (this.stopping) return this.queue.release(item.id);
       this.ready.push({ item, photo });
     } catch (err) {
+      // An unplugged drive is not a broken photo: it stays pending, its folder goes offline, and
+      // the photos are indexed when the drive returns.
+      if ((err as { code?: string }).code === 'missing' && (await folderWentOffline(this.opts.store, folderOfPhoto(this.opts.store, item.id)))) {
+        this.queue.release(item.id);
+        this.meter.adjustTotal(this.queue.remaining());
+        return;
+      }
       this.markFailed(item, reasonOf(err));
     }
   }

@@ -86,3 +86,19 @@ export async function resolveFolderPath(input: string): Promise<string> {
   }
   return real;
 }
+
+/**
+ * A photo vanished while being read: is it because its whole folder went away (a drive unplugged
+ * mid-indexing)? Then the folder is marked offline, as a scan would, and true is returned: the
+ * photo is not a failure, it waits for the drive.
+ */
+export async function folderWentOffline(store: Store, folder: { id: number; path: string } | null): Promise<boolean> {
+  if (!folder) return false;
+  const present = await stat(folder.path).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
+  if (present) return false;
+  store.db.prepare("UPDATE folders SET state = 'offline' WHERE id = ?").run(folder.id);
+  return true;
+}

@@ -31,8 +31,10 @@ import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
 export { hashFile } from './hashing.ts';
+export { folderWentOffline } from './folders.ts';
 export {
   photoById,
+  folderOfPhoto,
   indexedPhotosById,
   takenAtById,
   timelineDays,
@@ -75,6 +77,8 @@ export interface LibraryOptions {
   holdThreshold?: number;
   /** Fewer vanished photos than this are deleted even above the threshold. Default 3. */
   holdMinimum?: number;
+  /** How long after a hold began further vanishings join it, ms. Default 60 000. */
+  holdJoinMs?: number;
   /** awaitWriteFinish stability threshold for the watcher, ms. Default 1000. */
   watchStabilityMs?: number;
   /** Quiet time that closes a watcher batch, ms. Default 200. */
@@ -100,6 +104,7 @@ export class Library extends EventEmitter<LibraryEvents> {
   private readonly ignore: IgnoreList;
   private readonly holdThreshold: number;
   private readonly holdMinimum: number;
+  private readonly holdJoinMs: number;
   private readonly watchStabilityMs: number;
   private readonly batchDelayMs: number;
   private readonly offlinePollMs: number;
@@ -117,6 +122,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.ignore = new IgnoreList(opts.ignore ?? []);
     this.holdThreshold = opts.holdThreshold ?? 0.2;
     this.holdMinimum = opts.holdMinimum ?? 3;
+    this.holdJoinMs = opts.holdJoinMs ?? 60_000;
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
     this.batchDelayMs = opts.batchDelayMs ?? 200;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
@@ -194,6 +200,21 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.emitChanges(changes);
     this.emitFolders();
     return changes;
+  }
+
+  /**
+   * "I put the files back": scans the folder again now. Photos found again leave the hold with
+   * their vectors (no re-encode); those still missing stay held until confirmed.
+   */
+  restoreDeletions(folderId: number): Promise<LibraryChanges> {
+    return this.serial(async () => {
+      const row = folderRow(this.store, folderId);
+      if (!row) throw new AppError('not-found', `No library folder with id ${folderId}`);
+      const changes = await this.applyWithProblems([await this.observeWhole(row)]);
+      this.syncWatchedRoots();
+      this.emitFolders();
+      return changes;
+    });
   }
 
   /** Full scan of every folder against the database. Used at start-up and by `leanlens index`. */
@@ -316,6 +337,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     return applyObservations(this.store, list, {
       holdThreshold: this.holdThreshold,
       holdMinimum: this.holdMinimum,
+      holdJoinMs: this.holdJoinMs,
       settledState: () => this.settledState(),
       onProblem: (p) => this.report(p),
       onChanges: (delta) => this.emit('changed', delta),

@@ -155,7 +155,8 @@ function likeLiteral(text: string): string {
  */
 function searchableWhere(f: PhotoFilter): { sql: string; params: Record<string, number | string> } {
   const { sql, params } = filterSql(f);
-  return { sql: `WHERE ${sql ? '+' : ''}p.status = 'indexed'${sql}`, params };
+  // Held photos (missing_since set) are gone from disk: never offered (no index on it, so the plan is unchanged).
+  return { sql: `WHERE ${sql ? '+' : ''}p.status = 'indexed' AND p.missing_since IS NULL${sql}`, params };
 }
 
 /** The filter as SQL conditions on `photos p` with named parameters. */
@@ -208,10 +209,19 @@ export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter
   return new Set(ids);
 }
 
-/** Photos that must not appear in search although they may still have a vector (pending re-index, failed). */
+/** Photos that must not appear in search although they may still have a vector (pending re-index, failed, held as missing). */
 export function unsearchablePhotoIds(store: Store): Set<number> {
   // IN (…) rather than != lets SQLite use photos_status: in a settled library this set is tiny.
-  return new Set(store.db.prepare<[], number>("SELECT id FROM photos WHERE status IN ('pending', 'failed')").pluck().all());
+  // Held deletions too: their files are gone (or the folder is offline); a search must not offer them.
+  return new Set(
+    store.db
+      .prepare<[], number>(
+        // Two indexed lookups (an OR would scan every row): photos_status, and migration 009's partial photos_held.
+        "SELECT id FROM photos WHERE status IN ('pending', 'failed') UNION SELECT id FROM photos INDEXED BY photos_held WHERE missing_since IS NOT NULL",
+      )
+      .pluck()
+      .all(),
+  );
 }
 
 /** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
@@ -334,6 +344,15 @@ export function photoIndexedWriter(store: Store): (photo: { id: number; size: nu
 /** How many photos `modelId` has still to index: 0 means it covers the library. */
 export function photosLeftToIndex(store: Store, modelId: string): number {
   return store.db.prepare<{ model: string }, number>(`SELECT COUNT(*) FROM photos p WHERE ${PHOTOS_TO_INDEX}`).pluck().get({ model: modelId }) ?? 0;
+}
+
+/** The library folder a photo belongs to (id and root path), or null when the row is gone. */
+export function folderOfPhoto(store: Store, photoId: number): { id: number; path: string } | null {
+  return (
+    store.db
+      .prepare<[number], { id: number; path: string }>('SELECT f.id, f.path FROM photos p JOIN folders f ON f.id = p.folder_id WHERE p.id = ?')
+      .get(photoId) ?? null
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,7 +29,10 @@ export function isEmpty(c: LibraryChanges): boolean {
 }
 
 /** The columns reconciliation reads (PHOTO_COLUMNS). */
-export type PhotoRow = Pick<PhotoRecord, 'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'hash' | 'status' | 'error' | 'missing_since'>;
+export type PhotoRow = Pick<
+  PhotoRecord,
+  'id' | 'folder_id' | 'path' | 'size' | 'mtime_ms' | 'ctime_ms' | 'inode' | 'hash' | 'status' | 'error' | 'missing_since'
+>;
 
 /** What one folder looks like now, within the part of it that was looked at. */
 export interface Observation {
@@ -46,6 +49,12 @@ export interface ReconcileOptions {
   holdThreshold: number;
   /** Fewer vanished photos than this are never held, whatever the share (one deleted photo of two is not a drive unplug). */
   holdMinimum: number;
+  /**
+   * How long after a hold began further vanishings join it (a drive going away can take several
+   * watcher batches). Later ones are judged on their own: a folder held once must still apply an
+   * ordinary deletion a week later.
+   */
+  holdJoinMs: number;
   /** State a folder returns to when nothing is held. */
   settledState: () => 'watching' | 'idle';
   onProblem: (p: Problem) => void;
@@ -55,7 +64,16 @@ export interface ReconcileOptions {
 
 const BATCH = 500;
 const HASH_CONCURRENCY = 4;
-const PHOTO_COLUMNS = 'id, folder_id, path, size, mtime_ms, hash, status, error, missing_since';
+const PHOTO_COLUMNS = 'id, folder_id, path, size, mtime_ms, ctime_ms, inode, hash, status, error, missing_since';
+
+/**
+ * Unchanged without reading it: same size, mtime, inode change time and inode. A row from before
+ * migration 009 (no ctime yet) is judged on size and mtime, as before, and gets them recorded.
+ */
+function looksUnchanged(row: PhotoRow, file: FileOnDisk): boolean {
+  if (row.hash === null || row.size !== file.size || row.mtime_ms !== file.mtimeMs) return false;
+  return row.ctime_ms === null || (row.ctime_ms === file.ctimeMs && row.inode === file.ino);
+}
 
 export function rowsInFolder(store: Store, folderId: number): PhotoRow[] {
   return store.db.prepare<[number], PhotoRow>(`SELECT ${PHOTO_COLUMNS} FROM photos WHERE folder_id = ?`).all(folderId);
@@ -101,9 +119,9 @@ export async function applyObservations(
       if (seen.has(file.path)) continue;
       seen.add(file.path);
       const row = known.get(file.path) ?? null;
-      if (row && row.hash !== null && row.size === file.size && row.mtime_ms === file.mtimeMs) {
-        // Unchanged: never re-read. Only a held deletion needs undoing.
-        if (row.missing_since !== null) reappeared.push({ row, file });
+      if (row && looksUnchanged(row, file)) {
+        // Unchanged: never re-read. Only a held deletion needs undoing, or the identity recording.
+        if (row.missing_since !== null || row.ctime_ms === null) reappeared.push({ row, file });
       } else {
         toHash.push({ file, folderId: obs.folderId, row, hash: null, error: null });
       }
@@ -119,20 +137,23 @@ export async function applyObservations(
     `SELECT ${PHOTO_COLUMNS} FROM photos WHERE hash = ? AND missing_since IS NOT NULL ORDER BY id`,
   );
   const anyHeld = !!db.prepare('SELECT 1 FROM photos WHERE missing_since IS NOT NULL LIMIT 1').get();
+  // Every write records the file's identity (size, mtime, ctime, inode) as the scan saw it: @size…@ino.
+  const IDENTITY = 'size = @size, mtime_ms = @mtime, ctime_ms = @ctime, inode = @ino';
+  const identity = (f: FileOnDisk) => ({ size: f.size, mtime: f.mtimeMs, ctime: f.ctimeMs, ino: f.ino });
   const move = db.prepare(
-    'UPDATE photos SET folder_id = ?, path = ?, size = ?, mtime_ms = ?, missing_since = NULL, updated_at = ? WHERE id = ?',
+    `UPDATE photos SET folder_id = @folder, path = @path, ${IDENTITY}, missing_since = NULL, updated_at = @now WHERE id = @id`,
   );
-  const touch = db.prepare('UPDATE photos SET size = ?, mtime_ms = ?, missing_since = NULL, updated_at = ? WHERE id = ?');
+  const touch = db.prepare(`UPDATE photos SET ${IDENTITY}, missing_since = NULL, updated_at = @now WHERE id = @id`);
   const changed = db.prepare(
-    `UPDATE photos SET size = ?, mtime_ms = ?, hash = ?, status = 'pending', error = NULL, width = NULL, height = NULL,
-       taken_at = NULL, taken_at_source = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = ? WHERE id = ?`,
+    `UPDATE photos SET ${IDENTITY}, hash = @hash, status = 'pending', error = NULL, width = NULL, height = NULL,
+       taken_at = NULL, taken_at_source = NULL, camera = NULL, format = NULL, missing_since = NULL, updated_at = @now WHERE id = @id`,
   );
   const failed = db.prepare(
-    `UPDATE photos SET size = ?, mtime_ms = ?, hash = NULL, status = 'failed', error = ?, missing_since = NULL, updated_at = ? WHERE id = ?`,
+    `UPDATE photos SET ${IDENTITY}, hash = NULL, status = 'failed', error = @error, missing_since = NULL, updated_at = @now WHERE id = @id`,
   );
   const insert = db.prepare(
-    `INSERT INTO photos (folder_id, path, size, mtime_ms, hash, status, error, updated_at)
-     SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM folders WHERE id = ?)
+    `INSERT INTO photos (folder_id, path, size, mtime_ms, ctime_ms, inode, hash, status, error, updated_at)
+     SELECT @folder, @path, @size, @mtime, @ctime, @ino, @hash, @status, @error, @now WHERE EXISTS (SELECT 1 FROM folders WHERE id = @folder)
      ON CONFLICT(path) DO NOTHING`,
   );
 
@@ -170,13 +191,13 @@ export async function applyObservations(
         touchedFolders.add(source.folder_id);
         ops.push(() => {
           if (!folderExists.get(h.folderId)) return;
-          if (move.run(h.folderId, file.path, file.size, file.mtimeMs, now, source.id).changes) delta.moved.push(source.id);
+          if (move.run({ folder: h.folderId, path: file.path, ...identity(file), now, id: source.id }).changes) delta.moved.push(source.id);
         });
         return;
       }
       const status = h.error ? 'failed' : 'pending';
       ops.push(() => {
-        const info = insert.run(h.folderId, file.path, file.size, file.mtimeMs, h.hash, status, h.error, now, h.folderId);
+        const info = insert.run({ folder: h.folderId, path: file.path, ...identity(file), hash: h.hash, status, error: h.error, now });
         if (info.changes) delta.added.push(Number(info.lastInsertRowid));
       });
     } else if (h.error) {
@@ -184,18 +205,32 @@ export async function applyObservations(
       if (row.status === 'failed' && row.error === h.error && row.size === file.size && row.mtime_ms === file.mtimeMs) return;
       ops.push(() => {
         deleteVectors.run(row.id);
-        if (failed.run(file.size, file.mtimeMs, h.error, now, row.id).changes) delta.changed.push(row.id);
+        if (failed.run({ ...identity(file), error: h.error, now, id: row.id }).changes) delta.changed.push(row.id);
       });
     } else if (!h.hash) {
       return;
     } else if (h.hash === row.hash) {
-      ops.push(() => void touch.run(file.size, file.mtimeMs, now, row.id));
+      ops.push(() => void touch.run({ ...identity(file), now, id: row.id }));
     } else {
       ops.push(() => {
         deleteVectors.run(row.id);
-        if (changed.run(file.size, file.mtimeMs, h.hash, now, row.id).changes) delta.changed.push(row.id);
+        if (changed.run({ ...identity(file), hash: h.hash, now, id: row.id }).changes) delta.changed.push(row.id);
       });
     }
+  };
+
+  /**
+   * Files whose names were swapped (or rotated): each row follows its content to the other path,
+   * with its vectors. Two steps, because the paths are unique: first aside, then in place.
+   */
+  const setAside = db.prepare(`UPDATE photos SET path = path || char(0) || 'swap' WHERE id = ?`);
+  const planSwaps = (swapped: Map<Hashed, PhotoRow>): void => {
+    ops.push(() => {
+      for (const source of swapped.values()) setAside.run(source.id);
+      for (const [h, source] of swapped) {
+        if (move.run({ folder: h.folderId, path: h.file.path, ...identity(h.file), now, id: source.id }).changes) delta.moved.push(source.id);
+      }
+    });
   };
 
   let delta = noChanges();
@@ -223,11 +258,13 @@ export async function applyObservations(
         h.error = `cannot read file: ${describeError(err)}`;
       }
     });
-    for (const h of chunk) planWrite(h);
+    const swapped = swappedNames(chunk);
+    if (swapped.size) planSwaps(swapped);
+    for (const h of chunk) if (!swapped.has(h)) planWrite(h);
     await commit();
   }
-  for (const { row } of reappeared) {
-    ops.push(() => void touch.run(row.size, row.mtime_ms, now, row.id));
+  for (const { row, file } of reappeared) {
+    ops.push(() => void touch.run({ ...identity(file), now, id: row.id }));
     if (ops.length >= BATCH) await commit();
   }
   await commit();
@@ -236,18 +273,18 @@ export async function applyObservations(
   const hold = db.prepare('UPDATE photos SET missing_since = ? WHERE id = ? AND missing_since IS NULL');
   const remove = db.prepare('DELETE FROM photos WHERE id = ?');
   const countInFolder = db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM photos WHERE folder_id = ?');
-  const heldInFolder = db.prepare<[number], { n: number }>(
-    'SELECT count(*) AS n FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL',
+  const latestHold = db.prepare<[number], { at: number | null }>(
+    'SELECT max(missing_since) AS at FROM photos WHERE folder_id = ? AND missing_since IS NOT NULL',
   );
   for (const [folderId, rows] of vanishedByFolder) {
     const gone = rows.filter((r) => !movedIds.has(r.id) && r.missing_since === null);
     if (!gone.length) continue;
     const total = countInFolder.get(folderId)?.n ?? 0;
-    const alreadyHeld = (heldInFolder.get(folderId)?.n ?? 0) > 0;
+    const heldAt = latestHold.get(folderId)?.at ?? null;
+    const joinsHold = heldAt !== null && now - heldAt <= opts.holdJoinMs;
     const tooMany = gone.length >= opts.holdMinimum && gone.length > opts.holdThreshold * total;
     for (const r of gone) {
-      // While a folder is held, further vanishings join the hold: a drive going away can take several batches.
-      if (alreadyHeld || tooMany) ops.push(() => void hold.run(now, r.id));
+      if (joinsHold || tooMany) ops.push(() => void hold.run(now, r.id));
       else ops.push(() => void (remove.run(r.id).changes && delta.removed.push(r.id)));
       if (ops.length >= BATCH) await commit();
     }
@@ -258,6 +295,26 @@ export async function applyObservations(
     for (const folderId of touchedFolders) settleFolder(store, folderId, opts.settledState());
   });
   return changes;
+}
+
+/**
+ * Paths whose new content is another path's old content, closed under that relation (a swap of
+ * two names, or a rotation of several): each maps to the row that held its content. A changed
+ * file whose old content went nowhere in the set is left to the ordinary rules.
+ */
+function swappedNames(chunk: Hashed[]): Map<Hashed, PhotoRow> {
+  const changed = chunk.filter((h) => h.row && h.hash && h.row.hash && h.hash !== h.row.hash);
+  if (changed.length < 2) return new Map();
+  const byOldHash = new Map<string, Hashed>();
+  for (const h of changed) if (!byOldHash.has(h.row!.hash!)) byOldHash.set(h.row!.hash!, h);
+  // h takes the row of source(h); keep only entries whose source is kept and whose row is taken.
+  let kept = new Set(changed.filter((h) => byOldHash.has(h.hash!)));
+  for (let size = -1; size !== kept.size; ) {
+    size = kept.size;
+    const taken = new Set([...kept].map((h) => byOldHash.get(h.hash!)!));
+    kept = new Set([...kept].filter((h) => taken.has(h) && kept.has(byOldHash.get(h.hash!)!)));
+  }
+  return new Map([...kept].map((h) => [h, byOldHash.get(h.hash!)!.row!]));
 }
 
 /** Recounts held deletions and sets the folder's state from them. */

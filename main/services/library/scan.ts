@@ -13,6 +13,12 @@ export interface FileOnDisk {
   size: number;
   /** Whole milliseconds, as stored in photos.mtime_ms, so comparisons are exact. */
   mtimeMs: number;
+  /**
+   * Inode change time (whole ms) and inode number: an edit that keeps size and mtime still
+   * changes the ctime, which no user tool can set back.
+   */
+  ctimeMs: number;
+  ino: number;
 }
 
 export interface Problem {
@@ -35,8 +41,8 @@ export interface ScanContext {
 
 const STAT_CONCURRENCY = 16;
 
-function toFile(path: string, st: { size: number; mtimeMs: number }): FileOnDisk {
-  return { path, size: st.size, mtimeMs: Math.trunc(st.mtimeMs) };
+function toFile(path: string, st: { size: number; mtimeMs: number; ctimeMs: number; ino: number }): FileOnDisk {
+  return { path, size: st.size, mtimeMs: Math.trunc(st.mtimeMs), ctimeMs: Math.trunc(st.ctimeMs), ino: st.ino };
 }
 
 /**
@@ -60,13 +66,21 @@ export async function scanTree(start: string, ctx: ScanContext): Promise<ScanRes
   }
 
   const visited = new Set<string>();
+  // One report per scan: a loop is met again at every level it repeats.
+  let loopReported = false;
   const stack = [start];
   while (stack.length > 0) {
     const dir = stack.pop()!;
     let entries: Dirent[];
     try {
       const real = await realpath(dir);
-      if (visited.has(real)) continue;
+      if (visited.has(real)) {
+        if (!loopReported) {
+          loopReported = true;
+          result.problems.push({ path: dir, reason: `skipped: a symbolic link loop leads back to ${real}, which is scanned once` });
+        }
+        continue;
+      }
       visited.add(real);
       entries = await readdir(dir, { withFileTypes: true });
     } catch (err) {

@@ -19,6 +19,7 @@ import { dirname, extname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { PreprocessSpec } from '../../core/model-spec.ts';
 import { resizePlan, toClipTensor } from '../../core/preprocess.ts';
+import { uprightCmykAsRgb } from './cmyk.ts';
 import { captureFactsFromExif } from './exif.ts';
 import { MediaError, toMediaError } from './errors.ts';
 import { decodeHeicBuffer, decodeHeicFile } from './heic.ts';
@@ -135,6 +136,11 @@ async function openUpright(input: string | Buffer, path: string | null, opts: { 
       limitInputPixels: MAX_INPUT_PIXELS,
     });
     return { meta, source, width: decoded.width, height: decoded.height };
+  }
+  // CMYK: the plain formula where no profile says otherwise (and always for the tensor, which
+  // ignores profiles like the reference pipeline); see ./cmyk.ts.
+  if (meta.space === 'cmyk' && (opts.ignoreIcc || !meta.hasProfile)) {
+    return { meta, ...(await uprightCmykAsRgb(img.rotate(), MAX_INPUT_PIXELS)) };
   }
   return { meta, source: img.rotate(), width: meta.autoOrient?.width ?? meta.width, height: meta.autoOrient?.height ?? meta.height };
 }

@@ -49,7 +49,7 @@ export class LicenceNotAcceptedError extends Error {
   ) {
     super(
       `Model "${modelId}" is distributed under ${licence}${licenceUrl ? ` (${licenceUrl})` : ''}, which you must read and accept before it is downloaded. ` +
-        `Accept it in Models → Download, or run \`leanlens models download ${modelId} --accept-license\`.`,
+        `Accept it when downloading (the app asks; on the command line: \`leanlens models download ${modelId} --accept-license\`).`,
     );
     this.name = 'LicenceNotAcceptedError';
   }
@@ -171,7 +171,7 @@ export class ModelRegistry {
     const problems = this.check(id, 'compute');
     if (problems.length > 0) {
       const fix = entry.image.url && entry.text.url
-        ? `Download it again (Models → Download, or \`leanlens models download ${id}\`).`
+        ? `Download it again (\`leanlens models download ${id}\`, or Download in the app).`
         : 'Import it again, or restore its files.';
       throw new Error(`Model "${id}" cannot be used: ${problems.join('; ')}. ${fix}`);
     }
@@ -520,7 +520,7 @@ export class ModelRegistry {
     if (!l) {
       const known = [...this.listed.keys()];
       throw new Error(
-        `Unknown model "${id}". ${known.length ? `Known models: ${known.join(', ')}.` : 'No models are listed.'} Import or download one in Models.`,
+        `Unknown model "${id}". ${known.length ? `Known models: ${known.join(', ')}.` : 'No models are listed.'} Download one of them or import your own.`,
       );
     }
     return l;

@@ -8,7 +8,8 @@
  */
 import Database from 'better-sqlite3';
 import type { PhotoStatus } from '../../core/contract.ts';
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { checkIntegrity, DamagedDatabase, isCorruption } from './backup.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,6 +22,9 @@ export interface PhotoRecord {
   path: string;
   size: number;
   mtime_ms: number;
+  /** Inode change time and inode number (migrations/009): NULL until first seen after the upgrade. */
+  ctime_ms: number | null;
+  inode: number | null;
   hash: string | null;
   width: number | null;
   height: number | null;
@@ -45,7 +49,20 @@ export interface Store {
   close(): void;
 }
 
-export function openStore(path: string, options: { readonly?: boolean } = {}): Store {
+export interface OpenOptions {
+  readonly?: boolean;
+  /**
+   * Run SQLite's quick_check before use: after a crash, and on small databases always. It reads
+   * every page (about a second per few hundred MB), so a big library that was closed cleanly
+   * skips it; a file that is not a database at all is caught either way.
+   */
+  check?: boolean;
+}
+
+/** Databases up to this size are checked at every open: the check costs milliseconds there. */
+const ALWAYS_CHECK_BYTES = 64 * 1024 * 1024;
+
+export function openStore(path: string, options: OpenOptions = {}): Store {
   if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database | null = null;
   try {
@@ -54,8 +71,16 @@ export function openStore(path: string, options: { readonly?: boolean } = {}): S
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    if (options.check || sizeOf(path) <= ALWAYS_CHECK_BYTES) {
+      const problems = checkIntegrity(db);
+      if (problems.length) throw new DamagedDatabase(path, problems);
+    }
     if (!options.readonly) migrate(db);
   } catch (err) {
+    if (err instanceof DamagedDatabase || isCorruption(err)) {
+      db?.close();
+      throw err instanceof DamagedDatabase ? err : new DamagedDatabase(path, [(err as Error).message]);
+    }
     // SQLite alone says only "unable to open database file" for a read-only data folder: name the
     // file and the reason, and say what to do. (Patched by the bench/fault-tests owner.)
     db?.close();
@@ -78,6 +103,14 @@ export function openStore(path: string, options: { readonly?: boolean } = {}): S
     },
     close: () => db.close(),
   };
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
 }
 
 /** Why the folder cannot be written to (e.g. 'read-only file system (EROFS)'), or null when it can. */
@@ -108,3 +141,16 @@ function migrate(db: Database.Database): void {
     }).immediate();
   }
 }
+
+export { claimDataFolder, describeOwner, LibraryInUse, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
+export {
+  backupDatabase,
+  checkDatabaseFile,
+  DamagedDatabase,
+  listBackups,
+  restoreNewestBackup,
+  when,
+  type BackupInfo,
+  type BackupOptions,
+  type RestoreResult,
+} from './backup.ts';
