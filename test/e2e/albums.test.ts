@@ -95,7 +95,7 @@ describe.skipIf(!haveChromium)('smart albums in a browser (headless server, live
     const dialog = page.getByRole('dialog', { name: 'Save as smart album' });
     await dialog.getByLabel('Name').fill('reds');
     await dialog.getByRole('button', { name: 'Save album' }).click();
-    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/an album named "reds" already exists/);
+    await expect.poll(() => dialog.getByRole('alert').textContent()).toMatch(/an album named "reds" already exists/i);
     expect(await dialog.getByLabel('Name').getAttribute('aria-invalid')).toBe('true');
     expect(await dialog.getByLabel('Name').inputValue()).toBe('reds');
     await dialog.getByRole('button', { name: 'Cancel' }).click();

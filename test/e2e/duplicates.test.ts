@@ -74,7 +74,7 @@ describe.skipIf(!haveChromium)('the Duplicates view (headless server, real app)'
     // Size, dimensions, date and path of each photo.
     const resized = page.locator('[data-testid="duplicate-photo"][data-name="beach-1.resize.jpg"]');
     const facts = (await resized.textContent()) ?? '';
-    expect(facts).toMatch(/\d+(\.\d)? KB · JPEG/);
+    expect(facts).toMatch(/\d+(\.\d)? kB · JPEG/);
     expect(facts).toMatch(/\d+ × \d+/);
     expect(facts).toMatch(/Holiday photos\/beach-1\.resize\.jpg/);
     expect(facts).not.toMatch(/Unknown/);

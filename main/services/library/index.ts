@@ -30,6 +30,9 @@ import {
 import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
+/** How long after a returning folder is watched again it is scanned once more (see checkOffline). */
+const RESCAN_AFTER_RETURN_MS = 1500;
+
 export { hashFile } from './hashing.ts';
 export { folderWentOffline } from './folders.ts';
 export {
@@ -417,6 +420,16 @@ export class Library extends EventEmitter<LibraryEvents> {
       this.syncWatchedRoots();
       this.emitFolders();
     });
+    // chokidar treats what it finds while it starts watching a re-added root as already there and
+    // never reports it, so a photo written in that window would be missed: look once more after it.
+    const again = setTimeout(() => {
+      if (!this.watcher) return;
+      void this.serial(async () => {
+        const present = folderRows(this.store).filter((f) => back.some((b) => b.id === f.id) && f.state !== 'offline');
+        await this.applyWithProblems(await Promise.all(present.map((f) => this.observeWhole(f))));
+      });
+    }, RESCAN_AFTER_RETURN_MS);
+    again.unref();
   }
 
   /** Watched roots follow the folder list: offline folders are dropped (re-added on return), new ones added. */
