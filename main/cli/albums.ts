@@ -4,7 +4,7 @@
  * the user has already tried.
  */
 import type { Album, Api, Folder, SavedSearch } from '../core/contract.ts';
-import { table } from './format.ts';
+import { count, table } from './format.ts';
 import { folderIdOf, hitsJson, hitsText, searchRequest, type SearchFlags, type SearchRequest } from './search-request.ts';
 import { intFlag, need, UsageError } from './usage.ts';
 
@@ -92,7 +92,7 @@ export async function albumsCommand(calls: AlbumApi, request: AlbumsRequest, pri
 }
 
 function countText(a: Album): string {
-  return a.count === null ? 'no count' : `${a.count} photo${a.count === 1 ? '' : 's'} match`;
+  return a.count === null ? 'no count' : `${count(a.count, 'photo')} ${a.count === 1 ? 'matches' : 'match'}`;
 }
 
 /** "color-oracle", or "color-oracle → tiny-clip" when the album now searches with another model. */

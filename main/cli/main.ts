@@ -15,6 +15,7 @@ import { findRunningApp, NotAnswering, RemoteError, type AppConnection } from '.
 import { defaultDataDir } from './data-dir.ts';
 import { albumsCommand, albumsRequest, ALBUM_CALLS, type AlbumsRequest } from './albums.ts';
 import { count, formatDate, printable, progressLine, table } from './format.ts';
+import { bytes } from '../core/units.ts';
 import { checkCommandLine, joinNegativeNumbers } from './options.ts';
 import { findFolder, folderIdOf, hitsJson, hitsText, searchRequest, type SearchRequest } from './search-request.ts';
 import { intFlag, need, USAGE, UsageError } from './usage.ts';
@@ -555,7 +556,7 @@ async function duplicatesCommand(app: App, flags: Flags, io: CliIo): Promise<num
   return print(io, flags, duplicatesJson(result), () => {
     if (result.photos === 0) return 'No indexed photos yet. Add a folder and run: leanlens index';
     const lines = [
-      `${result.groups.length} group(s) of near-identical photos among ${result.photos} indexed photos (similarity ≥ ${result.similarity}).`,
+      `${count(result.groups.length, 'group')} of near-identical photos among ${result.photos} indexed photos (similarity ≥ ${result.similarity}).`,
       'LeanLens deletes nothing: review the groups, then act on them yourself (--json lists them).',
     ];
     result.groups.forEach((g, i) => {
@@ -564,7 +565,7 @@ async function duplicatesCommand(app: App, flags: Flags, io: CliIo): Promise<num
         table(
           g.photos.map((m) => [
             m.similarity.toFixed(3),
-            `${((m.photo.size ?? 0) / 1024).toFixed(0)} KB`,
+            bytes(m.photo.size ?? 0),
             m.photo.width && m.photo.height ? `${m.photo.width}×${m.photo.height}` : '?',
             formatDate(m.photo.takenAt),
             m.photo.path,

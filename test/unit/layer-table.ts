@@ -12,11 +12,12 @@ const FEATURES = ['lab'];
 const CORE = 'main/core/**';
 const CONTRACT = 'main/core/contract.ts';
 /**
- * Besides the contract, the entry points share two pure rules of core with the services: where a
- * path may lead (paths.ts) and what content type a file is served as (mime.ts). One copy each, so
- * the server, the desktop protocol and the library can never disagree.
+ * Besides the contract, the entry points share three pure rules of core with the services: where a
+ * path may lead (paths.ts), what content type a file is served as (mime.ts) and how a size is
+ * written (units.ts). One copy each, so the server, the desktop protocol, the CLI and the library
+ * can never disagree.
  */
-const SHARED_RULES = 'main/core/{paths,mime}.ts';
+const SHARED_RULES = 'main/core/{paths,mime,units}.ts';
 /**
  * The transports in main/server that other entry points start: the HTTP bridge (`leanlens serve`)
  * and the contract on a local socket, server and client (the CLI asks a running app through it;
@@ -81,6 +82,7 @@ export const LAYERS: Table = {
     { name: 'server', files: ['main/server/**'], imports: [APP_ENTRY, CONTRACT, SHARED_RULES, 'main/server/**'], packages: 'any', forbiddenPackages: NO_ELECTRON },
     // A sandboxed preload can require only 'electron': the contract is there for its types.
     { name: 'preload', files: ['preload/**'], imports: [CONTRACT], packages: ['electron'], typeOnly: true },
-    { name: 'renderer', files: ['renderer/src/**'], imports: [CONTRACT, 'renderer/src/**'], packages: ['svelte'] },
+    // The renderer shares the contract and the one way sizes are written (the CLI writes them the same).
+    { name: 'renderer', files: ['renderer/src/**'], imports: [CONTRACT, 'main/core/units.ts', 'renderer/src/**'], packages: ['svelte'] },
   ],
 };

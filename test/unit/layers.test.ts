@@ -105,13 +105,13 @@ describe('the layer table', () => {
       `main/services/search/index.ts:2 imports '../store/rows.ts': service search may import only main/core/**, main/services/search/**, ${SERVICE_ENTRIES}`,
       "main/services/store/index.ts:1 imports 'electron': service store must never import 'electron'",
       "main/cli/main.ts:2 imports '../../test/bench/run.ts': nothing under main/ imports test/",
-      "main/cli/main.ts:3 imports '../services/library/index.ts': cli may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime}.ts, main/cli/**, main/server/{index,local-socket,local-socket-client}.ts",
+      "main/cli/main.ts:3 imports '../services/library/index.ts': cli may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime,units}.ts, main/cli/**, main/server/{index,local-socket,local-socket-client}.ts",
       "main/electron/security.ts:1 imports 'electron': electron shell (Electron-free module) must never import 'electron'",
-      "main/electron/main.ts:2 imports '../services/encoder/index.ts': electron shell may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime}.ts, main/electron/**, main/server/local-socket.ts",
+      "main/electron/main.ts:2 imports '../services/encoder/index.ts': electron shell may import only main/app/index.ts, main/core/contract.ts, main/core/{paths,mime,units}.ts, main/electron/**, main/server/local-socket.ts",
       `main/lab/bench/runner.ts:2 imports '../../app/app.ts': feature lab may import only main/core/**, main/lab/**, ${SERVICE_ENTRIES}`,
       `main/app/app.ts:2 imports '../lab/bench/runner.ts': app may import only main/core/**, main/app/**, ${SERVICE_ENTRIES}, main/{lab}/index.ts`,
       "preload/index.ts:2 imports '../main/core/contract.ts': preload may import project files for their types only (import type)",
-      "renderer/src/App.svelte:2 imports '../../main/app/app.ts': renderer may import only main/core/contract.ts, renderer/src/**",
+      "renderer/src/App.svelte:2 imports '../../main/app/app.ts': renderer may import only main/core/contract.ts, main/core/units.ts, renderer/src/**",
       'main/stray.ts: belongs to no layer: move it or add it to the table',
     ]);
   });

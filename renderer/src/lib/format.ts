@@ -5,13 +5,7 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 /** Sizes in decimal units everywhere (1 MB = 10⁶ bytes), the unit the Lab's figures use too. */
-export function bytes(n: number): string {
-  if (!Number.isFinite(n) || n <= 0) return '0 B';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  const i = Math.min(units.length - 1, Math.floor(Math.log10(n) / 3));
-  const v = n / 1000 ** i;
-  return `${v >= 100 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
-}
+export { bytes } from '../../../main/core/units.ts';
 
 export function date(ms: number | null | undefined): string {
   if (ms == null) return 'Unknown';
