@@ -38,7 +38,7 @@ Search
 Smart albums (saved searches, always up to date)
   albums list [--json]          every album with how many photos match it now
   albums show <name> [--limit N] [--json]
-  albums save <name> <text…> [--min-score S] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date]
+  albums save <name> <text…> [--min-score S | --all] [--folder P] [--from DATE] [--to DATE] [--sort relevance|date]
                                 the search as \`search\` takes it; a name with spaces needs quotes
   albums rename <name> <new name>
   albums remove <name>          forget the album (it holds a search, never photos)
