@@ -44,8 +44,9 @@ export function searchCalls(ctx: AppContext, onSearched: (text: string) => void)
             filter: filterOf(parsed, args),
             minScore: args.minScore,
             all: args.relevance === 'all',
-            // Text in photos (OCR) is matched against the words searched for, not the filters or negatives.
-            textQuery: parseTextQuery(parsed.positives.map((t) => t.text).join(' ')),
+            // Text in photos (OCR) is matched against the words searched for, not the filters or
+            // negatives; quoted phrases stay quoted, so their words must appear in that order.
+            textQuery: parseTextQuery(parsed.positives.map((t) => t.quotedText ?? t.text).join(' ')),
           },
         );
       });

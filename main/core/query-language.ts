@@ -17,6 +17,8 @@ export interface QueryTerm {
   text: string;
   /** Positive weight (`cat:2` → 2); negatives carry their own weight, also positive. */
   weight: number;
+  /** The text with its quoted phrases still quoted, when it had any: text in photos must match those in order. */
+  quotedText?: string;
 }
 
 export interface TextSpan {
@@ -106,10 +108,15 @@ export function parseQuery(input: string): ParsedQuery {
   const filters: QueryFilter[] = [];
   let words: string[] = [];
   let weight = 1;
+  /** The same words, quoted phrases kept in their quotes (see QueryTerm.quotedText). */
+  let typed: string[] = [];
   const endTerm = () => {
-    if (words.length) positives.push({ text: words.join(' '), weight });
-    else if (weight !== 1) throw new QuerySyntaxError('a weight needs a word before it, as in cat:2');
+    if (words.length) {
+      const quotedText = typed.join(' ');
+      positives.push({ text: words.join(' '), weight, ...(quotedText !== words.join(' ') ? { quotedText } : {}) });
+    } else if (weight !== 1) throw new QuerySyntaxError('a weight needs a word before it, as in cat:2');
     words = [];
+    typed = [];
     weight = 1;
   };
 
@@ -164,6 +171,7 @@ export function parseQuery(input: string): ParsedQuery {
     }
     const term = termOf(t.text, t.quoted, raw);
     words.push(term.text);
+    typed.push(t.quoted ? `"${term.text}"` : term.text);
     needWord = false;
     afterWeight = false;
     if (term.weight !== 1) {

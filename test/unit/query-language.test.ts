@@ -42,14 +42,15 @@ describe('query language', () => {
     expect(parseQuery('cat + sofa +lamp').positives.map((t) => t.text)).toEqual(['cat', 'sofa', 'lamp']);
     expect(parseQuery('red car:1.5 + "blue sky":0.5').positives).toEqual([
       { text: 'red car', weight: 1.5 },
-      { text: 'blue sky', weight: 0.5 },
+      { text: 'blue sky', weight: 0.5, quotedText: '"blue sky"' },
     ]);
   });
 
   it('keeps quoted phrases together and never reads them as filters', () => {
     const q = parseQuery('"in:Holidays 2023" dog');
     expect(q.filters).toEqual([]);
-    expect(q.positives).toEqual([{ text: 'in:Holidays 2023 dog', weight: 1 }]);
+    // The quotes stay in quotedText: text in photos must then match the phrase's words in order.
+    expect(q.positives).toEqual([{ text: 'in:Holidays 2023 dog', weight: 1, quotedText: '"in:Holidays 2023" dog' }]);
     expect(parseQuery('"ratio 16:9"').positives[0]!.text).toBe('ratio 16:9');
   });
 
