@@ -141,7 +141,7 @@ describe('leanlens albums', () => {
     expect(show.album.name).toBe('Red things');
     expect(show.hits.map((h) => h.path)).toEqual(direct.map((h) => h.path));
     expect(show.hits[0]!.path).toBe(join(photos, 'red.jpg'));
-    expect(cli('albums', 'show', 'Red things').out).toMatch(/^Red things: \d+ photos? match · "red" score ≥ 0\.500 .* · searching with color-oracle\n/);
+    expect(cli('albums', 'show', 'Red things').out).toMatch(/^Red things: \d+ photos? match(es)? · "red" score ≥ 0\.500 .* · searching with color-oracle\n/);
 
     const renamed = cli('albums', 'rename', 'Red things', 'Crimson');
     expect(renamed.code, renamed.err).toBe(0);
