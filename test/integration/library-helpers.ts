@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { openStore, type Store } from '../../main/services/store/index.ts';
 import { Library, type LibraryChanges, type LibraryOptions } from '../../main/services/library/index.ts';
 import type { PhotoRow } from '../../main/services/library/reconcile.ts';
+import { writeSolidPhoto } from '../fixtures/photos.ts';
 
 export type PhotoRowView = PhotoRow;
 
@@ -83,4 +84,15 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
 /** All ids reported under `key` across the collected 'changed' events. */
 export function reported(changes: LibraryChanges[], key: keyof LibraryChanges): number[] {
   return changes.flatMap((c) => c[key]);
+}
+
+/** n small photos of distinct colours in `dir`, named `<prefix><i>.jpg`. */
+export async function writePhotos(dir: string, n: number, prefix = 'p'): Promise<string[]> {
+  const paths: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = join(dir, `${prefix}${i}.jpg`);
+    await writeSolidPhoto(p, [(i * 37) % 256, (i * 91) % 256, (i * 53 + 20) % 256], { width: 16, height: 12 });
+    paths.push(p);
+  }
+  return paths;
 }

@@ -7,24 +7,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeSolidPhoto } from '../fixtures/photos.ts';
 import { unsearchablePhotoIds } from '../../main/services/library/index.ts';
-import { makeHarness, type Harness } from './library-helpers.ts';
+import { makeHarness, writePhotos, type Harness } from './library-helpers.ts';
 
 let h: Harness;
 afterEach(async () => {
   await h?.close();
 });
 
-async function writePhotos(dir: string, n: number, prefix = 'p'): Promise<string[]> {
-  const paths: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const p = join(dir, `${prefix}${i}.jpg`);
-    await writeSolidPhoto(p, [(i * 37) % 256, (i * 91) % 256, (i * 53 + 20) % 256], { width: 16, height: 12 });
-    paths.push(p);
-  }
-  return paths;
-}
 
 describe('file identity', () => {
   it('an edit that keeps the size and the modification time is re-read and re-encoded', async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
-import { makeHarness, reported, waitFor, type Harness } from './library-helpers.ts';
+import { makeHarness, writePhotos, reported, waitFor, type Harness } from './library-helpers.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -15,15 +15,6 @@ afterEach(async () => {
 
 const watchOpts = { watchStabilityMs: 100, batchDelayMs: 150, offlinePollMs: 200 };
 
-async function writePhotos(dir: string, n: number, prefix = 'p'): Promise<string[]> {
-  const paths: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const p = join(dir, `${prefix}${i}.jpg`);
-    await writeSolidPhoto(p, [(i * 37) % 256, (i * 91) % 256, (i * 53 + 20) % 256], { width: 16, height: 12 });
-    paths.push(p);
-  }
-  return paths;
-}
 
 describe('watching', () => {
   it('reports added, changed, removed and moved photos from live file events', async () => {

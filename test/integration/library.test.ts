@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
 import { hashFile, Library } from '../../main/services/library/index.ts';
-import { makeHarness, reported, type Harness } from './library-helpers.ts';
+import { makeHarness, writePhotos, reported, type Harness } from './library-helpers.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -21,15 +21,6 @@ const GREEN: [number, number, number] = [30, 170, 50];
 const BLUE: [number, number, number] = [30, 60, 210];
 
 /** n photos of distinct colours (distinct content, so distinct hashes) under `dir`. */
-async function writePhotos(dir: string, n: number, prefix = 'p'): Promise<string[]> {
-  const paths: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const p = join(dir, `${prefix}${i}.jpg`);
-    await writeSolidPhoto(p, [(i * 37) % 256, (i * 91) % 256, (i * 53 + 20) % 256], { width: 16, height: 12 });
-    paths.push(p);
-  }
-  return paths;
-}
 
 function canRead(path: string): boolean {
   try {
