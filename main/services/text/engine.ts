@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../core/contract.ts';
+import { boxBack, estimateSkew, MAX_SKEW_DEGREES, MIN_SKEW_DEGREES, turn } from './deskew.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -90,9 +91,15 @@ export class TextEngine {
    * passes read the same place differently, both confident readings are kept.
    */
   async read(image: GreyPixels): Promise<OcrResult> {
-    const first = await this.recognise(toPgm(image, false));
-    const second = await this.recognise(toPgm(image, true));
-    return { words: merge(first.words, second.words) };
+    // A clearly tilted photo (a sign shot at an angle) is read straightened: see deskew.ts.
+    const tilt = estimateSkew(image);
+    const turned = Math.abs(tilt) >= MIN_SKEW_DEGREES && Math.abs(tilt) <= MAX_SKEW_DEGREES ? turn(image, tilt) : null;
+    const target = turned?.image ?? image;
+    const first = await this.recognise(toPgm(target, false));
+    const second = await this.recognise(toPgm(target, true));
+    const words = merge(first.words, second.words);
+    if (!turned) return { words };
+    return { words: words.map((w) => ({ ...w, box: boxBack(turned, w.box, image.width, image.height) })) };
   }
 
   private async recognise(image: Buffer): Promise<OcrResult> {
