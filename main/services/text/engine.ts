@@ -37,13 +37,27 @@ export function languageDataDir(lang: string): string {
   } catch {
     throw new AppError('unsupported', `the OCR language data for "${lang}" is not installed: run \`npm install @tesseract.js-data/${lang}\``);
   }
-  const dir = join(dirname(packageJson), DATA_VARIANT);
+  const dir = unpacked(join(dirname(packageJson), DATA_VARIANT));
   if (!existsSync(join(dir, `${lang}.traineddata.gz`))) {
     throw new AppError('unsupported', `the OCR language data for "${lang}" is incomplete: ${join(dir, `${lang}.traineddata.gz`)} is missing; reinstall @tesseract.js-data/${lang}`);
   }
   return dir;
 }
 
+/**
+ * In the packaged app node_modules lies inside app.asar, which a worker thread and the
+ * WebAssembly engine's file reads cannot open; electron-builder.yml unpacks tesseract.js, its
+ * dependencies and the language data beside it into app.asar.unpacked, and this points there.
+ * Outside a package the path is returned as it is.
+ */
+export function unpacked(path: string): string {
+  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
+/** The worker thread's script, from the unpacked copy in a packaged app. */
+function workerScript(): string {
+  return unpacked(require.resolve('tesseract.js/src/worker-script/node/index.js'));
+}
 
 export interface TextEngineOptions {
   /** Worker threads reading at once. */
@@ -162,6 +176,7 @@ export class TextEngine {
     // working directory.
     const worker = await createWorker(this.languages, OEM.LSTM_ONLY, {
       langPath: languageDataDir(this.languages[0]!),
+      workerPath: workerScript(),
       cacheMethod: 'none',
       gzip: true,
       logger: () => undefined,
