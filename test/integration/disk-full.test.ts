@@ -8,7 +8,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,6 +16,7 @@ import { VectorIndex } from '../../main/services/ann/index.ts';
 import { hnswFileProblem } from '../../main/services/ann/file-check.ts';
 import { checkDatabaseFile, openStore } from '../../main/services/store/index.ts';
 import { createApp } from '../../main/app/index.ts';
+import { ModelRegistry } from '../../main/services/models/index.ts';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
 import { addPhoto, prng, putVector, randomUnitVector, seedRandomLibrary } from '../fixtures/vector-db.ts';
 import { fillDisk, freeBytesOf, mountTmpfs, unmountTmpfs, whyNoTmpfs } from './tmpfs.ts';
@@ -198,6 +199,26 @@ describe.skipIf(noTmpfs)(`disk full${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, 
     const search = cli(data, ['search', 'red', '--json']);
     expect(search.code).toBe(0);
   }, 600_000);
+
+  it('a model import cut by a full disk leaves no model and no half-written file to use', async () => {
+    const bundledDir = resolve('models');
+    const tiny = ModelRegistry.open({ bundledDir, userDir: join(root, 'probe-models') }).resolve('tiny-clip');
+    const folder = join(root, 'My export');
+    mkdirSync(folder);
+    copyFileSync(tiny.imagePath, join(folder, 'vision_model.onnx'));
+    copyFileSync(tiny.textPath, join(folder, 'text_model.onnx'));
+    // 1 MB: the graphs are read and checked, then their copy runs out of space.
+    const userDir = tmpfs('models', 1024 * 1024);
+    const registry = ModelRegistry.open({ bundledDir, userDir });
+    await expect(registry.importFolder(folder)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(registry.list().map((m) => m.id)).not.toContain('my-export');
+    expect(readdirSync(userDir, { recursive: true })).toEqual([]);
+    // The next start does not see it either; with space, the same import works.
+    expect(ModelRegistry.open({ bundledDir, userDir }).list().map((m) => m.id)).not.toContain('my-export');
+    unmountTmpfs(userDir);
+    const info = await ModelRegistry.open({ bundledDir, userDir }).importFolder(folder);
+    expect(info).toMatchObject({ id: 'my-export', installed: true, problems: [] });
+  });
 
   it('a running app stops on a full disk, says so in status, and goes on by itself once space is freed', async () => {
     const N = 80;
