@@ -82,6 +82,40 @@ describe('file identity', () => {
   });
 });
 
+describe('name swaps in a big scan', () => {
+  it('two names swapped with 600 new files between them (other reconciliation chunks) are moves, not re-encodes', async () => {
+    h = await makeHarness();
+    const [first, last] = await writePhotos(h.photos, 2, 'x');
+    const a = join(h.photos, 'a.jpg');
+    const z = join(h.photos, 'z.jpg');
+    await rename(first!, a);
+    await rename(last!, z);
+    await h.library.addFolder(h.photos);
+    const idA = h.row(a)!.id;
+    const idZ = h.row(z)!.id;
+    h.addVector(idA);
+    h.addVector(idZ);
+    // 600 new files sort between a.jpg and z.jpg: the scan hashes a.jpg in its first chunk of
+    // 500 and z.jpg in its second.
+    const filler = await readFile((await writePhotos(h.dir, 1, 'filler'))[0]!);
+    for (let i = 0; i < 600; i++) await writeFile(join(h.photos, `m${String(i).padStart(3, '0')}.jpg`), filler);
+    const tmp = join(h.dir, 'swap.tmp');
+    await rename(a, tmp);
+    await rename(z, a);
+    await rename(tmp, z);
+
+    const changes = await h.library.reconcile();
+    expect(changes.changed).toEqual([]);
+    expect(changes.removed).toEqual([]);
+    expect(changes.added).toHaveLength(600);
+    expect(changes.moved.sort()).toEqual([idA, idZ].sort());
+    expect(h.row(a)!.id).toBe(idZ);
+    expect(h.row(z)!.id).toBe(idA);
+    expect(h.hasVector(idA) && h.hasVector(idZ)).toBe(true);
+    expect(await h.library.reconcile()).toEqual({ added: [], changed: [], removed: [], moved: [] });
+  });
+});
+
 describe('held deletions', () => {
   it('a later ordinary deletion in a folder held long ago is applied, not added to the hold', async () => {
     h = await makeHarness({ holdJoinMs: 50 });

@@ -247,7 +247,11 @@ export async function applyObservations(
     await yieldToEventLoop();
   };
 
-  // 1+2. New and suspect files, hashed and written one chunk at a time.
+  // 1+2. New and suspect files, hashed and written one chunk at a time. A file whose content
+  // changed waits until every chunk is hashed: its old content may have gone to a name in a later
+  // chunk (swapped or rotated names), and then its row follows that content instead of being
+  // encoded again. Changed files are few in a big scan, so new rows still reach the indexer early.
+  const changedContent: Hashed[] = [];
   for (let i = 0; i < toHash.length; i += BATCH) {
     const chunk = toHash.slice(i, i + BATCH);
     await mapLimited(chunk, HASH_CONCURRENCY, async (h) => {
@@ -258,11 +262,20 @@ export async function applyObservations(
         h.error = `cannot read file: ${describeError(err)}`;
       }
     });
-    const swapped = swappedNames(chunk);
-    if (swapped.size) planSwaps(swapped);
-    for (const h of chunk) if (!swapped.has(h)) planWrite(h);
+    for (const h of chunk) {
+      if (contentChanged(h)) changedContent.push(h);
+      else planWrite(h);
+    }
     await commit();
   }
+  const swapped = swappedNames(changedContent);
+  if (swapped.size) planSwaps(swapped);
+  for (const h of changedContent) {
+    if (swapped.has(h)) continue;
+    planWrite(h);
+    if (ops.length >= BATCH) await commit();
+  }
+  await commit();
   for (const { row, file } of reappeared) {
     ops.push(() => void touch.run({ ...identity(file), now, id: row.id }));
     if (ops.length >= BATCH) await commit();
@@ -297,13 +310,17 @@ export async function applyObservations(
   return changes;
 }
 
+/** A known file read again whose bytes are not the ones its row has. */
+function contentChanged(h: Hashed): boolean {
+  return h.row !== null && h.hash !== null && h.row.hash !== null && h.hash !== h.row.hash;
+}
+
 /**
  * Paths whose new content is another path's old content, closed under that relation (a swap of
  * two names, or a rotation of several): each maps to the row that held its content. A changed
  * file whose old content went nowhere in the set is left to the ordinary rules.
  */
-function swappedNames(chunk: Hashed[]): Map<Hashed, PhotoRow> {
-  const changed = chunk.filter((h) => h.row && h.hash && h.row.hash && h.hash !== h.row.hash);
+function swappedNames(changed: Hashed[]): Map<Hashed, PhotoRow> {
   if (changed.length < 2) return new Map();
   const byOldHash = new Map<string, Hashed>();
   for (const h of changed) if (!byOldHash.has(h.row!.hash!)) byOldHash.set(h.row!.hash!, h);
