@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { hnswFileProblem } from '../../main/services/ann/file-check.ts';
-import { checkDatabaseFile, openStore } from '../../main/services/store/index.ts';
+import { backupDatabase, checkDatabaseFile, listBackups, openStore } from '../../main/services/store/index.ts';
 import { createApp } from '../../main/app/index.ts';
 import { ModelRegistry } from '../../main/services/models/index.ts';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
@@ -199,6 +199,25 @@ describe.skipIf(noTmpfs)(`disk full${noTmpfs ? ` (skipped: ${noTmpfs})` : ''}`, 
     const search = cli(data, ['search', 'red', '--json']);
     expect(search.code).toBe(0);
   }, 600_000);
+
+  it('a backup that runs out of space leaves no partial backup and the database healthy; the next one works', async () => {
+    const data = tmpfs('data-backup', 4 * 1024 * 1024);
+    const store = openStore(join(data, 'library.db'));
+    try {
+      seedRandomLibrary(store, { n: 2000, dim: 64, modelId: 'm' }); // about 1 MB of vectors
+      store.db.pragma('wal_checkpoint(TRUNCATE)');
+      const filler = fillDisk(data, 200 * 1024);
+      await expect(backupDatabase(store.db, store.path)).rejects.toMatchObject({ code: expect.stringMatching(/SQLITE_FULL|ENOSPC/) });
+      expect(listBackups(store.path)).toEqual([]);
+      expect(leftovers(data)).toEqual([]);
+      expect(checkDatabaseFile(store.path)).toEqual([]);
+      rmSync(filler);
+      const made = await backupDatabase(store.db, store.path);
+      expect(made && checkDatabaseFile(made.path)).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
 
   it('a model import cut by a full disk leaves no model and no half-written file to use', async () => {
     const bundledDir = resolve('models');
