@@ -24,7 +24,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DiskFull, type Store } from '../store/index.ts';
+import { DiskFull, isDiskFull, type Store } from '../store/index.ts';
 import { TopK } from '../../core/ranking.ts';
 import { hnswFileProblem } from './file-check.ts';
 
@@ -236,8 +236,9 @@ export class VectorIndex {
     try {
       await this.save();
     } catch (err) {
-      // The journal holds what the file lacks: the next open patches it (a full disk ends here).
-      this.log(`ann(${this.opts.modelId}): could not save the index at close (${(err as Error).message}); the next open catches up from SQLite`);
+      // The journal holds what the file lacks: the next open patches it. A full disk was already
+      // reported by whoever met it first (the indexer, or the save that ends indexing).
+      if (!isDiskFull(err)) this.log(`ann(${this.opts.modelId}): could not save the index at close (${(err as Error).message}); the next open catches up from SQLite`);
     }
     await this.busy;
     this.closed = true;

@@ -396,7 +396,8 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     this.lastSave = Date.now();
     this.saving = this.saving
       .then(() => this.opts.index.save(opts))
-      .catch((err) => this.log(`indexer: could not save the vector index: ${reasonOf(err)}`));
+      // Nothing is lost (the journal covers what the file lacks); a full disk is reported once, by stopOnError.
+      .catch((err) => (isDiskFull(err) ? this.stopOnError(err) : this.log(`indexer: could not save the vector index: ${reasonOf(err)}`)));
     return this.saving;
   }
 }
