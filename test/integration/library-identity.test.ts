@@ -116,6 +116,30 @@ describe('name swaps in a big scan', () => {
   });
 });
 
+describe('name rotations', () => {
+  it('three names rotated (each file takes the next name) move all three rows; a copy changed beside them is encoded again', async () => {
+    h = await makeHarness();
+    const paths = await writePhotos(h.photos, 4);
+    await h.library.addFolder(h.photos);
+    const ids = paths.map((p) => h.row(p)!.id);
+    for (const id of ids) h.addVector(id);
+    const [r0, r1, r2, other] = paths as [string, string, string, string];
+    const tmp = join(h.dir, 'rotate.tmp');
+    await rename(r2, tmp);
+    await rename(r1, r2);
+    await rename(r0, r1);
+    await rename(tmp, r0);
+    // The fourth file now holds r1's old bytes too (a copy): not part of the rotation.
+    await writeFile(other, await readFile(r2));
+
+    const changes = await h.library.reconcile();
+    expect(changes.moved.sort()).toEqual(ids.slice(0, 3).sort());
+    expect(changes.changed).toEqual([ids[3]]);
+    expect([h.row(r1)!.id, h.row(r2)!.id, h.row(r0)!.id]).toEqual(ids.slice(0, 3));
+    expect(h.hasVector(ids[3]!)).toBe(false);
+  });
+});
+
 describe('held deletions', () => {
   it('a later ordinary deletion in a folder held long ago is applied, not added to the hold', async () => {
     h = await makeHarness({ holdJoinMs: 50 });

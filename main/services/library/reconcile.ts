@@ -319,19 +319,34 @@ function contentChanged(h: Hashed): boolean {
  * Paths whose new content is another path's old content, closed under that relation (a swap of
  * two names, or a rotation of several): each maps to the row that held its content. A changed
  * file whose old content went nowhere in the set is left to the ordinary rules.
+ *
+ * Each file points at the file whose old content it now has; the swaps and rotations are the
+ * cycles of that graph. Found in one walk per file (linear: the set is the whole scan's changed
+ * files, and a renaming tool can produce long chains that are not cycles).
  */
 function swappedNames(changed: Hashed[]): Map<Hashed, PhotoRow> {
-  if (changed.length < 2) return new Map();
+  const out = new Map<Hashed, PhotoRow>();
+  if (changed.length < 2) return out;
   const byOldHash = new Map<string, Hashed>();
   for (const h of changed) if (!byOldHash.has(h.row!.hash!)) byOldHash.set(h.row!.hash!, h);
-  // h takes the row of source(h); keep only entries whose source is kept and whose row is taken.
-  let kept = new Set(changed.filter((h) => byOldHash.has(h.hash!)));
-  for (let size = -1; size !== kept.size; ) {
-    size = kept.size;
-    const taken = new Set([...kept].map((h) => byOldHash.get(h.hash!)!));
-    kept = new Set([...kept].filter((h) => taken.has(h) && kept.has(byOldHash.get(h.hash!)!)));
+  const source = (h: Hashed) => byOldHash.get(h.hash!);
+  const ON_WALK = 1;
+  const DONE = 2;
+  const state = new Map<Hashed, number>();
+  for (const start of changed) {
+    const walk: Hashed[] = [];
+    let h: Hashed | undefined = start;
+    while (h && !state.has(h)) {
+      state.set(h, ON_WALK);
+      walk.push(h);
+      h = source(h);
+    }
+    if (h && state.get(h) === ON_WALK) {
+      for (let i = walk.indexOf(h); i < walk.length; i++) out.set(walk[i]!, source(walk[i]!)!.row!);
+    }
+    for (const w of walk) state.set(w, DONE);
   }
-  return new Map([...kept].map((h) => [h, byOldHash.get(h.hash!)!.row!]));
+  return out;
 }
 
 /** Recounts held deletions and sets the folder's state from them. */
