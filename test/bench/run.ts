@@ -12,7 +12,8 @@
  * (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), text in photos
  * (OCR: test/bench/text.bench.ts; alone: `npx tsx test/bench/text.bench.ts`) and near-duplicate
  * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
- * LEANLENS_BENCH_DUPLICATES=all).
+ * LEANLENS_BENCH_DUPLICATES=all; relevance on a 1,000-photo generated library:
+ * LEANLENS_BENCH_RELEVANCE_PHOTOS=1000).
  *
  * Scale (issue 15 §1: test/bench/scale.bench.ts, then scan.bench.ts at 200k files) is its own
  * run, minutes to an hour:
