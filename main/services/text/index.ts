@@ -17,7 +17,7 @@ export { TextEngine, languageDataDir, DEFAULT_TIMEOUT_MS, type TextEngineOptions
 export type { TextReader, TextReaderOptions } from './reader.ts';
 export { mayHaveText, FIRST_LOOK_SIZE } from './first-look.ts';
 export { findText } from './matching.ts';
-export { folderReadsText, setFolderReadsText, retryFailedReadings, saveReading, type Reading } from './records.ts';
+export { folderReadsText, setFolderReadsText, saveReading, type Reading } from './records.ts';
 
 /**
  * The OCR pass and one-photo reading load on first use: they bring sharp (decoding) and the

@@ -99,11 +99,6 @@ export function forgetReadings(store: Store, keep: Set<string>): number {
   return stale.length;
 }
 
-/** Forgets readings that failed, so the next pass tries them again. */
-export function retryFailedReadings(store: Store): number {
-  return store.db.prepare("DELETE FROM photo_text WHERE state = 'failed'").run().changes;
-}
-
 /** Whether OCR is on for a folder: the user's choice, else on for folders named like Screenshots or Scans. */
 export function folderReadsText(store: Store, folder: { id: number; path: string }): boolean {
   const chosen = store.db.prepare<[number], number>('SELECT ocr FROM text_folders WHERE folder_id = ?').pluck().get(folder.id);
