@@ -2,8 +2,9 @@
  * Watch latency: a photo copied into a watched folder → first returned by search, with tiny-clip
  * active and the app live (chokidar + background indexer). Five photos, one at a time; the clock
  * starts just before the copy and stops at the first search that returns it (polled every 25 ms).
- * Target: ≤ 2 s. The watcher waits ~1 s for the file's size to settle (awaitWriteFinish), so
- * about half the budget is spent before the app even looks at the file.
+ * Targets: median ≤ 0.5 s (issue 15 §4), max ≤ 2 s. A photo complete by its own format (JPEG EOI,
+ * PNG IEND, WebP length) and unchanged for 100 ms is taken at once; others wait the 1 s stability
+ * time (main/services/library/write-settle.ts).
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,6 +15,7 @@ import { COCO_DIR, cocoAvailable, heading, info, median, ms, report, skipped, sl
 
 const REPEATS = 5;
 const TARGET_MS = 2000;
+const TARGET_MEDIAN_MS = 500;
 const GIVE_UP_MS = 30_000;
 
 export async function runWatchBench(): Promise<void> {
@@ -48,7 +50,8 @@ export async function runWatchBench(): Promise<void> {
     const med = median(times);
     const max = Math.max(...times);
     info('each copy → in search', times.map((x) => ms(x, 0)).join(', '));
-    report(`new photo → in search, median / max of ${REPEATS}`, `${ms(med, 0)} / ${ms(max, 0)}`, `≤ ${TARGET_MS} ms`, max <= TARGET_MS, 'the watcher waits 1 s for a stable size, then 200 ms of quiet, before the photo is scanned, decoded and encoded');
+    report(`new photo → in search, median of ${REPEATS}`, ms(med, 0), `≤ ${TARGET_MEDIAN_MS} ms`, med <= TARGET_MEDIAN_MS, 'the watcher waits 100 ms unchanged + a 50 ms batch quiet time, then the photo is hashed, decoded and encoded');
+    report(`new photo → in search, max of ${REPEATS}`, ms(max, 0), `≤ ${TARGET_MS} ms`, max <= TARGET_MS, 'a photo not complete by its format waits the 1 s stability time');
   } finally {
     await app.close();
     await rm(root, { recursive: true, force: true });
