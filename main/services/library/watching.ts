@@ -118,8 +118,8 @@ export class FolderWatcher {
     if (unlink) this.pendingUnlink = true;
     if (this.timer) clearTimeout(this.timer);
     const waited = Date.now() - this.firstPendingAt;
-    // A rename arrives as 'unlink' at once but its 'add' only after awaitWriteFinish has seen the
-    // new path's size hold still (stabilityMs + polls). Flushing the unlink after the short quiet
+    // A rename arrives as 'unlink' at once but its 'add' only after the settler has seen the new
+    // path hold still (up to stabilityMs + polls). Flushing the unlink after the short quiet
     // time put the two halves in different batches, so a renamed photo was deleted and re-added
     // (re-encoded, new id). A batch holding a deletion therefore waits for that add.
     // (Patched by the bench/fault-tests owner; found by test/integration/app-live.test.ts.)
@@ -134,6 +134,12 @@ export class FolderWatcher {
   private flush(): void {
     this.timer = null;
     if (this.closed || this.pending.size === 0) return;
+    // The other half of a rename may still be settling (a busy machine can take longer than the
+    // quiet time to see it hold still): a batch holding a deletion waits for it, up to maxWaitMs.
+    if (this.pendingUnlink && this.settler.settling() > 0 && Date.now() - this.firstPendingAt < this.opts.maxWaitMs) {
+      this.timer = setTimeout(() => this.flush(), this.pollMs());
+      return;
+    }
     const events = [...this.pending].map(([path, kind]) => ({ path, kind }));
     this.pending.clear();
     this.pendingUnlink = false;

@@ -59,6 +59,11 @@ export class WriteSettler {
     this.tracked.delete(path);
   }
 
+  /** How many files are still being waited for. */
+  settling(): number {
+    return this.tracked.size;
+  }
+
   close(): void {
     for (const path of [...this.tracked.keys()]) this.forget(path);
   }
