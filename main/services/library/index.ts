@@ -81,7 +81,7 @@ export interface LibraryOptions {
   holdJoinMs?: number;
   /** How long a new file's size must hold still before it is read, unless it is complete by its format (write-settle.ts), ms. Default 1000. */
   watchStabilityMs?: number;
-  /** Quiet time that closes a watcher batch, ms. Default 50. */
+  /** Quiet time that closes a watcher batch, ms. Default 25 (a burst still lands in one batch: each event restarts it). */
   batchDelayMs?: number;
   /** While watching, how often offline folders are checked for their return, ms. Default 5000. */
   offlinePollMs?: number;
@@ -124,7 +124,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.holdMinimum = opts.holdMinimum ?? 3;
     this.holdJoinMs = opts.holdJoinMs ?? 60_000;
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
-    this.batchDelayMs = opts.batchDelayMs ?? 50;
+    this.batchDelayMs = opts.batchDelayMs ?? 25;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
     // States left over from a previous run (crash mid-scan, or the app quit while watching).
     this.store.db.prepare("UPDATE folders SET state = 'idle' WHERE state IN ('scanning', 'watching')").run();

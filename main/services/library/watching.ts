@@ -14,8 +14,12 @@ import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
 import { WriteSettler } from './write-settle.ts';
 
-/** A photo whole by its format and unchanged this long is taken (issue 15 §4: searchable in ≤ 0.5 s). */
-const QUICK_MS = 100;
+/**
+ * A photo whole by its format and unchanged this long is taken (issue 15 §4: searchable in ≤ 0.5 s).
+ * The format walk is the guard against half-written files; this only lets a writer that appends
+ * after a whole image (a motion photo's video after the JPEG) or sets the time after closing finish.
+ */
+const QUICK_MS = 50;
 /** A photo cut short by its own format waits this many stability times before it is taken as it is. */
 const PARTIAL_STABILITY_TIMES = 10;
 
@@ -128,7 +132,8 @@ export class FolderWatcher {
   }
 
   private pollMs(): number {
-    return Math.max(20, Math.min(50, this.opts.stabilityMs / 4));
+    // A stat every 25 ms, and only while a file is settling.
+    return Math.max(10, Math.min(25, this.opts.stabilityMs / 4));
   }
 
   private flush(): void {
