@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -168,6 +168,35 @@ describe('a photo written slowly into a watched folder', () => {
     } finally {
       clearInterval(probe);
     }
+    expect(seenEarly).toBe(false);
+    await waitFor(() => !!harness.row(dest), 'the finished photo');
+    expect(h.row(dest)!.size).toBe(bytes.length);
+    expect(h.errors).toEqual([]);
+  }, 60_000);
+
+  it('(library) in a folder moved in while it is written is left out of that folder\'s scan until whole', async () => {
+    h = await makeHarness({ watchStabilityMs: 200, batchDelayMs: 50 });
+    await h.library.addFolder(h.photos);
+    await h.library.watch();
+    const source = join(h.dir, 'source.jpg');
+    const bytes = await photoBytes('jpeg');
+    await writeFile(source, bytes);
+    const harness = h;
+    // A folder moved in is scanned as a whole when its event comes: here it holds a whole photo
+    // and one whose writer keeps its file open and goes on writing after the move.
+    const staged = join(h.dir, 'Trip');
+    await mkdir(staged);
+    await writeFile(join(staged, 'whole.jpg'), bytes);
+    const trip = join(h.photos, 'Trip');
+    const dest = join(trip, 'arriving.jpg');
+    let moved: Promise<void> | null = null;
+    let seenEarly = false;
+    await writeSlowly(source, join(staged, 'arriving.jpg'), 5, 500, (chunk) => {
+      if (chunk === 1) moved = rename(staged, trip);
+      if (harness.row(dest)) seenEarly = true;
+    });
+    await moved;
+    expect(harness.row(join(trip, 'whole.jpg'))).toBeTruthy(); // the folder was scanned meanwhile
     expect(seenEarly).toBe(false);
     await waitFor(() => !!harness.row(dest), 'the finished photo');
     expect(h.row(dest)!.size).toBe(bytes.length);

@@ -376,14 +376,16 @@ export class Library extends EventEmitter<LibraryEvents> {
       const addKnown = (rows: PhotoRow[]) => {
         for (const r of rows) if (!knownIds.has(r.id) && (knownIds.add(r.id), true)) obs.known.push(r);
       };
-      const merge = (scan: ScanResult) => {
+      const merge = (scan: ScanResult, unwritten = new Set<string>()) => {
         this.remember(scan);
-        obs.disk.push(...scan.files);
+        for (const f of scan.files) (unwritten.has(f.path) ? obs.unsure.push(f.path) : obs.disk.push(f));
         obs.unsure.push(...scan.unsure);
       };
       for (const dir of dirs) {
         this.forgetProblems(dir);
-        merge(await scanTree(dir, ctx));
+        // A folder copied in may hold photos still being written: they wait for their own event.
+        const scan = await scanTree(dir, ctx);
+        merge(scan, await this.watcher?.notYetWritten(scan.files));
         addKnown(rowsUnder(this.store, folder.id, dir, sep));
       }
       for (const file of files) {

@@ -12,6 +12,7 @@
  */
 import type { Stats } from 'node:fs';
 import { watch, type FSWatcher } from 'chokidar';
+import { photoWholeness } from './whole-photo.ts';
 import { WriteSettler } from './write-settle.ts';
 
 /**
@@ -101,7 +102,27 @@ export class FolderWatcher {
     if (!w) return;
     this.watchers.delete(root);
     w.done(); // no one waits forever for a root removed before chokidar was ready
-    this.closing.push(w.fsw.close());
+    const closing: Promise<void> = w.fsw.close().finally(() => (this.closing = this.closing.filter((c) => c !== closing)));
+    this.closing.push(closing);
+  }
+
+  /**
+   * Of the files a folder scan found (a folder copied or moved in), those not written yet: still
+   * settling, or modified lately and cut short by their own format. The library leaves them out
+   * of that scan; from now on they are settled like any new file and come back as events.
+   * Older files are not read: a folder of old photos moved in is not read twice.
+   */
+  async notYetWritten(files: readonly { path: string; mtimeMs: number; size: number }[]): Promise<Set<string>> {
+    const later = new Set<string>();
+    const recent = Date.now() - PARTIAL_STABILITY_TIMES * this.opts.stabilityMs;
+    for (const f of files) {
+      if (this.settler.has(f.path)) later.add(f.path);
+      else if (f.mtimeMs >= recent && (await photoWholeness(f.path, f.size)) === 'partial') {
+        later.add(f.path);
+        this.settler.touch(f.path);
+      }
+    }
+    return later;
   }
 
   /** Stops watching; events not yet processed are dropped (the next reconcile catches up). */

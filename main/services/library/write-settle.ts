@@ -64,6 +64,11 @@ export class WriteSettler {
     return this.tracked.size;
   }
 
+  /** Whether this file is still being waited for. */
+  has(path: string): boolean {
+    return this.tracked.has(path);
+  }
+
   close(): void {
     for (const path of [...this.tracked.keys()]) this.forget(path);
   }
