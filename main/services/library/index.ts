@@ -378,7 +378,10 @@ export class Library extends EventEmitter<LibraryEvents> {
       };
       const merge = (scan: ScanResult, unwritten = new Set<string>()) => {
         this.remember(scan);
-        for (const f of scan.files) (unwritten.has(f.path) ? obs.unsure.push(f.path) : obs.disk.push(f));
+        for (const f of scan.files) {
+          if (unwritten.has(f.path)) obs.unsure.push(f.path);
+          else obs.disk.push(f);
+        }
         obs.unsure.push(...scan.unsure);
       };
       for (const dir of dirs) {
