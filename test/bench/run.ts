@@ -12,8 +12,9 @@
  * (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), text in photos
  * (OCR: test/bench/text.bench.ts; alone: `npx tsx test/bench/text.bench.ts`) and near-duplicate
  * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
- * LEANLENS_BENCH_DUPLICATES=all) and hostile requests to `serve`: counts tried and answered, memory
- * before and after (test/bench/hostile.bench.ts; LEANLENS_BENCH_HOSTILE_ROUNDS=200 for a long run).
+ * LEANLENS_BENCH_DUPLICATES=all; relevance on a 1,000-photo generated library:
+ * LEANLENS_BENCH_RELEVANCE_PHOTOS=1000) and hostile requests to `serve`: counts tried and answered,
+ * memory before and after (test/bench/hostile.bench.ts; LEANLENS_BENCH_HOSTILE_ROUNDS=200 for a long run).
  *
  * Scale (issue 15 §1: test/bench/scale.bench.ts, then scan.bench.ts at 200k files) is its own
  * run, minutes to an hour:
