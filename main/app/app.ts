@@ -221,8 +221,9 @@ export async function createApp(options: AppOptions): Promise<App> {
       return status(ctx);
     },
     async startLive() {
-      await library.reconcile();
+      // Watch first, then scan: a photo copied in between is seen by one or the other.
       await library.watch();
+      await library.reconcile();
       (await model.loaded()).indexer.start();
     },
     async close() {

@@ -4,7 +4,7 @@
  *
  *   pipeline photos/s = photos ÷ time of `folders.add` + `sync()` through createApp
  *   raw images/s      = encoder.encodeImages on pre-made tensors, batch 8 (the indexer's batch)
- * Target: pipeline ÷ raw ≥ 0.85. Decode-only photos/s (media.preparePhoto, as many in parallel as
+ * Target: pipeline ÷ raw ≥ 0.9 (issue 15 §4; issue 3 asked 0.85). Decode-only photos/s (media.preparePhoto, as many in parallel as
  * the indexer runs) is printed for context: on a 2-core CPU decode and encode share the cores.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ import { BENCH_MODEL, COCO_DIR, GENERATED_MANIFEST, cocoAvailable, heading, info
 const PHOTOS = 48;
 const BATCH = 8;
 const RAW_BATCHES = 6;
-const TARGET_RATIO = 0.85;
+const TARGET_RATIO = 0.9;
 /** Kept between runs (a temp folder of our own): writing 48 × 12 MP JPEGs takes ~30 s on 2 cores. */
 const CAMERA_DIR = join(tmpdir(), `leanlens-bench-12mp-${PHOTOS}`);
 

@@ -1,9 +1,11 @@
 /**
  * Watch latency: a photo copied into a watched folder → first returned by search, with tiny-clip
- * active and the app live (chokidar + background indexer). Five photos, one at a time; the clock
- * starts just before the copy and stops at the first search that returns it (polled every 25 ms).
- * Target: ≤ 2 s. The watcher waits ~1 s for the file's size to settle (awaitWriteFinish), so
- * about half the budget is spent before the app even looks at the file.
+ * active and the app live (chokidar + background indexer). Seven photos (`--big`: 21), one at a
+ * time; the clock starts just before the copy and stops at the first search that returns it
+ * (polled every 10 ms); the time its row appeared (the watcher's part) is printed beside it.
+ * Targets: median ≤ 0.5 s (issue 15 §4), max ≤ 2 s. A photo whole by its own format (a walk of
+ * its JPEG/PNG/WebP/HEIC structure) and unchanged for 50 ms is taken at once; other formats
+ * wait the 1 s stability time (main/services/library/write-settle.ts).
  */
 import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +14,9 @@ import { pathToFileURL } from 'node:url';
 import { createApp } from '../../main/app/index.ts';
 import { COCO_DIR, cocoAvailable, heading, info, median, ms, report, skipped, sleep } from './util.ts';
 
-const REPEATS = 5;
+const REPEATS = process.argv.includes('--big') ? 21 : 7;
 const TARGET_MS = 2000;
+const TARGET_MEDIAN_MS = 500;
 const GIVE_UP_MS = 30_000;
 
 export async function runWatchBench(): Promise<void> {
@@ -33,22 +36,28 @@ export async function runWatchBench(): Promise<void> {
     await app['folders.add']({ path: photos });
     await app.sync();
     const times: number[] = [];
+    const rowTimes: number[] = [];
     for (const f of sources.slice(2)) {
       const dest = join(photos, f);
       const t = performance.now();
+      let rowAt = 0;
       await copyFile(join(COCO_DIR, f), dest);
       for (;;) {
-        const r = await app['search.text']({ text: 'a photo', limit: 1000 });
+        if (!rowAt && app.photoIdByPath(dest) !== null) rowAt = performance.now();
+        const r = await app['search.text']({ text: 'a photo', limit: 1000, relevance: 'all' });
         if (r.hits.some((h) => h.photo.path === dest)) break;
         if (performance.now() - t > GIVE_UP_MS) throw new Error(`${dest} not searchable after ${GIVE_UP_MS} ms`);
-        await sleep(25);
+        await sleep(10);
       }
       times.push(performance.now() - t);
+      rowTimes.push((rowAt || performance.now()) - t);
     }
     const med = median(times);
     const max = Math.max(...times);
     info('each copy → in search', times.map((x) => ms(x, 0)).join(', '));
-    report(`new photo → in search, median / max of ${REPEATS}`, `${ms(med, 0)} / ${ms(max, 0)}`, `≤ ${TARGET_MS} ms`, max <= TARGET_MS, 'the watcher waits 1 s for a stable size, then 200 ms of quiet, before the photo is scanned, decoded and encoded');
+    info('each copy → its row (the watcher\'s part)', rowTimes.map((x) => ms(x, 0)).join(', '), `median ${ms(median(rowTimes), 0)}`);
+    report(`new photo → in search, median of ${REPEATS}`, ms(med, 0), `≤ ${TARGET_MEDIAN_MS} ms`, med <= TARGET_MEDIAN_MS, 'the watcher waits for 50 ms unchanged and a whole JPEG, then a 25 ms batch quiet time; then the photo is hashed, decoded and encoded');
+    report(`new photo → in search, max of ${REPEATS}`, ms(max, 0), `≤ ${TARGET_MS} ms`, max <= TARGET_MS, 'under load, the polls and the encoder wait for the CPU');
   } finally {
     await app.close();
     await rm(root, { recursive: true, force: true });

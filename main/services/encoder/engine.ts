@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
 import { float16ToFloat32 } from '../../core/onnx/proto.ts';
 import type { EngineConfig, Request, Response, SessionReport, Tower } from './protocol.ts';
+import { sessionOptions } from './session-options.ts';
 import { planTower, type GraphSignature, type GraphValue, type TowerPlan } from './signature.ts';
 
 interface Loaded {
@@ -99,9 +100,7 @@ export class Engine {
       try {
         session = await ort.InferenceSession.create(file, {
           executionProviders: [name],
-          intraOpNumThreads: config.threads,
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
+          ...sessionOptions(config.threads),
           logSeverityLevel: 3,
         });
         provider = name;

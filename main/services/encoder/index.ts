@@ -25,6 +25,7 @@ import { statedIo } from './signature.ts';
 
 export type { ProviderName } from './providers.ts';
 export { providerOrder } from './providers.ts';
+export { sessionOptions, type EncoderSessionOptions } from './session-options.ts';
 export type { EncoderExit, EncoderLaunch, EncoderLauncher, EncoderProcess } from './launcher.ts';
 export { forkLauncher } from './launcher.ts';
 export { SignatureMismatch } from './signature.ts';

@@ -30,9 +30,6 @@ import {
 import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
-/** How long after a returning folder is watched again it is scanned once more (see checkOffline). */
-const RESCAN_AFTER_RETURN_MS = 1500;
-
 export { hashFile } from './hashing.ts';
 export { folderWentOffline } from './folders.ts';
 export {
@@ -82,9 +79,9 @@ export interface LibraryOptions {
   holdMinimum?: number;
   /** How long after a hold began further vanishings join it, ms. Default 60 000. */
   holdJoinMs?: number;
-  /** awaitWriteFinish stability threshold for the watcher, ms. Default 1000. */
+  /** How long a new file's size must hold still before it is read, unless it is complete by its format (write-settle.ts), ms. Default 1000. */
   watchStabilityMs?: number;
-  /** Quiet time that closes a watcher batch, ms. Default 200. */
+  /** Quiet time that closes a watcher batch, ms. Default 25 (a burst still lands in one batch: each event restarts it). */
   batchDelayMs?: number;
   /** While watching, how often offline folders are checked for their return, ms. Default 5000. */
   offlinePollMs?: number;
@@ -127,7 +124,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.holdMinimum = opts.holdMinimum ?? 3;
     this.holdJoinMs = opts.holdJoinMs ?? 60_000;
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
-    this.batchDelayMs = opts.batchDelayMs ?? 200;
+    this.batchDelayMs = opts.batchDelayMs ?? 25;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
     // States left over from a previous run (crash mid-scan, or the app quit while watching).
     this.store.db.prepare("UPDATE folders SET state = 'idle' WHERE state IN ('scanning', 'watching')").run();
@@ -170,7 +167,6 @@ export class Library extends EventEmitter<LibraryEvents> {
       const folder = folderRow(this.store, id)!;
       // Its rows are reported as 'changed' events, one per committed chunk, as the scan goes.
       await this.applyWithProblems([await this.observeWhole(folder)]);
-      if (this.watcher) this.startWatching(real);
       return this.folder(id);
     });
   }
@@ -306,9 +302,14 @@ export class Library extends EventEmitter<LibraryEvents> {
     return f;
   }
 
-  /** A whole folder as it is now, or null (and state 'offline') when its root is missing. */
+  /**
+   * A whole folder as it is now, or null (and state 'offline') when its root is missing. While
+   * watching, the root is watched first and scanned after: a photo written meanwhile is seen by
+   * one or the other (scanning first left a gap chokidar never reports, see watching.ts).
+   */
   private async observeWhole(folder: FolderRow): Promise<Observation | null> {
     if (!(await this.rootPresent(folder))) return null;
+    await this.startWatching(folder.path);
     this.store.db.prepare("UPDATE folders SET state = 'scanning' WHERE id = ?").run(folder.id);
     this.emitFolders();
     this.forgetProblems(folder.path);
@@ -375,14 +376,19 @@ export class Library extends EventEmitter<LibraryEvents> {
       const addKnown = (rows: PhotoRow[]) => {
         for (const r of rows) if (!knownIds.has(r.id) && (knownIds.add(r.id), true)) obs.known.push(r);
       };
-      const merge = (scan: ScanResult) => {
+      const merge = (scan: ScanResult, unwritten = new Set<string>()) => {
         this.remember(scan);
-        obs.disk.push(...scan.files);
+        for (const f of scan.files) {
+          if (unwritten.has(f.path)) obs.unsure.push(f.path);
+          else obs.disk.push(f);
+        }
         obs.unsure.push(...scan.unsure);
       };
       for (const dir of dirs) {
         this.forgetProblems(dir);
-        merge(await scanTree(dir, ctx));
+        // A folder copied in may hold photos still being written: they wait for their own event.
+        const scan = await scanTree(dir, ctx);
+        merge(scan, await this.watcher?.notYetWritten(scan.files));
         addKnown(rowsUnder(this.store, folder.id, dir, sep));
       }
       for (const file of files) {
@@ -420,16 +426,6 @@ export class Library extends EventEmitter<LibraryEvents> {
       this.syncWatchedRoots();
       this.emitFolders();
     });
-    // chokidar treats what it finds while it starts watching a re-added root as already there and
-    // never reports it, so a photo written in that window would be missed: look once more after it.
-    const again = setTimeout(() => {
-      if (!this.watcher) return;
-      void this.serial(async () => {
-        const present = folderRows(this.store).filter((f) => back.some((b) => b.id === f.id) && f.state !== 'offline');
-        await this.applyWithProblems(await Promise.all(present.map((f) => this.observeWhole(f))));
-      });
-    }, RESCAN_AFTER_RETURN_MS);
-    again.unref();
   }
 
   /** Watched roots follow the folder list: offline folders are dropped (re-added on return), new ones added. */
@@ -438,15 +434,16 @@ export class Library extends EventEmitter<LibraryEvents> {
     const folders = folderRows(this.store);
     for (const f of folders) {
       if (f.state === 'offline') this.stopWatching(f.path);
-      else this.startWatching(f.path);
+      else void this.startWatching(f.path);
     }
     for (const root of [...this.watchedRoots]) if (!folders.some((f) => f.path === root)) this.stopWatching(root);
   }
 
-  private startWatching(root: string): void {
-    if (!this.watcher || this.watchedRoots.has(root)) return;
+  /** Resolves once the root is watched (at once when it already was, or when not watching). */
+  private startWatching(root: string): Promise<void> {
+    if (!this.watcher) return Promise.resolve();
     this.watchedRoots.add(root);
-    this.watcher.add(root);
+    return this.watcher.add(root);
   }
 
   private stopWatching(root: string): void {
