@@ -195,6 +195,33 @@ describe.skipIf(!oracle)('Indexer (color-oracle)', () => {
     expect(count(lib.store, "SELECT COUNT(*) FROM photos WHERE status = 'indexed'")).toBe(3);
   });
 
+  it('a photo failed as "no longer exists" mid-rename is tried again when the library sees the rename (found by the soak)', async () => {
+    const lib = await library((d) => writeColourLibrary(d, ['red', 'green', 'blue']));
+    const model = oracle!;
+    const index = await indexFor(lib.store, lib.indexDir, model);
+    const moved = lib.ids.get(join(lib.photosDir, 'green.jpg'))!;
+    const renamed = join(lib.photosDir, 'green renamed.jpg');
+    const folders = new Library({ store: lib.store });
+    await folders.reconcile();
+    const indexer = new Indexer({
+      store: lib.store, encoder: await encoderFor(model), index, modelId: model.id, preprocess: model.preprocess,
+      // Renamed just before the decode, and the library has not seen it yet: the failure is the old path's.
+      prepare: async (path, spec) => {
+        if (path.endsWith('green.jpg')) renameSync(path, renamed);
+        return preparePhoto(path, spec);
+      },
+    });
+    indexer.start();
+    await indexer.whenIdle();
+    expect(lib.store.db.prepare('SELECT status, error FROM photos WHERE id = ?').get(moved)).toEqual({ status: 'failed', error: 'the file no longer exists' });
+    await folders.reconcile(); // the watcher's batch for the rename, or the next start
+    indexer.wake();
+    await indexer.whenIdle();
+    await indexer.stop();
+    expect(lib.store.db.prepare('SELECT path, status, error FROM photos WHERE id = ?').get(moved)).toEqual({ path: renamed, status: 'indexed', error: null });
+    expect(index.has(moved)).toBe(true);
+  });
+
   it.skipIf(!tiny)('builds a second model\'s vectors while the first stays intact', async () => {
     const lib = await library((d) => writeColourLibrary(d, ['red', 'green', 'blue']));
     const first = new Indexer({ store: lib.store, encoder: await encoderFor(oracle!), index: await indexFor(lib.store, lib.indexDir, oracle!), modelId: oracle!.id, preprocess: oracle!.preprocess });

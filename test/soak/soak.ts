@@ -40,7 +40,7 @@ import { World } from './world.ts';
 export interface SoakOptions {
   minutes: number;
   seed?: number;
-  /** Seconds of changes per phase; default 12 for runs of 3 minutes or less, else 40. */
+  /** Seconds of changes per phase; default 8 for runs of 3 minutes or less, else 40. */
   churnSeconds?: number;
   /** How long the app may show no progress before a phase is declared stuck. Default 60 s. */
   stuckSeconds?: number;
@@ -51,7 +51,7 @@ export interface SoakOptions {
   keep?: boolean;
 }
 
-type PhaseKind = 'churn' | 'kill -9 mid-churn' | 'drive unplugged' | 'kill -9 while indexing' | 'drive back, clean stop';
+type PhaseKind = 'churn' | 'kill -9 mid-churn' | 'drive unplugged' | 'kill -9 while indexing' | 'drive back' | 'drive back, clean stop';
 
 export interface PhaseReport {
   n: number;
@@ -90,7 +90,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const log = opts.log ?? (() => undefined);
   const started = Date.now();
   const deadline = started + opts.minutes * 60_000;
-  const churnMs = (opts.churnSeconds ?? (opts.minutes <= 3 ? 12 : 40)) * 1000;
+  const churnMs = (opts.churnSeconds ?? (opts.minutes <= 3 ? 8 : 40)) * 1000;
   const model = resolveTestModel('color-oracle');
   if (!model) throw new Error('the bundled color-oracle model is missing (models/color-oracle)');
 
@@ -119,12 +119,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   };
   const seconds = () => (Date.now() - started) / 1000;
 
-  // --- set-up: folders as a user adds them, then the live indexer -----------------------------
+  // --- set-up: the live indexer, then folders as a user adds them (`leanlens folders add` asks it) --
   await world.create(10);
-  for (const f of world.folders) await addFolder(dataDir, f.path);
   await app.start();
   log(`soak: seed ${seed}, ${opts.minutes} min, data in ${root}; app pid ${app.pid}`);
-  const folderIds = new Map((await app.call<Folder[]>('folders.list')).map((f) => [f.path, f.id]));
+  const folderIds = new Map<string, number>();
+  for (const f of world.folders) folderIds.set(f.path, (await app.call<Folder>('folders.add', { path: f.path })).id);
   const driveId = folderIds.get(world.drive.path)!;
 
   const sampler = setInterval(() => {
@@ -262,19 +262,16 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   };
 
   // --- phases ----------------------------------------------------------------------------------
+  // Kills in the first 60 % (every phase of a short run); then one long process lifetime, for the memory trend.
   const cycle: PhaseKind[] = ['churn', 'kill -9 mid-churn', 'drive unplugged', 'kill -9 while indexing', 'drive back, clean stop'];
-  const calm: PhaseKind[] = ['churn', 'drive unplugged', 'drive back, clean stop'];
+  const calm: PhaseKind[] = ['churn', 'drive unplugged', 'drive back'];
   const estimate = churnMs + 25_000;
+  const calmFrom = opts.minutes <= 3 ? Infinity : started + 0.6 * (deadline - started);
   let n = 0;
+  let calmN = 0;
   try {
     for (;;) {
-      const left = deadline - Date.now();
-      // Last stretch without kills: one long process lifetime for the memory trend.
-      const kills_allowed = left > 0.4 * (deadline - started);
-      let kind = (kills_allowed ? cycle[n % cycle.length] : calm[n % calm.length])!;
-      if (world.drive.unplugged && kind !== 'kill -9 while indexing') kind = 'drive back, clean stop';
-      if (!world.drive.unplugged && kind === 'drive back, clean stop' && n > 0 && phases[phases.length - 1]?.kind !== 'drive unplugged') kind = 'churn';
-      const last = left < 2 * estimate;
+      const kind = (Date.now() < calmFrom ? cycle[n % cycle.length] : calm[calmN++ % calm.length])!;
       n++;
       const phase = `phase ${n} (${kind})`;
       const phaseStart = Date.now();
@@ -283,11 +280,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       const reopened: string[] = [];
       log(`${seconds().toFixed(0)} s: ${phase}`);
 
-      if (kind === 'drive back, clean stop' && world.drive.unplugged) {
+      if ((kind === 'drive back, clean stop' || kind === 'drive back') && world.drive.unplugged) {
         await world.plugIn(world.drive);
         unplugged.delete(driveId);
       }
-      if (kind === 'drive unplugged') {
+      if (kind === 'drive unplugged' && !world.drive.unplugged) {
         const db = new Database(join(dataDir, 'library.db'), { readonly: true, fileMustExist: true });
         const paths = db.prepare<[number], string>('SELECT path FROM photos WHERE folder_id = ?').pluck().all(driveId);
         db.close();
@@ -316,11 +313,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
       const s = await settle(phase);
       await checkSettled(phase, s);
-      if (kind === 'drive back, clean stop' || last) {
+      const ending = deadline - Date.now() < estimate && !world.drive.unplugged;
+      if (kind === 'drive back, clean stop' || ending) {
         await app.stop();
         cleanStops++;
         reopened.push(await checkReopened(phase, ['loaded']));
-        if (!last) await app.start();
+        if (!ending) await app.start();
       }
       phases.push({
         n,
@@ -335,7 +333,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
         violations: violations.length - violationsBefore,
       });
       log(`  settled in ${s.waited.toFixed(1)} s: ${s.status.files} photos, ${s.status.indexed} indexed, ${s.status.failed} failed; searches ${tally.ok} ok, ${tally.failed.length} failed`);
-      if (last) break;
+      if (ending) break;
     }
   } finally {
     searching.stop = true;
