@@ -186,8 +186,12 @@ export interface MemoryVerdict {
   peakMb: number;
 }
 
-/** Samples of one process lifetime after its first `warmupShare` are judged; the longest lifetime counts. */
-export function memoryTrend(samples: RssSample[], warmupShare = 0.25): MemoryVerdict {
+/**
+ * Samples of one process lifetime after its first `warmupShare` are judged; the longest lifetime
+ * counts. Less than `minSeconds` judged is no verdict (slope null): start-up and the first
+ * indexing dominate a short life, so a slope there says nothing about a leak.
+ */
+export function memoryTrend(samples: RssSample[], warmupShare = 0.25, minSeconds = 120): MemoryVerdict {
   const byPid = new Map<number, RssSample[]>();
   for (const s of samples) byPid.set(s.pid, [...(byPid.get(s.pid) ?? []), s]);
   let best: RssSample[] = [];
@@ -196,7 +200,7 @@ export function memoryTrend(samples: RssSample[], warmupShare = 0.25): MemoryVer
   if (best.length < 4) return { slope: null, pid: null, seconds: 0, peakMb };
   const start = best[0]!.t + warmupShare * span(best);
   const judged = best.filter((s) => s.t >= start);
-  if (judged.length < 3) return { slope: null, pid: best[0]!.pid, seconds: 0, peakMb };
+  if (judged.length < 3 || span(judged) < minSeconds) return { slope: null, pid: best[0]!.pid, seconds: span(judged), peakMb };
   const n = judged.length;
   const mt = judged.reduce((a, s) => a + s.t, 0) / n;
   const mm = judged.reduce((a, s) => a + s.mb, 0) / n;
