@@ -209,6 +209,7 @@ export class World {
         const p = this.choose(files.filter((x) => this.files.get(x) === 'good'));
         if (!p) return;
         const to = this.newPath(folder);
+        await mkdir(dirname(to), { recursive: true }); // its subfolder may have been renamed away
         await copyFile(p, to);
         this.files.set(to, 'good');
         return;
