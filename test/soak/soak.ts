@@ -233,8 +233,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       // Vectors: each distinct content encoded once by the soak itself, compared with what the app stored.
       encoder ??= await openEncoder(model, { threads: 1, providers: ['cpu'] });
       const pairs: { path: string; cosine: number }[] = [];
+      const onDisk = new Map(s.snapshot.disk.map((f) => [f.path, f.hash]));
       for (const r of indexed) {
-        if (unplugged.has(folderOf(s.snapshot, r.id))) continue; // its file is away: nothing to compare with
+        // Only photos whose file is there with the content SQLite records (anything else is already reported).
+        if (unplugged.has(folderOf(s.snapshot, r.id)) || onDisk.get(r.path) !== r.hash) continue;
         let want = expectedVectors.get(r.hash);
         if (!want) {
           const prepared = await preparePhoto(r.path, model.preprocess);
