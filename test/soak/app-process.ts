@@ -17,6 +17,8 @@ export class AppProcess {
   /** Set while the soak itself brings the app down, so calls cut by it are not counted as failures. */
   downSince: number | null = null;
   starts = 0;
+  /** Connections the running app did not accept in time (slow hello under load), retried. */
+  slowConnects = 0;
 
   constructor(readonly dataDir: string) {}
 
@@ -85,9 +87,22 @@ export class AppProcess {
     return this.bringDown('SIGTERM');
   }
 
-  /** A call to the running app over its local socket (as `leanlens search` does). */
+  /**
+   * A call to the running app over its local socket (as `leanlens search` does). Connecting is
+   * retried for up to a minute while the process is alive: on a loaded machine its answer to the
+   * client's hello can take longer than the client's 1 s (counted in `slowConnects`).
+   */
   async call<T>(name: string, args: unknown = {}): Promise<T> {
-    const conn = await this.connection();
+    let conn: AppConnection | null = null;
+    for (const until = Date.now() + 60_000; !conn; ) {
+      try {
+        conn = await this.connection();
+      } catch (err) {
+        if (!this.pid || Date.now() > until) throw err;
+        this.slowConnects++;
+        await sleep(500);
+      }
+    }
     try {
       return await conn.call<T>(name, args);
     } catch (err) {

@@ -79,6 +79,7 @@ export interface SoakResult {
   kills: number;
   cleanStops: number;
   encodersLeftBehind: number;
+  slowConnects: number;
   ops: Map<string, number>;
   table: string;
 }
@@ -364,6 +365,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     kills,
     cleanStops,
     encodersLeftBehind,
+    slowConnects: app.slowConnects,
     ops: new Map(world.counts),
     table: '',
   };
@@ -384,7 +386,8 @@ async function runSearches(app: AppProcess, tally: SearchTally, flag: { stop: bo
     try {
       conn ??= await app.open();
     } catch {
-      await sleep(200); // not answering yet (starting): no search was made
+      // Not answering yet (starting, or too slow to say hello under load): no search was made.
+      await sleep(200);
       continue;
     }
     const text = QUERIES[Math.floor(rand() * QUERIES.length)]!;
@@ -499,7 +502,7 @@ export function summaryTable(r: SoakResult, seconds: number): string {
     `changes: ${[...r.ops].map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `searches: ${r.searches.ok} answered and well-formed, ${r.searches.failed.length} failed, ${r.searches.cutByKill} cut by the soak's own kills`,
     `memory (app + encoder RSS): peak ${r.memory.peakMb.toFixed(0)} MB; slope ${r.memory.slope === null ? `not judged (the longest process lifetime gave ${r.memory.seconds.toFixed(0)} s after warm-up; 120 s needed)` : `${r.memory.slope.toFixed(1)} MB/min over ${r.memory.seconds.toFixed(0)} s of pid ${r.memory.pid}`}`,
-    `encoder processes that outlived a killed app: ${r.encodersLeftBehind}`,
+    `encoder processes that outlived a killed app: ${r.encodersLeftBehind}; connections the running app was too slow to accept (retried): ${r.slowConnects}`,
     r.ok ? 'ALL INVARIANTS HOLD' : `${r.violations.length} VIOLATIONS`,
   ];
   return lines.join('\n');
