@@ -17,7 +17,7 @@ describe.skipIf(!resolveTestModel('color-oracle'))('soak (2 minutes)', () => {
     expect(r.violations, `${lines.join('\n')}\n${r.table}`).toEqual([]);
     // The soak did what it says: every phase kind, two kills, a clean stop, searches answered.
     expect(r.phases.map((p) => p.kind)).toEqual(expect.arrayContaining(['kill -9 mid-churn', 'drive unplugged', 'kill -9 while indexing', 'drive back, clean stop']));
-    expect(r.kills).toBe(2);
+    expect(r.kills).toBeGreaterThanOrEqual(2); // more phases fit on a faster machine
     expect(r.cleanStops).toBeGreaterThanOrEqual(1);
     expect(r.searches.ok).toBeGreaterThan(50);
     expect(r.encodersLeftBehind).toBe(0);

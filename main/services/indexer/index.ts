@@ -240,7 +240,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
 
   private markFailed(item: WorkItem, reason: string): void {
     this.queue.release(item.id);
-    // Guarded by mtime/size: a photo replaced meanwhile is re-queued, a deleted row stays deleted.
+    // Guarded by path/mtime/size: a photo replaced or moved meanwhile is re-queued, a deleted row stays deleted.
     if (markPhotoFailed(this.opts.store, item, reason)) {
       this.meter.processed(0, 1, this.queue.remaining());
       this.emit('failed', { id: item.id, path: item.path, reason });
