@@ -164,25 +164,34 @@ describe.skipIf(!oracle)('Indexer (color-oracle)', () => {
     await indexer.stop();
   });
 
-  it('indexes a photo renamed while it is being decoded at its new name, never failing it as "no longer exists" (found by the soak)', async () => {
+  /**
+   * Three photos known to the real library (it recognises a rename by content: same row, new path,
+   * same size and mtime), and an indexer whose decode of green.jpg first runs `beforeDecode`.
+   */
+  async function renameCase(beforeDecode: (path: string, folders: Library, renamed: string) => Promise<void>) {
     const lib = await library((d) => writeColourLibrary(d, ['red', 'green', 'blue']));
     const model = oracle!;
     const index = await indexFor(lib.store, lib.indexDir, model);
     const moved = lib.ids.get(join(lib.photosDir, 'green.jpg'))!;
     const renamed = join(lib.photosDir, 'green renamed.jpg');
-    // The real library recognises the rename by content: same row, new path, same size and mtime.
     const folders = new Library({ store: lib.store });
     await folders.reconcile();
-    let renames = 0;
     const indexer = new Indexer({
       store: lib.store, encoder: await encoderFor(model), index, modelId: model.id, preprocess: model.preprocess,
       prepare: async (path, spec) => {
-        if (path.endsWith('green.jpg') && renames++ === 0) {
-          renameSync(path, renamed);
-          await folders.reconcile();
-        }
+        if (path.endsWith('green.jpg')) await beforeDecode(path, folders, renamed);
         return preparePhoto(path, spec);
       },
+    });
+    return { lib, index, moved, renamed, folders, indexer };
+  }
+
+  it('indexes a photo renamed while it is being decoded at its new name, never failing it as "no longer exists" (found by the soak)', async () => {
+    let renames = 0;
+    const { lib, index, moved, renamed, indexer } = await renameCase(async (path, folders, to) => {
+      if (renames++ > 0) return;
+      renameSync(path, to);
+      await folders.reconcile();
     });
     indexer.start();
     await indexer.whenIdle();
@@ -196,21 +205,8 @@ describe.skipIf(!oracle)('Indexer (color-oracle)', () => {
   });
 
   it('a photo failed as "no longer exists" mid-rename is tried again when the library sees the rename (found by the soak)', async () => {
-    const lib = await library((d) => writeColourLibrary(d, ['red', 'green', 'blue']));
-    const model = oracle!;
-    const index = await indexFor(lib.store, lib.indexDir, model);
-    const moved = lib.ids.get(join(lib.photosDir, 'green.jpg'))!;
-    const renamed = join(lib.photosDir, 'green renamed.jpg');
-    const folders = new Library({ store: lib.store });
-    await folders.reconcile();
-    const indexer = new Indexer({
-      store: lib.store, encoder: await encoderFor(model), index, modelId: model.id, preprocess: model.preprocess,
-      // Renamed just before the decode, and the library has not seen it yet: the failure is the old path's.
-      prepare: async (path, spec) => {
-        if (path.endsWith('green.jpg')) renameSync(path, renamed);
-        return preparePhoto(path, spec);
-      },
-    });
+    // Renamed just before the decode, and the library has not seen it yet: the failure is the old path's.
+    const { lib, index, moved, renamed, folders, indexer } = await renameCase(async (path, _folders, to) => renameSync(path, to));
     indexer.start();
     await indexer.whenIdle();
     expect(lib.store.db.prepare('SELECT status, error FROM photos WHERE id = ?').get(moved)).toEqual({ status: 'failed', error: 'the file no longer exists' });
