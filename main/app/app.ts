@@ -221,7 +221,10 @@ export async function createApp(options: AppOptions): Promise<App> {
       return status(ctx);
     },
     async startLive() {
-      // Watch first, then scan: a photo copied in between is seen by one or the other.
+      // Watch first, then scan: a change after the watcher is ready is reported by it, one before
+      // is seen by the scan. The other way round, a photo added, renamed or deleted between the
+      // scan and the watcher being ready was missed until the next start (found by the soak after
+      // each kill -9 and restart: chokidar takes what it finds while starting as already known).
       await library.watch();
       await library.reconcile();
       (await model.loaded()).indexer.start();

@@ -4,7 +4,7 @@
  * for the outcome with a generous timeout; nothing asserts on timing.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { copyFile, mkdir, rename, unlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,4 +160,27 @@ describe('live app', () => {
     await waitFor(async () => !(await hits(app!, 'a photo')).some((h) => h.photo.path === orange) || null, 'the photo deleted while closed to leave');
     expect((await app['index.status']({})).files).toBe(3);
   }, 90_000);
+  it('a photo added while the live app starts (after its scan, before its watcher is ready) is not missed (found by the soak)', async () => {
+    const { photos, data } = await place();
+    await writeColourLibrary(photos, ['red', 'blue']);
+    app = await createApp({ dataDir: data });
+    await app['folders.add']({ path: photos });
+    // The moment a scan has just finished: a photo appears then (written at once, synchronously).
+    const outside = join(root, `late-${seq}.jpg`);
+    await writeSolidPhoto(outside, COLOURS.green!);
+    const bytes = readFileSync(outside);
+    const late = join(photos, 'late.jpg');
+    let scanning = false;
+    let written = false;
+    app.on('folders.changed', (folders) => {
+      if (folders.some((f) => f.state === 'scanning')) scanning = true;
+      else if (scanning && !written) {
+        writeFileSync(late, bytes);
+        written = true;
+      }
+    });
+    await app.startLive();
+    expect(written).toBe(true);
+    await waitFor(async () => app!.photoIdByPath(late), 'the photo added at start-up to be in the library', 15_000);
+  });
 });

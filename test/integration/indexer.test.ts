@@ -4,12 +4,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IndexProgress } from '../../main/core/contract.ts';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { openEncoder, type Encoder } from '../../main/services/encoder/index.ts';
 import { Indexer } from '../../main/services/indexer/index.ts';
+import { Library } from '../../main/services/library/index.ts';
 import { preparePhoto } from '../../main/services/media/index.ts';
 import type { Store } from '../../main/services/store/index.ts';
 import { COLOURS, writeBadFiles, writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
@@ -160,6 +162,60 @@ describe.skipIf(!oracle)('Indexer (color-oracle)', () => {
     expect(count(lib.store, "SELECT COUNT(*) FROM photos WHERE status = 'indexed'")).toBe(3);
     expect(indexer.progress()).toMatchObject({ done: 3, total: 3 });
     await indexer.stop();
+  });
+
+  /**
+   * Three photos known to the real library (it recognises a rename by content: same row, new path,
+   * same size and mtime), and an indexer whose decode of green.jpg first runs `beforeDecode`.
+   */
+  async function renameCase(beforeDecode: (path: string, folders: Library, renamed: string) => Promise<void>) {
+    const lib = await library((d) => writeColourLibrary(d, ['red', 'green', 'blue']));
+    const model = oracle!;
+    const index = await indexFor(lib.store, lib.indexDir, model);
+    const moved = lib.ids.get(join(lib.photosDir, 'green.jpg'))!;
+    const renamed = join(lib.photosDir, 'green renamed.jpg');
+    const folders = new Library({ store: lib.store });
+    await folders.reconcile();
+    const indexer = new Indexer({
+      store: lib.store, encoder: await encoderFor(model), index, modelId: model.id, preprocess: model.preprocess,
+      prepare: async (path, spec) => {
+        if (path.endsWith('green.jpg')) await beforeDecode(path, folders, renamed);
+        return preparePhoto(path, spec);
+      },
+    });
+    return { lib, index, moved, renamed, folders, indexer };
+  }
+
+  it('indexes a photo renamed while it is being decoded at its new name, never failing it as "no longer exists" (found by the soak)', async () => {
+    let renames = 0;
+    const { lib, index, moved, renamed, indexer } = await renameCase(async (path, folders, to) => {
+      if (renames++ > 0) return;
+      renameSync(path, to);
+      await folders.reconcile();
+    });
+    indexer.start();
+    await indexer.whenIdle();
+    await indexer.stop();
+    expect(renames).toBe(1);
+    const row = lib.store.db.prepare('SELECT path, status, error FROM photos WHERE id = ?').get(moved);
+    expect(row).toEqual({ path: renamed, status: 'indexed', error: null });
+    expect(count(lib.store, 'SELECT COUNT(*) FROM vectors WHERE photo_id = ?', moved)).toBe(1);
+    expect(index.has(moved)).toBe(true);
+    expect(count(lib.store, "SELECT COUNT(*) FROM photos WHERE status = 'indexed'")).toBe(3);
+  });
+
+  it('a photo failed as "no longer exists" mid-rename is tried again when the library sees the rename (found by the soak)', async () => {
+    // Renamed just before the decode, and the library has not seen it yet: the failure is the old path's.
+    const { lib, index, moved, renamed, folders, indexer } = await renameCase(async (path, _folders, to) => renameSync(path, to));
+    indexer.start();
+    await indexer.whenIdle();
+    expect(lib.store.db.prepare('SELECT status, error FROM photos WHERE id = ?').get(moved)).toEqual({ status: 'failed', error: 'the file no longer exists' });
+    await folders.reconcile(); // the watcher's batch for the rename, or the next start
+    indexer.wake();
+    await indexer.whenIdle();
+    await indexer.stop();
+    expect(lib.store.db.prepare('SELECT path, status, error FROM photos WHERE id = ?').get(moved)).toEqual({ path: renamed, status: 'indexed', error: null });
+    expect(index.has(moved)).toBe(true);
   });
 
   it.skipIf(!tiny)('builds a second model\'s vectors while the first stays intact', async () => {

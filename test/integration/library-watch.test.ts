@@ -114,6 +114,32 @@ describe('watching', () => {
     await waitFor(() => !!h.row(p), 'a photo added after the return');
   });
 
+  it('a renamed subfolder is looked at once more, so a photo that left it before it was watched does not keep its row (found by the soak)', async () => {
+    h = await makeHarness({ ...watchOpts, folderRescanMs: 2000 });
+    const trip = join(h.photos, 'Trip');
+    await mkdir(trip);
+    const [photo] = await writePhotos(trip, 2);
+    await h.library.addFolder(h.photos);
+    await h.library.watch();
+    const id = h.row(photo!)!.id;
+    const renamed = join(h.photos, 'Trip 2');
+    // chokidar watches inside the renamed folder only a moment after it appears: a photo moved out
+    // in between is never reported. That missed event is made certain here: right after the rename
+    // is applied, a row stands for a photo the scan saw in the folder and which left unreported.
+    const ghost = join(renamed, 'left unreported.jpg');
+    h.library.on('changed', (c) => {
+      if (!c.moved.includes(id) || h.row(ghost)) return;
+      const folderId = h.row(join(renamed, 'p0.jpg'))!.folder_id;
+      h.store.db
+        .prepare("INSERT INTO photos (folder_id, path, size, mtime_ms, hash, status, updated_at) VALUES (?, ?, 10, 1, 'gone', 'pending', 1)")
+        .run(folderId, ghost);
+    });
+    await rename(trip, renamed);
+    await waitFor(() => h.row(join(renamed, 'p0.jpg'))?.id === id && !!h.row(ghost), 'the rename to be applied');
+    await waitFor(() => !h.row(ghost), 'the row of the photo that left to go');
+    expect(h.row(join(renamed, 'p0.jpg'))!.id).toBe(id); // the rename kept its photos
+  });
+
   it('a mass deletion while watching is held, not applied', async () => {
     h = await makeHarness(watchOpts);
     const paths = await writePhotos(h.photos, 10);

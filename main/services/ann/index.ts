@@ -164,6 +164,17 @@ export class VectorIndex {
     return this.live.has(photoId);
   }
 
+  /** The photos it holds (searchable labels), ascending: lets a check compare it with SQLite. */
+  labels(): number[] {
+    return [...this.live].sort((a, b) => a - b);
+  }
+
+  /** The vector HNSW holds for a photo (what its searches score), or null when it holds none. */
+  storedVector(photoId: number): Float32Array | null {
+    if (!this.live.has(photoId)) return null;
+    return Float32Array.from(this.hnsw.getPoint(photoId));
+  }
+
   /** Adds or replaces a photo's vector (label = photo id). Expects the vector already committed in SQLite. */
   upsert(photoId: number, vector: Float32Array): void {
     this.assertOpen();

@@ -240,11 +240,15 @@ export class Indexer extends EventEmitter<IndexerEvents> {
 
   private markFailed(item: WorkItem, reason: string): void {
     this.queue.release(item.id);
-    // Guarded by mtime/size: a photo replaced meanwhile is re-queued, a deleted row stays deleted.
+    // Guarded by path/mtime/size: a photo replaced or moved meanwhile is re-queued, a deleted row stays deleted.
     if (markPhotoFailed(this.opts.store, item, reason)) {
       this.meter.processed(0, 1, this.queue.remaining());
       this.emit('failed', { id: item.id, path: item.path, reason });
     } else {
+      // Changed, moved or deleted while it was decoded. The library's wake for that change came
+      // while this photo was claimed, so look again from the start: a moved or changed photo is
+      // still pending and must be picked up at its new path or content.
+      this.queue.rewind();
       this.meter.adjustTotal(this.queue.remaining());
     }
   }
@@ -387,6 +391,9 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       });
     });
     for (const d of batch) this.queue.release(d.item.id);
+    // A photo dropped here changed on disk while it was encoded; as in markFailed, its re-queue
+    // may have been announced while it was claimed.
+    if (written.length < batch.length) this.queue.rewind();
     for (const w of written) this.opts.index.upsert(w.id, w.vector);
     this.meter.processed(written.length, 0, this.queue.remaining());
     if (written.length > 0) this.emit('indexed', written.map((w) => w.id));

@@ -85,6 +85,8 @@ export interface LibraryOptions {
   batchDelayMs?: number;
   /** While watching, how often offline folders are checked for their return, ms. Default 5000. */
   offlinePollMs?: number;
+  /** How long after a folder event (a folder renamed, moved or copied in) its subtree is scanned once more, ms. Default 1500. */
+  folderRescanMs?: number;
 }
 
 /** A read or scan problem: also kept for `failures()` until the path is scanned again. */
@@ -108,6 +110,7 @@ export class Library extends EventEmitter<LibraryEvents> {
   private readonly watchStabilityMs: number;
   private readonly batchDelayMs: number;
   private readonly offlinePollMs: number;
+  private readonly folderRescanMs: number;
   /** Every mutation that spans an await runs through here, one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private watcher: FolderWatcher | null = null;
@@ -126,6 +129,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
     this.batchDelayMs = opts.batchDelayMs ?? 25;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
+    this.folderRescanMs = opts.folderRescanMs ?? 1500;
     // States left over from a previous run (crash mid-scan, or the app quit while watching).
     this.store.db.prepare("UPDATE folders SET state = 'idle' WHERE state IN ('scanning', 'watching')").run();
   }
@@ -401,6 +405,33 @@ export class Library extends EventEmitter<LibraryEvents> {
     await this.applyWithProblems(observations);
     this.syncWatchedRoots();
     if (observations.length || byFolder.size) this.emitFolders();
+    this.rescanLater([...byFolder].flatMap(([folder, evs]) => evs.filter((e) => e.kind === 'dir').map((e) => ({ folder, dir: e.path }))));
+  }
+
+  /**
+   * A folder that appears (renamed, moved or copied in) is scanned above, but chokidar watches its
+   * inside only a moment later: a photo moved out or deleted in between is never reported, and
+   * its row would stay until the next start (found by the soak: a subfolder renamed, then a photo
+   * moved out of it at once). So the subtree is looked at once more, like a drive that returns.
+   */
+  private rescanLater(dirs: { folder: FolderRow; dir: string }[]): void {
+    if (!dirs.length) return;
+    const again = setTimeout(() => {
+      if (!this.watcher) return;
+      void this.serial(async () => {
+        const folders = folderRows(this.store);
+        const observations: Observation[] = [];
+        for (const { folder, dir } of dirs) {
+          const current = folders.find((f) => f.id === folder.id);
+          if (!current || current.state === 'offline' || !(await this.rootPresent(current))) continue;
+          const scan = await scanTree(dir, this.scanContext(current));
+          this.remember(scan);
+          observations.push({ folderId: current.id, disk: scan.files, known: rowsUnder(this.store, current.id, dir, sep), unsure: scan.unsure });
+        }
+        await this.applyWithProblems(observations);
+      });
+    }, this.folderRescanMs);
+    again.unref();
   }
 
   /** Filters chokidar's walk: hidden/system folders below a root, the ignore list, non-photo files. */

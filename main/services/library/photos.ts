@@ -310,12 +310,13 @@ export function photosToIndexReader(store: Store, modelId: string): (after: numb
 
 /**
  * Marks a photo failed with its reason, unless it changed since it was queued (then it is queued
- * again) or was deleted. True when the row was marked.
+ * again), was deleted, or was renamed or moved: a rename keeps size and mtime, and the failure
+ * ("the file no longer exists") was the old path's, not the photo's. True when the row was marked.
  */
-export function markPhotoFailed(store: Store, photo: { id: number; size: number; mtimeMs: number }, reason: string): boolean {
+export function markPhotoFailed(store: Store, photo: { id: number; path: string; size: number; mtimeMs: number }, reason: string): boolean {
   const r = store.db
-    .prepare(`UPDATE photos SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND mtime_ms = ? AND size = ?`)
-    .run(reason, Date.now(), photo.id, photo.mtimeMs, photo.size);
+    .prepare(`UPDATE photos SET status = 'failed', error = ?, updated_at = ? WHERE id = ? AND path = ? AND mtime_ms = ? AND size = ?`)
+    .run(reason, Date.now(), photo.id, photo.path, photo.mtimeMs, photo.size);
   return r.changes === 1;
 }
 

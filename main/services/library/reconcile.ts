@@ -140,8 +140,13 @@ export async function applyObservations(
   // Every write records the file's identity (size, mtime, ctime, inode) as the scan saw it: @size…@ino.
   const IDENTITY = 'size = @size, mtime_ms = @mtime, ctime_ms = @ctime, inode = @ino';
   const identity = (f: FileOnDisk) => ({ size: f.size, mtime: f.mtimeMs, ctime: f.ctimeMs, ino: f.ino });
+  // A photo that failed is tried again at its new path: the failure may have been the old path's
+  // ("the file no longer exists" when the indexer reached it mid-rename), and a broken file costs
+  // one more decode. An indexed photo keeps its vectors.
   const move = db.prepare(
-    `UPDATE photos SET folder_id = @folder, path = @path, ${IDENTITY}, missing_since = NULL, updated_at = @now WHERE id = @id`,
+    `UPDATE photos SET folder_id = @folder, path = @path, ${IDENTITY}, missing_since = NULL, updated_at = @now,
+       status = CASE status WHEN 'failed' THEN 'pending' ELSE status END, error = CASE status WHEN 'failed' THEN NULL ELSE error END
+     WHERE id = @id`,
   );
   const touch = db.prepare(`UPDATE photos SET ${IDENTITY}, missing_since = NULL, updated_at = @now WHERE id = @id`);
   const changed = db.prepare(
