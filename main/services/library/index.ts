@@ -380,24 +380,20 @@ export class Library extends EventEmitter<LibraryEvents> {
       const addKnown = (rows: PhotoRow[]) => {
         for (const r of rows) if (!knownIds.has(r.id) && (knownIds.add(r.id), true)) obs.known.push(r);
       };
-      const merge = (scan: ScanResult, unwritten = new Set<string>()) => {
-        this.remember(scan);
-        for (const f of scan.files) {
-          if (unwritten.has(f.path)) obs.unsure.push(f.path);
-          else obs.disk.push(f);
-        }
-        obs.unsure.push(...scan.unsure);
+      const merge = (seen: { disk: ScanResult['files']; unsure: string[] }) => {
+        obs.disk.push(...seen.disk);
+        obs.unsure.push(...seen.unsure);
       };
       for (const dir of dirs) {
         this.forgetProblems(dir);
-        // A folder copied in may hold photos still being written: they wait for their own event.
-        const scan = await scanTree(dir, ctx);
-        merge(scan, await this.watcher?.notYetWritten(scan.files));
+        merge(await this.scanWritten(dir, ctx));
         addKnown(rowsUnder(this.store, folder.id, dir, sep));
       }
       for (const file of files) {
         this.problems.delete(file);
-        merge(await statPhoto(file, ctx));
+        const scan = await statPhoto(file, ctx);
+        this.remember(scan);
+        merge({ disk: scan.files, unsure: scan.unsure });
         addKnown(rowsUnder(this.store, folder.id, file, sep));
       }
       observations.push(obs);
@@ -406,6 +402,17 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.syncWatchedRoots();
     if (observations.length || byFolder.size) this.emitFolders();
     this.rescanLater([...byFolder].flatMap(([folder, evs]) => evs.filter((e) => e.kind === 'dir').map((e) => ({ folder, dir: e.path }))));
+  }
+
+  /**
+   * A subtree as it is now. A folder copied in may hold photos still being written: those are left
+   * unsure (their rows, if any, kept) and wait for their own watcher event once whole.
+   */
+  private async scanWritten(dir: string, ctx: ReturnType<Library['scanContext']>): Promise<{ disk: ScanResult['files']; unsure: string[] }> {
+    const scan = await scanTree(dir, ctx);
+    this.remember(scan);
+    const unwritten = (await this.watcher?.notYetWritten(scan.files)) ?? new Set<string>();
+    return { disk: scan.files.filter((f) => !unwritten.has(f.path)), unsure: [...scan.unsure, ...unwritten] };
   }
 
   /**
@@ -424,9 +431,8 @@ export class Library extends EventEmitter<LibraryEvents> {
         for (const { folder, dir } of dirs) {
           const current = folders.find((f) => f.id === folder.id);
           if (!current || current.state === 'offline' || !(await this.rootPresent(current))) continue;
-          const scan = await scanTree(dir, this.scanContext(current));
-          this.remember(scan);
-          observations.push({ folderId: current.id, disk: scan.files, known: rowsUnder(this.store, current.id, dir, sep), unsure: scan.unsure });
+          const seen = await this.scanWritten(dir, this.scanContext(current));
+          observations.push({ folderId: current.id, ...seen, known: rowsUnder(this.store, current.id, dir, sep) });
         }
         await this.applyWithProblems(observations);
       });
