@@ -6,19 +6,21 @@
  *   npm run bench -- --scale            # this section only, 100k
  *   npm run bench -- --scale --1m       # 1,000,000 (builds for tens of minutes on 2 cores)
  *   npx tsx test/bench/scale.bench.ts 1000000
+ *   npx tsx test/bench/scale.bench.ts 1000000 --keep /var/tmp/scale-1m   # keep the library: a rerun
+ *                                       # skips writing and building (hours under load) and measures again
  *
  * Each step runs in its own process so open times and RSS are those of a fresh app, and the
  * "kill -9 mid-indexing" step is a real SIGKILL of a process adding photos through the index.
  * Rows: 1,000 photos per folder plus one folder of 20; capture dates spread over 10 years.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { blobToVector, VectorIndex } from '../../main/services/ann/index.ts';
+import { blobToVector, HNSW_PARAMS, VectorIndex } from '../../main/services/ann/index.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { openEncoder } from '../../main/services/encoder/index.ts';
 import { openStore, type Store } from '../../main/services/store/index.ts';
@@ -100,6 +102,22 @@ async function build(dataDir: string): Promise<Result> {
   await index.close();
   store.close();
   return { buildS, outcome, closeS: (performance.now() - c) / 1000 };
+}
+
+/**
+ * A kept library from an earlier run: the photos its crash step added are deleted (journalled like
+ * any deletion), and the index is opened, patched and saved, so the next open is a clean one.
+ */
+async function reset(dataDir: string, n: number): Promise<Result> {
+  const { store, index } = await openIndex(dataDir);
+  store.db.prepare('DELETE FROM photos WHERE id > ?').run(n);
+  await index.close();
+  const fresh = await openIndex(dataDir);
+  const outcome = fresh.index.openReport.outcome;
+  await fresh.index.close();
+  fresh.store.close();
+  store.close();
+  return { outcome };
 }
 
 /** Adds photos the way the indexer does (row + vector in one transaction, then the index, periodic saves) until killed. */
@@ -249,15 +267,23 @@ async function diskBytes(dataDir: string): Promise<{ db: number; index: number }
 
 const num = (r: Result, k: string) => Number(r[k]);
 
-export async function runScaleBench(n = 100_000): Promise<void> {
+/** `keep`: a folder that holds (or will hold) the library between runs; it is not deleted. */
+export async function runScaleBench(n = 100_000, keep?: string): Promise<void> {
   const label = n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
-  heading(`scale — ${label} photos (512-d clustered vectors, real SQLite + hnswlib)`);
-  const dataDir = await mkdtemp(join(tmpdir(), `leanlens-scale-${label}-`));
+  heading(`scale — ${label} photos (512-d clustered vectors, real SQLite + hnswlib ${HNSW_PARAMS})`);
+  info('machine', `${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' / ')} at start`, 'shared with other jobs: times are upper bounds');
+  const dataDir = keep ?? (await mkdtemp(join(tmpdir(), `leanlens-scale-${label}-`)));
+  if (keep) await mkdir(keep, { recursive: true });
   try {
-    const prep = await step(['prepare', dataDir, String(n)]);
-    info(`${label}: write rows + vectors to SQLite`, `${num(prep, 'prepareS').toFixed(0)} s`, `${Math.round(n / num(prep, 'prepareS'))} photos/s`);
-    const built = await step(['build', dataDir, String(n)]);
-    info(`${label}: build HNSW from SQLite (first open, single thread)`, `${num(built, 'buildS').toFixed(0)} s`, `${((num(built, 'buildS') * 1000) / n).toFixed(2)} ms/vector; save at close ${num(built, 'closeS').toFixed(1)} s`);
+    if (keep && existsSync(join(keep, 'index'))) {
+      const r = await step(['reset', dataDir, String(n)]);
+      info(`${label}: kept library from an earlier run`, dataDir, `reopened ${r.outcome}; writing and building not measured again`);
+    } else {
+      const prep = await step(['prepare', dataDir, String(n)]);
+      info(`${label}: write rows + vectors to SQLite`, `${num(prep, 'prepareS').toFixed(0)} s`, `${Math.round(n / num(prep, 'prepareS'))} photos/s`);
+      const built = await step(['build', dataDir, String(n)]);
+      info(`${label}: build HNSW from SQLite (first open, single thread)`, `${num(built, 'buildS').toFixed(0)} s`, `${((num(built, 'buildS') * 1000) / n).toFixed(2)} ms/vector; save at close ${num(built, 'closeS').toFixed(1)} s`);
+    }
     const disk = await diskBytes(dataDir);
     info(`${label}: disk per photo`, `${((disk.db + disk.index) / n / 1024).toFixed(2)} KB`, `SQLite ${mib(disk.db)}, index files ${mib(disk.index)}`);
 
@@ -289,7 +315,7 @@ export async function runScaleBench(n = 100_000): Promise<void> {
       'replaying the journal since the last save (or verifying the file) took too long',
     );
   } finally {
-    await rm(dataDir, { recursive: true, force: true });
+    if (!keep) await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -301,10 +327,12 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     let result: Result = {};
     if (name === 'prepare') result = prepare(dataDir!, n);
     else if (name === 'build') result = await build(dataDir!);
+    else if (name === 'reset') result = await reset(dataDir!, n);
     else if (name === 'crash-writer') await crashWriter(dataDir!, n);
     else if (name === 'measure') result = await measure(dataDir!, n, extra === 'queries');
     console.log(`RESULT ${JSON.stringify(result)}`);
   } else {
-    await runScaleBench(Number(args[0]) || undefined);
+    const keepAt = args.indexOf('--keep');
+    await runScaleBench(Number(args[0]) || undefined, keepAt >= 0 ? args[keepAt + 1] : undefined);
   }
 }

@@ -58,6 +58,8 @@ export {
   searchablePhotoIds,
   unsearchablePhotoIds,
   searchableVectors,
+  countSearchable,
+  searchableAmong,
   sampledSearchableVectors,
   newestSearchablePage,
   type PhotoFilter,
