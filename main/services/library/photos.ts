@@ -272,9 +272,16 @@ export function searchableVectors(store: Store, modelId: string, f: PhotoFilter)
  * About `n` searchable vectors spread evenly over the photo ids (every k-th id): a fair sample of
  * a query's score distribution when the library is too large to score every photo.
  */
-export function sampledSearchableVectors(store: Store, modelId: string, f: PhotoFilter, n: number): { id: number; vector: Buffer }[] {
+export function sampledSearchableVectors(
+  store: Store,
+  modelId: string,
+  f: PhotoFilter,
+  n: number,
+  /** How many vectors the model has, when the caller knows (the index does: counting 1M rows costs tens of ms). */
+  known?: number,
+): { id: number; vector: Buffer }[] {
   const { from, sql, params } = searchableWhere(f);
-  const count = store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
+  const count = known ?? store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
   const every = Math.max(1, Math.floor(count / Math.max(n, 1)));
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
