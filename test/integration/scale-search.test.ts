@@ -112,6 +112,19 @@ describe('filtered search in a 50,000-photo library', () => {
       expect(cut.hits.length).toBeGreaterThanOrEqual(27);
       expect(cut.hits.length).toBeLessThanOrEqual(30);
       expect(cut.total).toBe(cut.hits.length);
+
+      // A page smaller than the cut-off set: the page is full and the total still counts every
+      // photo above the cut-off (the search deepens past the page), with and without a filter.
+      const small = searchByVector(ctx, query, { folderId: mid, minScore, limit: 10 });
+      expect(small.hits).toHaveLength(10);
+      expect(small.total).toBeGreaterThanOrEqual(27);
+      expect(small.total).toBeLessThanOrEqual(30);
+      const everywhere = exactMid(query, [...vectors.keys()]);
+      const wide = searchByVector(ctx, query, { minScore: everywhere[29]!.s, limit: 10 });
+      expect(wide.hits).toHaveLength(10);
+      expect(wide.total).toBeGreaterThanOrEqual(27);
+      expect(wide.total).toBeLessThanOrEqual(30);
+      expect(recallAtK(everywhere.slice(0, 10).map((x) => x.id), wide.hits.map((h) => h.photo.id), 10)).toBeGreaterThanOrEqual(0.9);
     }
 
     // Photos a search must not offer (pending re-index, held as missing) are neither hits nor counted.

@@ -190,7 +190,7 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
       pool = candidateCount(ctx.index, accept, allowed, hidden, excluded);
       // Nothing to leave out (a settled library): no JavaScript callback for every node HNSW visits.
       const everyone = !allowed && hidden!.size === 0 && excluded.size === 0;
-      hits = deepen(ctx.index, query, everyone ? undefined : accept, minScore, want, pool).hits;
+      hits = deepen(ctx.index, query, everyone ? undefined : accept, minScore, need, want, pool).hits;
     }
     total = minScore === -Infinity ? pool : hits.length;
     ranked = sort === 'date' ? byDate(ctx.store, hits) : hits;
@@ -283,18 +283,22 @@ function postFiltered(
 }
 
 /**
- * HNSW search, doubling k until `want` hits pass the cut-off, a result falls below it (so every
- * hit has been seen), or the candidates run out.
+ * HNSW search from the page's depth (`need`), doubling k until `want` hits pass the cut-off, a
+ * result falls below it (so every hit has been seen), or the candidates run out. Starting at the
+ * page, not at `want`: with a cut-off `want` is MAX_DEPTH (5,000, for the total), and a first
+ * search that deep (ef 10,000) cost every cut-off search most of its time, while the cut-off
+ * usually falls within the first results.
  */
 function deepen(
   index: VectorIndex,
   query: Float32Array,
   accept: ((id: number) => boolean) | undefined,
   minScore: number,
+  need: number,
   want: number,
   pool: number,
 ): { hits: Scored[] } {
-  let k = Math.min(Math.max(want, 10), pool);
+  let k = Math.min(Math.max(need, 10), pool);
   for (;;) {
     const found = index.search(query, k, { filter: accept });
     const hits: Scored[] = [];
@@ -338,7 +342,8 @@ export function dotBlob(blob: Buffer, query: Float32Array): number {
   return dot(blobToVector(blob, query.length), query);
 }
 
-function dot(v: Float32Array, query: Float32Array): number {
+/** Cosine of two unit vectors of one model. */
+export function dot(v: Float32Array, query: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
   return s;

@@ -6,7 +6,8 @@
 import type { SearchCutoff, SearchResult } from '../../core/contract.ts';
 import { NEGATIVE_WEIGHT, adaptiveCutoff, scoreSpread } from '../../core/relevance.ts';
 import { countSearchable, isFiltered, sampledSearchableVectors, searchableAmong, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
-import { EXACT_CANDIDATES, dotBlob, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+import { EXACT_CANDIDATES, dotBlob, dot as dotVectors, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
 /** Photos whose scores estimate a large library's distribution; the best scores come from HNSW. */
 const SAMPLE = 4000;
@@ -89,14 +90,33 @@ function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFil
     const scores = all.map((h) => h.score);
     return { all, sample: scores, top: scores };
   }
-  const sample = sampledSearchableVectors(ctx.store, ctx.modelId, filter, SAMPLE, ctx.index.size)
+  const sample = sampleOf(ctx, filter)
     .filter((r) => !skip.has(r.id))
-    .map((r) => dot(r.vector));
+    .map((r) => dotVectors(r.vector, vector));
   // A broad filter's best scores come from the search itself (post-filtered HNSW, no id set).
   const top = filtered
     ? searchByVector(ctx, vector, { filter, excludeIds: [...skip], limit: TOP }).hits.map((h) => h.score)
     : ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) }).map((h) => h.score);
   return { all: null, sample, top };
+}
+
+/**
+ * The last sample of each index's library, per filter. Reading 4,000 vectors from SQLite was most of
+ * a search's time (about 200 ms of CPU per query at 20k photos on the shared machine), and a sample
+ * only estimates the spread of scores: reused while the index holds as many photos and the filter
+ * is the same; an edit that keeps the count leaves an estimate that is still fair.
+ */
+const samples = new WeakMap<VectorIndex, { key: string; size: number; rows: { id: number; vector: Float32Array }[] }>();
+
+function sampleOf(ctx: SearchContext, filter: PhotoFilter): { id: number; vector: Float32Array }[] {
+  const key = JSON.stringify(filter);
+  const kept = samples.get(ctx.index);
+  if (kept && kept.key === key && kept.size === ctx.index.size) return kept.rows;
+  const rows = sampledSearchableVectors(ctx.store, ctx.modelId, filter, SAMPLE, ctx.index.size)
+    .filter((r) => r.vector.byteLength === ctx.index.dim * 4)
+    .map((r) => ({ id: r.id, vector: blobToVector(r.vector, ctx.index.dim, r.id) }));
+  samples.set(ctx.index, { key, size: ctx.index.size, rows });
+  return rows;
 }
 
 function adaptiveFor(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): number {
