@@ -331,14 +331,14 @@ export async function runScaleBench(n = 100_000, keep?: string): Promise<void> {
     report(`${label}: ANN k=10 p50 / p95`, `${ms(num(clean, 'annP50'), 2)} / ${ms(num(clean, 'annP95'), 2)}${cpu(clean, 'ann')}`, `p95 ≤ ${TARGETS.annP95} ms`, num(clean, 'annP95') <= TARGETS.annP95, 'HNSW search slower than expected at this size');
     report(`${label}: recall@10 vs exact`, num(clean, 'recall').toFixed(3), `≥ ${TARGETS.recall}`, num(clean, 'recall') >= TARGETS.recall, 'raise ef in the ann service');
     info(`${label}: search service, no filter, p50 / p95`, `${ms(num(clean, 'plainP50'), 2)} / ${ms(num(clean, 'plainP95'), 2)}${cpu(clean, 'plain')}`);
-    report(`${label}: filtered by a folder of 1,000, p50 / p95`, `${ms(num(clean, 'folderP50'), 2)} / ${ms(num(clean, 'folderP95'), 2)}${cpu(clean, 'folder')}`, `p95 ≤ ${TARGETS.filteredP95} ms`, num(clean, 'folderP95') <= TARGETS.filteredP95, 'filtered path too slow');
-    report(`${label}: filtered by one year of ten (~10%), p50 / p95`, `${ms(num(clean, 'yearP50'), 2)} / ${ms(num(clean, 'yearP95'), 2)}${cpu(clean, 'year')}`, `p95 ≤ ${TARGETS.filteredP95} ms`, num(clean, 'yearP95') <= TARGETS.filteredP95, 'a broad filter loads its id set from SQLite on every query');
+    report(`${label}: filtered by a folder of 1,000, p50 / p95`, `${ms(num(clean, 'folderP50'), 2)} / ${ms(num(clean, 'folderP95'), 2)}${cpu(clean, 'folder')}`, `p95 ≤ ${TARGETS.filteredP95} ms`, num(clean, 'folderP95') <= TARGETS.filteredP95, 'exact scoring of the folder: reading its vectors from SQLite is most of it');
+    report(`${label}: filtered by one year of ten (~10%), p50 / p95`, `${ms(num(clean, 'yearP50'), 2)} / ${ms(num(clean, 'yearP95'), 2)}${cpu(clean, 'year')}`, `p95 ≤ ${TARGETS.filteredP95} ms`, num(clean, 'yearP95') <= TARGETS.filteredP95, 'HNSW searched deep enough to find the page among the filtered photos');
     for (const [what, k] of [['no filter', 'aPlain'], ['a folder of 1,000', 'aFolder'], ['one year of ten', 'aYear']] as const) {
       const p95 = num(clean, `${k}P95`);
       const line = `${label}: the app's search (adaptive cut-off), ${what}, p50 / p95`;
       const value = `${ms(num(clean, `${k}P50`), 2)} / ${ms(p95, 2)}${cpu(clean, k)}`;
       if (k === 'aPlain') info(line, value, 'the cut-off reads a sample of 4,000 vectors from SQLite');
-      else report(line, value, `p95 ≤ ${TARGETS.filteredP95} ms`, p95 <= TARGETS.filteredP95, 'the cut-off samples vectors and reads the best 200 besides the page');
+      else report(line, value, `p95 ≤ ${TARGETS.filteredP95} ms`, p95 <= TARGETS.filteredP95, 'the cut-off scores the filtered photos (or the best 200) besides the page: a second pass');
     }
     report(`${label}: a folder of 20 returns its 20`, `${num(clean, 'smallMinHits')} hits (fewest over ${QUERIES} queries), p95 ${ms(num(clean, 'smallP95'), 2)}`, '20', num(clean, 'smallMinHits') === 20, 'a selective filter lost results');
     const mem = await step(['rss', dataDir, String(n)]);
