@@ -60,6 +60,11 @@ export interface VectorSearchArgs {
   textQuery?: TextQuery;
   /** Only photos whose text matches `textQuery`. */
   textOnly?: boolean;
+  /**
+   * Every filtered candidate's exact score, when the caller computed them already (the query's
+   * cut-off scores a small filtered set): used instead of reading their vectors again.
+   */
+  exactScores?: Scored[];
 }
 
 export { searchQuery, type QuerySearchArgs, type WeightedVector } from './query.ts';
@@ -166,7 +171,7 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
   const matching = filtered ? countSearchable(ctx.store, filter) : ctx.index.size;
   if (matching <= EXACT_CANDIDATES) {
     // Exact: score every candidate, so the cut-off, total and date order are all exact.
-    const all = filtered ? exactOver(ctx, query, filter) : exactAll(ctx, query, unsearchablePhotoIds(ctx.store));
+    const all = filtered ? (args.exactScores ?? exactOver(ctx, query, filter)) : exactAll(ctx, query, unsearchablePhotoIds(ctx.store));
     const hits = all.filter((h) => h.score >= minScore && !excluded.has(h.id));
     total = hits.length;
     ranked = sort === 'date' ? byDate(ctx.store, hits) : hits.sort(byScoreDesc);

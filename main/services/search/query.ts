@@ -52,10 +52,13 @@ export function searchQuery(ctx: SearchContext, positives: WeightedVector[], neg
   }
 
   const vector = combine(positives, negatives);
-  const adaptive = adaptiveFor(ctx, vector, args.filter, dropped);
+  const d = distribution(ctx, vector, args.filter, dropped);
+  const adaptive = adaptiveCutoff(d.top, scoreSpread(d.sample));
   const mode: SearchCutoff['mode'] = args.minScore !== undefined ? 'fixed' : args.all ? 'all' : 'adaptive';
   const minScore = mode === 'fixed' ? args.minScore! : mode === 'adaptive' ? adaptive : -Infinity;
-  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped] });
+  // A small filtered set was scored for the cut-off already: the page reuses those scores.
+  const exactScores = isFiltered(args.filter) && d.all ? d.all : undefined;
+  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped], exactScores });
   return {
     ...result,
     tookMs: performance.now() - started,
@@ -117,11 +120,6 @@ function sampleOf(ctx: SearchContext, filter: PhotoFilter): { id: number; vector
     .map((r) => ({ id: r.id, vector: blobToVector(r.vector, ctx.index.dim, r.id) }));
   samples.set(ctx.index, { key, size: ctx.index.size, rows });
   return rows;
-}
-
-function adaptiveFor(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): number {
-  const d = distribution(ctx, vector, filter, skip);
-  return adaptiveCutoff(d.top, scoreSpread(d.sample));
 }
 
 /** The photos a (negative) term's adaptive cut-off finds relevant. */
