@@ -40,7 +40,7 @@ const META_URL_USES = {
   'main/services/encoder/index.ts': "processEntry(…, 'encoder-process')",
   'main/services/media/heic.ts': "workerEntry(…, 'heic-worker')",
   'main/services/media/heic-worker.ts': 'createRequire(import.meta.url) for libheif-js: resolved from node_modules, which stays external',
-  'main/services/text/engine.ts': 'createRequire(import.meta.url) for @tesseract.js-data/<lang>: resolved from node_modules, which stays external',
+  'main/services/text/engine.ts': 'createRequire(import.meta.url) for @tesseract.js-data/<lang> and the tesseract.js worker script: resolved from node_modules, which stays external',
   'main/lab/transforms/make-variant.ts': "workerEntry(…, 'tower-worker')",
   'main/lab/bench/speed.ts': "new URL('./child.js', …)",
   'main/electron/main.ts': 'not part of the CLI',

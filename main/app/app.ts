@@ -15,7 +15,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
-import { backupDatabase, claimDataFolder, LibraryInUse, openStore } from '../services/store/index.ts';
+import { AppError } from '../core/contract.ts';
+import { backupDatabase, claimDataFolder, diskFullMessage, isDiskFull, LibraryInUse, openStore } from '../services/store/index.ts';
 import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
@@ -195,16 +196,22 @@ export async function createApp(options: AppOptions): Promise<App> {
       return () => emitter.off(event, listener as (p: unknown) => void);
     },
     async sync(onProgress, options = {}) {
-      await library.reconcile();
-      const s = await model.loaded();
       const off = onProgress ? app.on('index.progress', onProgress) : () => undefined;
       try {
+        await library.reconcile();
+        const s = await model.loaded();
         s.indexer.resume();
         s.indexer.start();
         await s.indexer.whenIdle();
+        // Stopped by a full disk (or another cause no photo is to blame for): say so and what to do.
+        const stopped = s.indexer.progress().stopped;
+        if (stopped) throw new AppError('failed', stopped);
         await s.index.save();
         // A switch of model waiting for its indexing is carried out now, then the new model is in use.
         await model.finishSwitch(onProgress);
+      } catch (err) {
+        if (isDiskFull(err)) throw new AppError('failed', diskFullMessage(dataDir, status(ctx).pending));
+        throw err;
       } finally {
         off();
       }

@@ -481,6 +481,7 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
       `Folders:     ${folders.length}${folders.length ? '' : ' (add one with: leanlens folders add <path>)'}`,
       `Photos:      ${s.files} (${s.indexed} indexed, ${s.pending} pending${s.pending ? ': run leanlens index' : ''}, ${s.failed} failed)`,
       ...(s.text ? [textLine(s.text)] : []),
+      ...(s.progress.stopped ? [`Stopped:     ${s.progress.stopped}`] : []),
       ...attention(folders),
       ...s.errors.slice(0, 20).map((e) => `  failed: ${printable(e.path)}: ${e.reason}`),
     ].join('\n');

@@ -205,6 +205,8 @@ export interface IndexProgress {
   /** Seconds left at the current rate, null when unknown. */
   etaSeconds: number | null;
   current: string | null;
+  /** Why indexing paused by itself and what to do (e.g. the disk holding the data folder is full); absent otherwise. */
+  stopped?: string;
 }
 
 export interface FailedPhoto {

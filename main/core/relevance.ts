@@ -5,23 +5,27 @@
  * query, background noise for another), so no fixed threshold works. What is comparable is where a
  * photo sits in the query's own score distribution over the library, whose bulk (median, MAD) is
  * the photos unrelated to it. A photo is relevant when it comes within `fraction` of the way from
- * that bulk to the best photo, or stands far out of the bulk on its own (robust z ≥ `outstanding`:
- * a query with hundreds of matches keeps them all). Inside the kept band a wide gap (≥ `minGap`
- * robust σ) ends it early.
- * The parameters were tuned once on ShapesWorld queries of one colour set and are reported on
- * queries of the other colours (test/bench/relevance.bench.ts; notes/search-intent.md).
+ * that bulk to the best photo, or within `nearBest` robust σ of the best (a weak query whose best
+ * photo stands only a little out of the bulk keeps the photos the scores cannot tell from it), or
+ * stands far out of the bulk on its own (robust z ≥ `outstanding`: a query with hundreds of matches
+ * keeps them all). Inside the kept band a wide gap (≥ `minGap` robust σ) ends it early.
+ * The parameters were tuned once on ShapesWorld queries of one colour set (a 1,000-photo generated
+ * library) and are reported on queries of the other colours (test/bench/relevance.bench.ts;
+ * docs/search.md).
  */
 
 export interface RelevanceParams {
   /** How far from the bulk's median towards the best score the cut-off sits (0 = median, 1 = only the best). */
   fraction: number;
+  /** A photo within this many robust σ of the best score is relevant (the best's near ties). */
+  nearBest: number;
   /** A photo at this robust z-score or above is relevant whatever the best score is. */
   outstanding: number;
   /** A gap this wide (in robust σ) between consecutive kept scores ends the relevant set there. */
   minGap: number;
 }
 
-export const DEFAULT_RELEVANCE: RelevanceParams = { fraction: 0.9, outstanding: 4, minGap: 0.5 };
+export const DEFAULT_RELEVANCE: RelevanceParams = { fraction: 0.925, nearBest: 0.225, outstanding: 4, minGap: 0.25 };
 
 /**
  * How hard a negative term pushes (`red car -night`): a photo's score is its positive score minus
@@ -74,7 +78,7 @@ export function adaptiveCutoff(
   let best = -Infinity;
   for (let i = 0; i < top.length; i++) if (top[i]! > best) best = top[i]!;
   const band = spread.median + params.fraction * (best - spread.median);
-  let cut = Math.min(band, spread.median + params.outstanding * spread.sigma);
+  let cut = Math.min(band, best - params.nearBest * spread.sigma, spread.median + params.outstanding * spread.sigma);
   if (Number.isFinite(params.minGap)) {
     const kept = Array.from(top).filter((s) => s >= cut).sort((a, b) => b - a);
     for (let i = 0; i + 1 < kept.length; i++) {

@@ -129,20 +129,39 @@ export interface ScoredQuery {
   scores: Float32Array | number[];
 }
 
+/** Each query's spread, computed once (the parameter search scores the same query many times). */
+const spreads = new WeakMap<ScoredQuery['scores'], ReturnType<typeof scoreSpread>>();
+
 export function adaptive(q: ScoredQuery, params?: RelevanceParams): PRF {
-  return prf(above(q.scores, adaptiveCutoff(q.scores, scoreSpread(q.scores), params)), q.query.relevant);
+  let spread = spreads.get(q.scores);
+  if (!spread) spreads.set(q.scores, (spread = scoreSpread(q.scores)));
+  return prf(above(q.scores, adaptiveCutoff(q.scores, spread, params)), q.query.relevant);
 }
 
-/** The best single threshold over all queries, chosen knowing the answers (hindsight), and its mean. */
+/**
+ * The best single threshold over all queries, chosen knowing the answers (hindsight), and its mean:
+ * a grid of 400 steps over the score range, then 100 finer steps around the best of them.
+ */
 export function bestFixedThreshold(qs: ScoredQuery[]): { threshold: number; mean: PRF } {
-  const all = qs.flatMap((q) => Array.from(q.scores));
-  const lo = Math.min(...all);
-  const hi = Math.max(...all);
-  let best = { threshold: hi, mean: mean(qs.map((q) => prf(above(q.scores, hi), q.query.relevant))) };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const q of qs) {
+    for (const s of q.scores) {
+      if (s < lo) lo = s;
+      if (s > hi) hi = s;
+    }
+  }
+  const at = (t: number) => ({ threshold: t, mean: mean(qs.map((q) => prf(above(q.scores, t), q.query.relevant))) });
+  let best = at(hi);
+  const step = (hi - lo) / 400;
   for (let i = 0; i <= 400; i++) {
-    const t = lo + ((hi - lo) * i) / 400;
-    const m = mean(qs.map((q) => prf(above(q.scores, t), q.query.relevant)));
-    if (m.f1 > best.mean.f1) best = { threshold: t, mean: m };
+    const m = at(lo + step * i);
+    if (m.mean.f1 > best.mean.f1) best = m;
+  }
+  const centre = best.threshold;
+  for (let i = -50; i <= 50; i++) {
+    const m = at(centre + (step * i) / 50);
+    if (m.mean.f1 > best.mean.f1) best = m;
   }
   return best;
 }

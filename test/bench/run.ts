@@ -12,7 +12,9 @@
  * (test/bench/cli.bench.ts; alone: `npx tsx test/bench/cli.bench.ts`), text in photos
  * (OCR: test/bench/text.bench.ts; alone: `npx tsx test/bench/text.bench.ts`) and near-duplicate
  * precision/recall on coco-mini copies (test/bench/duplicates.bench.ts; all 801 photos with
- * LEANLENS_BENCH_DUPLICATES=all).
+ * LEANLENS_BENCH_DUPLICATES=all; relevance on a 1,000-photo generated library:
+ * LEANLENS_BENCH_RELEVANCE_PHOTOS=1000) and hostile requests to `serve`: counts tried and answered,
+ * memory before and after (test/bench/hostile.bench.ts; LEANLENS_BENCH_HOSTILE_ROUNDS=200 for a long run).
  *
  * Scale (issue 15 §1: test/bench/scale.bench.ts, then scan.bench.ts at 200k files) is its own
  * run, minutes to an hour:
@@ -37,6 +39,7 @@ import { runDuplicatesBench } from './duplicates.bench.ts';
 import { runScaleBench } from './scale.bench.ts';
 import { runScanBench } from './scan.bench.ts';
 import { runOrtSettingsBench } from './ort-settings.bench.ts';
+import { runHostileBench } from './hostile.bench.ts';
 import { heading, info, markdownTable, report, skipped } from './util.ts';
 
 /** Runs one bench module; a failure is reported and the other sections still run. */
@@ -115,6 +118,7 @@ export async function runBenchmarks(): Promise<string[]> {
   await section('switching models', () => runSwitchBench(), failed);
   await section('text in photos', runTextBench, failed);
   await section('near-duplicates', runDuplicatesBench, failed);
+  await section('hostile requests', () => runHostileBench(), failed);
   heading('scale');
   skipped('scale (100k / 1M photos)', 'its own run: npm run bench -- --scale [--1m]');
   const minutes = (performance.now() - started) / 60_000;

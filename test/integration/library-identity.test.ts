@@ -82,6 +82,64 @@ describe('file identity', () => {
   });
 });
 
+describe('name swaps in a big scan', () => {
+  it('two names swapped with 600 new files between them (other reconciliation chunks) are moves, not re-encodes', async () => {
+    h = await makeHarness();
+    const [first, last] = await writePhotos(h.photos, 2, 'x');
+    const a = join(h.photos, 'a.jpg');
+    const z = join(h.photos, 'z.jpg');
+    await rename(first!, a);
+    await rename(last!, z);
+    await h.library.addFolder(h.photos);
+    const idA = h.row(a)!.id;
+    const idZ = h.row(z)!.id;
+    h.addVector(idA);
+    h.addVector(idZ);
+    // 600 new files sort between a.jpg and z.jpg: the scan hashes a.jpg in its first chunk of
+    // 500 and z.jpg in its second.
+    const filler = await readFile((await writePhotos(h.dir, 1, 'filler'))[0]!);
+    for (let i = 0; i < 600; i++) await writeFile(join(h.photos, `m${String(i).padStart(3, '0')}.jpg`), filler);
+    const tmp = join(h.dir, 'swap.tmp');
+    await rename(a, tmp);
+    await rename(z, a);
+    await rename(tmp, z);
+
+    const changes = await h.library.reconcile();
+    expect(changes.changed).toEqual([]);
+    expect(changes.removed).toEqual([]);
+    expect(changes.added).toHaveLength(600);
+    expect(changes.moved.sort()).toEqual([idA, idZ].sort());
+    expect(h.row(a)!.id).toBe(idZ);
+    expect(h.row(z)!.id).toBe(idA);
+    expect(h.hasVector(idA) && h.hasVector(idZ)).toBe(true);
+    expect(await h.library.reconcile()).toEqual({ added: [], changed: [], removed: [], moved: [] });
+  });
+});
+
+describe('name rotations', () => {
+  it('three names rotated (each file takes the next name) move all three rows; a copy changed beside them is encoded again', async () => {
+    h = await makeHarness();
+    const paths = await writePhotos(h.photos, 4);
+    await h.library.addFolder(h.photos);
+    const ids = paths.map((p) => h.row(p)!.id);
+    for (const id of ids) h.addVector(id);
+    const [r0, r1, r2, other] = paths as [string, string, string, string];
+    const tmp = join(h.dir, 'rotate.tmp');
+    await rename(r2, tmp);
+    await rename(r1, r2);
+    await rename(r0, r1);
+    await rename(tmp, r0);
+    // The fourth file now holds r1's old bytes too (a copy): not part of the rotation.
+    await writeFile(other, await readFile(r2));
+
+    const changes = await h.library.reconcile();
+    expect(changes.moved.sort()).toEqual(ids.slice(0, 3).sort());
+    expect(changes.changed).toEqual([ids[3]]);
+    expect([h.row(r1)!.id, h.row(r2)!.id, h.row(r0)!.id]).toEqual(ids.slice(0, 3));
+    expect(h.hasVector(ids[3]!)).toBe(false);
+  });
+});
+
 describe('held deletions', () => {
   it('a later ordinary deletion in a folder held long ago is applied, not added to the hold', async () => {
     h = await makeHarness({ holdJoinMs: 50 });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ModelRegistry, loadTokenizer } from '../../main/services/models/index.ts';
 import { openEncoder } from '../../main/services/encoder/index.ts';
-import type { Manifest, ManifestEntry } from '../../main/core/model-spec.ts';
+import { CLIP_IO, type Manifest, type ManifestEntry } from '../../main/core/model-spec.ts';
 import type { DownloadProgress } from '../../main/core/contract.ts';
 import { serveFile, type ServeMode } from '../fixtures/download-server.ts';
 
@@ -248,17 +248,7 @@ describe('importFolder', () => {
     expect(info).toMatchObject({ id: 'my-clip-export', name: 'My CLIP export', dim: 64, installed: true, problems: [], role: 'other' });
     const resolved = registry.resolve(info.id);
     expect(resolved.imagePath).toBe(join(userDir, 'my-clip-export', 'vision_model.onnx'));
-    expect(resolved.io).toEqual({
-      imageInput: 'pixel_values',
-      imageOutput: 'image_embeds',
-      textInput: 'input_ids',
-      textMask: null,
-      textOutput: 'text_embeds',
-      textIds: 'int64',
-      imageBatch: null,
-      textBatch: null,
-      normalised: false,
-    });
+    expect(resolved.io).toEqual(CLIP_IO);
     expect(resolved.preprocess.size).toBe(224);
 
     const user = JSON.parse(readFileSync(join(userDir, 'manifest.json'), 'utf8')) as Manifest;

@@ -171,3 +171,47 @@ describe('app files', () => {
     }
   });
 });
+
+/** A package and, recursively, every package its package.json depends on, as installed here. */
+function dependencyClosure(name: string, from = join(root, 'package.json'), seen = new Map<string, string>()): Map<string, string> {
+  if (seen.has(name)) return seen;
+  const pj = createRequire(from).resolve(`${name}/package.json`);
+  seen.set(name, relative(root, join(pj, '..')));
+  for (const dep of Object.keys(JSON.parse(readFileSync(pj, 'utf8')).dependencies ?? {})) dependencyClosure(dep, pj, seen);
+  return seen;
+}
+
+describe('OCR in the packaged app (tesseract.js worker thread, WebAssembly engine, language data)', () => {
+  const unpacked = unpackFilter('linux', 'x64');
+  const keep = nodeModulesFilter('linux', 'x64');
+  const closure = dependencyClosure('tesseract.js');
+  const data = 'node_modules/@tesseract.js-data/eng/4.0.0_best_int/eng.traineddata.gz';
+
+  it('the worker script, the engines and the language data exist here (precondition)', () => {
+    expect([...closure.keys()]).toEqual(expect.arrayContaining(['tesseract.js', 'tesseract.js-core', 'wasm-feature-detect', 'node-fetch']));
+    for (const f of ['node_modules/tesseract.js/src/worker-script/node/index.js', 'node_modules/tesseract.js-core/tesseract-core-simd-lstm.wasm', data]) {
+      expect(existsSync(join(root, f)), f).toBe(true);
+    }
+  });
+
+  it.each([...closure.entries()])('unpacks and packs every file of %s (a worker thread requires it from app.asar.unpacked)', (_name, dir) => {
+    const files = findFiles(join(root, dir), () => true).filter((f) => !f.slice(dir.length).includes('/node_modules/'));
+    expect(files.length).toBeGreaterThan(0);
+    expect(files.filter((f) => !unpacked(f))).toEqual([]);
+    expect(files.filter((f) => !keep(f))).toEqual([]);
+  });
+
+  it('unpacks and packs the English language data', () => {
+    expect(unpacked(data)).toBe(true);
+    expect(keep(data)).toBe(true);
+  });
+
+  it('the engine points its worker and language data at app.asar.unpacked, where the files above go', async () => {
+    const { unpacked: toUnpacked } = await import('../../main/services/text/engine.ts');
+    const inAsar = join('/opt/LeanLens/resources/app.asar', 'node_modules/tesseract.js/src/worker-script/node/index.js');
+    expect(toUnpacked(inAsar)).toBe(join('/opt/LeanLens/resources/app.asar.unpacked', 'node_modules/tesseract.js/src/worker-script/node/index.js'));
+    expect(toUnpacked('C:\\LeanLens\\resources\\app.asar\\node_modules\\x')).toBe('C:\\LeanLens\\resources\\app.asar.unpacked\\node_modules\\x');
+    expect(toUnpacked(join(root, data))).toBe(join(root, data));
+    expect(toUnpacked('/a/app.asar.unpacked/b')).toBe('/a/app.asar.unpacked/b');
+  });
+});

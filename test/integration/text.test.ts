@@ -183,6 +183,29 @@ describe('text engine and pass', () => {
     expect(mayHaveText(await readGreyscale(byName('photo-00').file, FIRST_LOOK_SIZE))).toBe(false);
   });
 
+  it('reads a sign photographed at a tilt (straightened first), its word box on the sign', async () => {
+    // The level pharmacy sign turned 14° clockwise on a larger canvas: Tesseract alone misses
+    // tilts like this (deskew.ts); straightened, the word is read and boxed where it is.
+    const tilted = join(root, 'tilted-pharmacy.jpg');
+    await sharp(byName('sign-01-pharmacy.jpg').file).rotate(14, { background: '#777777' }).jpeg().toFile(tilted);
+    const { readPhoto } = await loadReader();
+    const engine = new TextEngine({ workers: 1 });
+    try {
+      const r = await readPhoto(engine, tilted);
+      const w = r.words.find((x) => x.text === 'PHARMACY');
+      expect(w, r.text).toBeDefined();
+      // The sign is in the middle of the photo; the box (of the tilted word) stays inside it.
+      const [x0, y0, x1, y1] = w!.box;
+      expect(x0).toBeGreaterThan(0.15);
+      expect(x1).toBeLessThan(0.85);
+      expect(y0).toBeGreaterThan(0.15);
+      expect(y1).toBeLessThan(0.85);
+      expect(x1 - x0).toBeGreaterThan(y1 - y0);
+    } finally {
+      await engine.close();
+    }
+  }, 60_000);
+
   it('waits while embedding works, pauses between photos and resumes', async () => {
     const { store } = tempStore();
     const folder = addFolder(store, shots);

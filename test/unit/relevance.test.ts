@@ -43,6 +43,20 @@ describe('adaptive relevance', () => {
     expect(adaptiveCutoff([])).toBe(Infinity);
   });
 
+  it('keeps the near ties of the best photo when the best stands only a little out of the bulk', () => {
+    // A weak query: the best photo is ~2.2 σ out; a second photo 0.2 σ below it is as good a match
+    // (the scores cannot tell them apart), yet sits under the band's 92.5 % of the way.
+    const bulk = library(500, 0.5, 0.2, []);
+    const { median, sigma } = scoreSpread(bulk);
+    const best = median + 2.2 * sigma;
+    const near = best - 0.2 * sigma;
+    const scores = [best, near, ...bulk];
+    const kept = (params = DEFAULT_RELEVANCE) => scores.filter((s) => s >= adaptiveCutoff(scores, scoreSpread(scores), params));
+    expect(kept()).toEqual([best, near]);
+    // Without the near-best term only the band decides, and it leaves the tie out.
+    expect(kept({ ...DEFAULT_RELEVANCE, nearBest: 0 })).toEqual([best]);
+  });
+
   it('a wide gap ends the relevant set early', () => {
     const scores = library(300, 0.2, 0.01, [0.9, 0.89, 0.5]);
     // σ ≈ 0.005 here: 0.9 → 0.89 is ~2σ, 0.89 → 0.5 is ~80σ.

@@ -1,39 +1,6 @@
-// The virtualized result grid renders only the rows on screen: the window maths, at 100,000 results.
+// Tile size of the result grids: whole tiles across, and at least three rows in a small window.
 import { describe, expect, it } from 'vitest';
-import { gridWindow, scrollToShow, tileLayout } from '../../renderer/src/lib/grid-window.ts';
-
-describe('result grid window', () => {
-  const base = { count: 100_000, width: 1000, height: 800, tile: 184, gap: 12, overscanRows: 2 };
-
-  it('lays out whole tiles per row and a spacer tall enough for every result', () => {
-    const w = gridWindow({ ...base, scrollTop: 0 });
-    expect(w.columns).toBe(5); // 5*184 + 4*12 = 968 <= 1000; 6 would need 1164
-    expect(w.totalRows).toBe(20_000);
-    expect(w.totalHeight).toBe(20_000 * 196 - 12);
-  });
-
-  it('renders only the visible rows plus overscan, wherever the scroll is', () => {
-    for (const scrollTop of [0, 123_456, 20_000 * 196 - 800]) {
-      const w = gridWindow({ ...base, scrollTop });
-      const rows = w.lastRow - w.firstRow;
-      expect(rows).toBeLessThanOrEqual(Math.ceil(800 / 196) + 1 + 4);
-      expect(w.firstRow * w.rowHeight).toBeLessThanOrEqual(scrollTop);
-      expect(w.lastRow === w.totalRows || w.lastRow * w.rowHeight >= scrollTop + 800).toBe(true);
-    }
-  });
-
-  it('copes with no results and a zero-width (not yet measured) viewport', () => {
-    const w = gridWindow({ ...base, count: 0, width: 0, scrollTop: 0 });
-    expect(w).toMatchObject({ columns: 1, totalRows: 0, totalHeight: 0, firstRow: 0, lastRow: 0 });
-  });
-
-  it('scrolls just enough to show an item above or below the viewport, and not at all when it is visible', () => {
-    const w = gridWindow({ ...base, scrollTop: 0 });
-    expect(scrollToShow(2, w, 0, 800)).toBe(0);
-    expect(scrollToShow(5 * 10, w, 0, 800)).toBe(11 * 196 - 800);
-    expect(scrollToShow(0, w, 5000, 800)).toBe(0);
-  });
-});
+import { tileLayout } from '../../renderer/src/lib/grid-window.ts';
 
 describe('result grid tile size', () => {
   it('keeps at least three rows on screen in an 800×600 window', () => {

@@ -28,8 +28,9 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Store } from '../store/index.ts';
+import { DiskFull, isDiskFull, type Store } from '../store/index.ts';
 import { TopK } from '../../core/ranking.ts';
+import { hnswFileProblem } from './file-check.ts';
 
 const { HierarchicalNSW } = hnswlib;
 type Hnsw = InstanceType<typeof HierarchicalNSW>;
@@ -244,7 +245,13 @@ export class VectorIndex {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.save();
+    try {
+      await this.save();
+    } catch (err) {
+      // The journal holds what the file lacks: the next open patches it. A full disk was already
+      // reported by whoever met it first (the indexer, or the save that ends indexing).
+      if (!isDiskFull(err)) this.log(`ann(${this.opts.modelId}): could not save the index at close (${(err as Error).message}); the next open catches up from SQLite`);
+    }
     await this.busy;
     this.closed = true;
     this.cache = null;
@@ -519,8 +526,12 @@ export class VectorIndex {
     const tmp = `${file}.tmp-${process.pid}`;
     const tmpLabels = `${labelsFile}.tmp-${process.pid}`;
     try {
-      await this.hnsw.writeIndex(tmp);
       await writeFile(tmpLabels, Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
+      await this.hnsw.writeIndex(tmp);
+      // hnswlib reports no write error (a full disk leaves a cut-off file): check the file is whole
+      // before it is hashed and trusted; the saved generation and the journal stay as they were.
+      const problem = await hnswFileProblem(tmp);
+      if (problem) throw new DiskFull(`The vector index file ${file} was not written whole (${problem})`);
       const [fileHash, head, { size }] = await Promise.all([hashFiles([tmp, tmpLabels]), hashHead(tmp), stat(tmp)]);
       // New names: the files `ann_state` points at stay untouched until the state moves on.
       await rename(tmp, file);

@@ -11,9 +11,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { dirname } from 'node:path';
 import type { FailedPhoto, IndexProgress } from '../../core/contract.ts';
 import type { PreprocessSpec } from '../../core/model-spec.ts';
-import type { Store } from '../store/index.ts';
+import { diskFullMessage, freeBytes, isDiskFull, type Store } from '../store/index.ts';
 import type { Encoder } from '../encoder/index.ts';
 import type { PreparedPhoto } from '../media/index.ts';
 import { vectorToBlob, type VectorIndex } from '../ann/index.ts';
@@ -37,6 +38,8 @@ export interface IndexerOptions {
   decodeConcurrency?: number;
   /** Save the ANN index at most this often while working (it is always saved when idle). Default 10 s. */
   saveEveryMs?: number;
+  /** After a full disk stopped indexing, how often free space is looked at (to go on by itself). Default 5 s. */
+  spaceCheckMs?: number;
   /** Decodes a photo; media.preparePhoto unless a caller (the lab) needs another source. */
   prepare?: (path: string, spec: PreprocessSpec) => Promise<PreparedPhoto>;
   log?: (message: string) => void;
@@ -72,6 +75,8 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   private idleWaiters: (() => void)[] = [];
   private lastSave = Date.now();
   private saving: Promise<void> = Promise.resolve();
+  /** Set while indexing is stopped by a full disk: polls free space and resumes when some was freed. */
+  private spaceWatch: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: IndexerOptions) {
     super();
@@ -92,7 +97,9 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   /** Starts working through the queue; idles when it is empty (call wake() on new work). */
   start(): void {
     if (this.stopping || this.paused || this.loop) return;
-    this.loop = this.run().finally(() => {
+    this.loop = this.run()
+      .catch((err) => this.stopOnError(err))
+      .finally(() => {
       this.loop = null;
       this.settleIdle();
       // Work may have arrived while the loop was winding down.
@@ -117,8 +124,10 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   }
 
   resume(): void {
+    this.stopWatchingSpace();
     if (!this.paused) return;
     this.paused = false;
+    this.meter.setStopped(null);
     this.queue.rewind();
     this.start();
   }
@@ -136,6 +145,7 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   /** Finishes the batch in flight, lets decodes finish (their photos stay pending), saves the index. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stopWatchingSpace();
     this.poke?.();
     await this.loop;
     await Promise.allSettled([...this.decoding]);
@@ -211,14 +221,20 @@ export class Indexer extends EventEmitter<IndexerEvents> {
       if (this.stopping) return this.queue.release(item.id);
       this.ready.push({ item, photo });
     } catch (err) {
-      // An unplugged drive is not a broken photo: it stays pending, its folder goes offline, and
-      // the photos are indexed when the drive returns.
-      if ((err as { code?: string }).code === 'missing' && (await folderWentOffline(this.opts.store, folderOfPhoto(this.opts.store, item.id)))) {
+      try {
+        // An unplugged drive is not a broken photo: it stays pending, its folder goes offline, and
+        // the photos are indexed when the drive returns.
+        if ((err as { code?: string }).code === 'missing' && (await folderWentOffline(this.opts.store, folderOfPhoto(this.opts.store, item.id)))) {
+          this.queue.release(item.id);
+          this.meter.adjustTotal(this.queue.remaining());
+          return;
+        }
+        this.markFailed(item, reasonOf(err));
+      } catch (writeErr) {
+        // Writing down the failure failed (a full disk): the photo stays pending.
         this.queue.release(item.id);
-        this.meter.adjustTotal(this.queue.remaining());
-        return;
+        this.stopOnError(writeErr);
       }
-      this.markFailed(item, reasonOf(err));
     }
   }
 
@@ -236,33 +252,92 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   private async encodeBatch(batch: Decoded[]): Promise<void> {
     this.encoding = true;
     try {
-      let vectors: Float32Array[] | null = null;
-      try {
-        vectors = await this.encode(batch);
-      } catch (err) {
-        if (isUnavailable(err)) return this.holdBack(batch, err);
-        // One bad tensor must not fail its neighbours: retry one by one, fail only the culprits.
-        // This is also the crash rule: when the encoder process dies with a batch in flight, each
-        // of its photos is retried once, alone, after the restart — only a photo that fails again
-        // (e.g. one that crashes ONNX Runtime every time) is marked failed, with the reason.
-        this.log(`indexer: batch of ${batch.length} failed to encode (${reasonOf(err)}); retrying one by one`);
-      }
-      if (vectors) this.commit(batch, vectors);
-      else {
-        for (let i = 0; i < batch.length; i++) {
-          const d = batch[i]!;
-          try {
-            this.commit([d], await this.encode([d]));
-          } catch (err) {
-            if (isUnavailable(err)) return this.holdBack(batch.slice(i), err);
-            this.markFailed(d.item, `could not be encoded: ${reasonOf(err)}`);
-          }
-        }
-      }
+      await this.encodeAndCommit(batch);
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      // Nothing of the batch is lost: its transaction rolled back, so its photos stay pending.
+      for (const d of batch) this.queue.release(d.item.id);
+      this.stopOnError(err);
+      return;
     } finally {
       this.encoding = false;
     }
     if (Date.now() - this.lastSave >= this.saveEveryMs) void this.saveIndex({ whileBusy: true });
+  }
+
+  private async encodeAndCommit(batch: Decoded[]): Promise<void> {
+    let vectors: Float32Array[] | null = null;
+    try {
+      vectors = await this.encode(batch);
+    } catch (err) {
+      if (isUnavailable(err)) return this.holdBack(batch, err);
+      // One bad tensor must not fail its neighbours: retry one by one, fail only the culprits.
+      // This is also the crash rule: when the encoder process dies with a batch in flight, each
+      // of its photos is retried once, alone, after the restart — only a photo that fails again
+      // (e.g. one that crashes ONNX Runtime every time) is marked failed, with the reason.
+      this.log(`indexer: batch of ${batch.length} failed to encode (${reasonOf(err)}); retrying one by one`);
+    }
+    if (vectors) this.commit(batch, vectors);
+    else {
+      for (let i = 0; i < batch.length; i++) {
+        const d = batch[i]!;
+        try {
+          this.commit([d], await this.encode([d]));
+        } catch (err) {
+          if (isUnavailable(err)) return this.holdBack(batch.slice(i), err);
+          if (isDiskFull(err)) throw err; // not this photo's fault
+          this.markFailed(d.item, `could not be encoded: ${reasonOf(err)}`);
+        }
+      }
+    }
+  }
+
+  /**
+   * Indexing cannot go on for a reason no photo is to blame for. A full disk pauses it with the
+   * message status shows, and free space is then looked at every few seconds: once some was freed
+   * indexing resumes by itself (a `leanlens index` run exits with the message instead). Anything
+   * else unexpected also pauses, with its reason, rather than killing the process.
+   */
+  private stopOnError(err: unknown): void {
+    if (this.meter.snapshot().stopped) return;
+    const dataDir = dirname(this.opts.store.path);
+    let message: string;
+    if (isDiskFull(err)) {
+      let waiting = 0;
+      try {
+        waiting = this.queue.remaining(true);
+      } catch {
+        // counting is only for the message
+      }
+      message = diskFullMessage(dataDir, waiting);
+      void this.watchForSpace(dataDir);
+    } else {
+      message = `Indexing stopped: ${reasonOf(err)}`;
+    }
+    this.log(`indexer: stopped (${reasonOf(err)})`);
+    this.pause();
+    this.meter.setStopped(message);
+  }
+
+  private async watchForSpace(dataDir: string): Promise<void> {
+    this.stopWatchingSpace();
+    const atStop = (await freeBytes(dataDir)) ?? 0;
+    if (this.stopping) return;
+    // Resume once at least 1 MiB more is free than when it stopped (the next batch needs a few pages).
+    this.spaceWatch = setInterval(() => {
+      void freeBytes(dataDir).then((free) => {
+        if (free !== null && free >= atStop + 1024 * 1024 && this.spaceWatch) {
+          this.log(`indexer: space was freed in ${dataDir}; indexing goes on`);
+          this.resume();
+        }
+      });
+    }, this.opts.spaceCheckMs ?? 5000);
+    this.spaceWatch.unref();
+  }
+
+  private stopWatchingSpace(): void {
+    if (this.spaceWatch) clearInterval(this.spaceWatch);
+    this.spaceWatch = null;
   }
 
   /**
@@ -321,7 +396,8 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     this.lastSave = Date.now();
     this.saving = this.saving
       .then(() => this.opts.index.save(opts))
-      .catch((err) => this.log(`indexer: could not save the vector index: ${reasonOf(err)}`));
+      // Nothing is lost (the journal covers what the file lacks); a full disk is reported once, by stopOnError.
+      .catch((err) => (isDiskFull(err) ? this.stopOnError(err) : this.log(`indexer: could not save the vector index: ${reasonOf(err)}`)));
     return this.saving;
   }
 }

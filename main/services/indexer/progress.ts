@@ -19,6 +19,7 @@ export class ProgressMeter {
   private samples: { at: number; n: number }[] = [];
   private lastEmit = 0;
   private timer: NodeJS.Timeout | null = null;
+  private stopped: string | null = null;
 
   /** A run starts; counters restart unless we are coming back from a pause. */
   begin(remaining: number): void {
@@ -59,6 +60,12 @@ export class ProgressMeter {
     this.emit(true);
   }
 
+  /** Why indexing paused by itself (a full disk), or null when it did not. */
+  setStopped(reason: string | null): void {
+    this.stopped = reason;
+    this.emit(true);
+  }
+
   snapshot(): IndexProgress {
     const now = Date.now();
     while (this.samples.length > 0 && now - this.samples[0]!.at > WINDOW_MS) this.samples.shift();
@@ -76,6 +83,7 @@ export class ProgressMeter {
       rate,
       etaSeconds: rate > 0 ? left / rate : left === 0 ? 0 : null,
       current: this.file,
+      ...(this.stopped ? { stopped: this.stopped } : {}),
     };
   }
 

@@ -359,14 +359,8 @@ export function markPhotoFailed(store: Store, photo: { id: number; size: number;
   return r.changes === 1;
 }
 
-export interface IndexedFacts {
-  width: number | null;
-  height: number | null;
-  takenAt: number | null;
-  takenAtSource: 'exif' | 'file' | null;
-  camera: string | null;
-  format: string | null;
-}
+/** What decoding a photo found out about it: the contract's own fields, so the two cannot drift. */
+export type IndexedFacts = Pick<Photo, 'width' | 'height' | 'takenAt' | 'takenAtSource' | 'camera' | 'format'>;
 
 /**
  * Records a photo as indexed with what its decode found, unless it changed since it was queued or

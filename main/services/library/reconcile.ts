@@ -247,7 +247,11 @@ export async function applyObservations(
     await yieldToEventLoop();
   };
 
-  // 1+2. New and suspect files, hashed and written one chunk at a time.
+  // 1+2. New and suspect files, hashed and written one chunk at a time. A file whose content
+  // changed waits until every chunk is hashed: its old content may have gone to a name in a later
+  // chunk (swapped or rotated names), and then its row follows that content instead of being
+  // encoded again. Changed files are few in a big scan, so new rows still reach the indexer early.
+  const changedContent: Hashed[] = [];
   for (let i = 0; i < toHash.length; i += BATCH) {
     const chunk = toHash.slice(i, i + BATCH);
     await mapLimited(chunk, HASH_CONCURRENCY, async (h) => {
@@ -258,11 +262,20 @@ export async function applyObservations(
         h.error = `cannot read file: ${describeError(err)}`;
       }
     });
-    const swapped = swappedNames(chunk);
-    if (swapped.size) planSwaps(swapped);
-    for (const h of chunk) if (!swapped.has(h)) planWrite(h);
+    for (const h of chunk) {
+      if (contentChanged(h)) changedContent.push(h);
+      else planWrite(h);
+    }
     await commit();
   }
+  const swapped = swappedNames(changedContent);
+  if (swapped.size) planSwaps(swapped);
+  for (const h of changedContent) {
+    if (swapped.has(h)) continue;
+    planWrite(h);
+    if (ops.length >= BATCH) await commit();
+  }
+  await commit();
   for (const { row, file } of reappeared) {
     ops.push(() => void touch.run({ ...identity(file), now, id: row.id }));
     if (ops.length >= BATCH) await commit();
@@ -297,24 +310,43 @@ export async function applyObservations(
   return changes;
 }
 
+/** A known file read again whose bytes are not the ones its row has. */
+function contentChanged(h: Hashed): boolean {
+  return h.row !== null && h.hash !== null && h.row.hash !== null && h.hash !== h.row.hash;
+}
+
 /**
  * Paths whose new content is another path's old content, closed under that relation (a swap of
  * two names, or a rotation of several): each maps to the row that held its content. A changed
  * file whose old content went nowhere in the set is left to the ordinary rules.
+ *
+ * Each file points at the file whose old content it now has; the swaps and rotations are the
+ * cycles of that graph. Found in one walk per file (linear: the set is the whole scan's changed
+ * files, and a renaming tool can produce long chains that are not cycles).
  */
-function swappedNames(chunk: Hashed[]): Map<Hashed, PhotoRow> {
-  const changed = chunk.filter((h) => h.row && h.hash && h.row.hash && h.hash !== h.row.hash);
-  if (changed.length < 2) return new Map();
+function swappedNames(changed: Hashed[]): Map<Hashed, PhotoRow> {
+  const out = new Map<Hashed, PhotoRow>();
+  if (changed.length < 2) return out;
   const byOldHash = new Map<string, Hashed>();
   for (const h of changed) if (!byOldHash.has(h.row!.hash!)) byOldHash.set(h.row!.hash!, h);
-  // h takes the row of source(h); keep only entries whose source is kept and whose row is taken.
-  let kept = new Set(changed.filter((h) => byOldHash.has(h.hash!)));
-  for (let size = -1; size !== kept.size; ) {
-    size = kept.size;
-    const taken = new Set([...kept].map((h) => byOldHash.get(h.hash!)!));
-    kept = new Set([...kept].filter((h) => taken.has(h) && kept.has(byOldHash.get(h.hash!)!)));
+  const source = (h: Hashed) => byOldHash.get(h.hash!);
+  const ON_WALK = 1;
+  const DONE = 2;
+  const state = new Map<Hashed, number>();
+  for (const start of changed) {
+    const walk: Hashed[] = [];
+    let h: Hashed | undefined = start;
+    while (h && !state.has(h)) {
+      state.set(h, ON_WALK);
+      walk.push(h);
+      h = source(h);
+    }
+    if (h && state.get(h) === ON_WALK) {
+      for (let i = walk.indexOf(h); i < walk.length; i++) out.set(walk[i]!, source(walk[i]!)!.row!);
+    }
+    for (const w of walk) state.set(w, DONE);
   }
-  return new Map([...kept].map((h) => [h, byOldHash.get(h.hash!)!.row!]));
+  return out;
 }
 
 /** Recounts held deletions and sets the folder's state from them. */

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { AppError } from '../../core/contract.ts';
+import { boxBack, estimateSkew, MAX_SKEW_DEGREES, MIN_SKEW_DEGREES, turn } from './deskew.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -36,13 +37,27 @@ export function languageDataDir(lang: string): string {
   } catch {
     throw new AppError('unsupported', `the OCR language data for "${lang}" is not installed: run \`npm install @tesseract.js-data/${lang}\``);
   }
-  const dir = join(dirname(packageJson), DATA_VARIANT);
+  const dir = unpacked(join(dirname(packageJson), DATA_VARIANT));
   if (!existsSync(join(dir, `${lang}.traineddata.gz`))) {
     throw new AppError('unsupported', `the OCR language data for "${lang}" is incomplete: ${join(dir, `${lang}.traineddata.gz`)} is missing; reinstall @tesseract.js-data/${lang}`);
   }
   return dir;
 }
 
+/**
+ * In the packaged app node_modules lies inside app.asar, which a worker thread and the
+ * WebAssembly engine's file reads cannot open; electron-builder.yml unpacks tesseract.js, its
+ * dependencies and the language data beside it into app.asar.unpacked, and this points there.
+ * Outside a package the path is returned as it is.
+ */
+export function unpacked(path: string): string {
+  return path.replace(/([\\/])app\.asar([\\/])/, '$1app.asar.unpacked$2');
+}
+
+/** The worker thread's script, from the unpacked copy in a packaged app. */
+function workerScript(): string {
+  return unpacked(require.resolve('tesseract.js/src/worker-script/node/index.js'));
+}
 
 export interface TextEngineOptions {
   /** Worker threads reading at once. */
@@ -90,9 +105,15 @@ export class TextEngine {
    * passes read the same place differently, both confident readings are kept.
    */
   async read(image: GreyPixels): Promise<OcrResult> {
-    const first = await this.recognise(toPgm(image, false));
-    const second = await this.recognise(toPgm(image, true));
-    return { words: merge(first.words, second.words) };
+    // A clearly tilted photo (a sign shot at an angle) is read straightened: see deskew.ts.
+    const tilt = estimateSkew(image);
+    const turned = Math.abs(tilt) >= MIN_SKEW_DEGREES && Math.abs(tilt) <= MAX_SKEW_DEGREES ? turn(image, tilt) : null;
+    const target = turned?.image ?? image;
+    const first = await this.recognise(toPgm(target, false));
+    const second = await this.recognise(toPgm(target, true));
+    const words = merge(first.words, second.words);
+    if (!turned) return { words };
+    return { words: words.map((w) => ({ ...w, box: boxBack(turned, w.box, image.width, image.height) })) };
   }
 
   private async recognise(image: Buffer): Promise<OcrResult> {
@@ -155,6 +176,7 @@ export class TextEngine {
     // working directory.
     const worker = await createWorker(this.languages, OEM.LSTM_ONLY, {
       langPath: languageDataDir(this.languages[0]!),
+      workerPath: workerScript(),
       cacheMethod: 'none',
       gzip: true,
       logger: () => undefined,

@@ -1,48 +1,4 @@
-/**
- * Which rows of a fixed-size tile grid are on screen. Pure maths, so the virtualized grid renders
- * only these rows whether it holds 20 results or 100,000.
- */
-export interface GridWindow {
-  columns: number;
-  rowHeight: number;
-  totalRows: number;
-  totalHeight: number;
-  firstRow: number;
-  /** Exclusive. */
-  lastRow: number;
-}
-
-export function gridWindow(opts: {
-  count: number;
-  width: number;
-  height: number;
-  scrollTop: number;
-  tile: number;
-  gap: number;
-  overscanRows?: number;
-}): GridWindow {
-  const { count, width, height, scrollTop, tile, gap } = opts;
-  const overscan = opts.overscanRows ?? 2;
-  const columns = Math.max(1, Math.floor((Math.max(0, width) + gap) / (tile + gap)));
-  const rowHeight = tile + gap;
-  const totalRows = Math.ceil(count / columns);
-  const totalHeight = Math.max(0, totalRows * rowHeight - gap);
-  const firstVisible = Math.floor(Math.max(0, scrollTop) / rowHeight);
-  const visibleRows = Math.ceil(Math.max(1, height) / rowHeight) + 1;
-  const firstRow = Math.max(0, Math.min(totalRows, firstVisible - overscan));
-  const lastRow = Math.max(firstRow, Math.min(totalRows, firstVisible + visibleRows + overscan));
-  return { columns, rowHeight, totalRows, totalHeight, firstRow, lastRow };
-}
-
-/** The scrollTop that brings item `index` into view (unchanged when it already is). */
-export function scrollToShow(index: number, w: GridWindow, scrollTop: number, height: number): number {
-  const row = Math.floor(index / w.columns);
-  const top = row * w.rowHeight;
-  const bottom = top + w.rowHeight;
-  if (top < scrollTop) return top;
-  if (bottom > scrollTop + height) return bottom - height;
-  return scrollTop;
-}
+/** Pure grid maths shared by the result grids: tile size for a viewport and keyboard steps. */
 
 /**
  * Columns and tile size for a viewport: tiles at least `minTile` wide, but never so tall that fewer

@@ -153,6 +153,12 @@ export class AppState {
     }
   }
 
+  /** A folder's own name (the last part of its path), as the user named it on disk; null for an unknown id. */
+  folderName(id: number): string | null {
+    const f = this.folders.find((x) => x.id === id);
+    return f ? (f.path.split(/[\\/]/).filter(Boolean).at(-1) ?? f.path) : null;
+  }
+
   async loadFolders() {
     this.folders = await this.client['folders.list']({});
     this.foldersLoaded = true;
