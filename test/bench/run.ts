@@ -20,6 +20,7 @@
  * run, minutes to an hour:
  *   npm run bench -- --scale          # 100k photos
  *   npm run bench -- --scale --1m     # 1,000,000 photos
+ *   npm run bench -- --scale --keep DIR   # keep the library in DIR; a rerun measures it again without rebuilding
  */
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -127,10 +128,10 @@ export async function runBenchmarks(): Promise<string[]> {
 }
 
 /** `--scale [--1m]`: the scale section alone, with its table. */
-async function runScaleOnly(n: number): Promise<string[]> {
+async function runScaleOnly(n: number, keep?: string): Promise<string[]> {
   const failed: string[] = [];
   console.log(`LeanLens scale benchmark — ${availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
-  await section('scale', () => runScaleBench(n), failed);
+  await section('scale', () => runScaleBench(n, keep), failed);
   await section('scan 200k', () => runScanBench(), failed);
   console.log(`\n${markdownTable()}`);
   return failed;
@@ -138,6 +139,7 @@ async function runScaleOnly(n: number): Promise<string[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
-  const failed = args.includes('--scale') ? await runScaleOnly(args.includes('--1m') ? 1_000_000 : 100_000) : await runBenchmarks();
+  const keep = args.includes('--keep') ? args[args.indexOf('--keep') + 1] : undefined;
+  const failed = args.includes('--scale') ? await runScaleOnly(args.includes('--1m') ? 1_000_000 : 100_000, keep) : await runBenchmarks();
   if (failed.length) process.exitCode = 1;
 }

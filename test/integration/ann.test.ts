@@ -3,7 +3,7 @@
  * persistence, automatic rebuild from damaged or missing files, removal.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VectorIndex } from '../../main/services/ann/index.ts';
@@ -110,7 +110,8 @@ describe('VectorIndex', () => {
     await index.close();
   });
 
-  for (const damage of ['deleted', 'truncated', 'garbage'] as const) {
+  // 'changed inside': same size and header, so hnswlib reads it while the whole file is hashed; the hash must still win.
+  for (const damage of ['deleted', 'truncated', 'garbage', 'changed inside'] as const) {
     it(`rebuilds automatically when the index file is ${damage}, with the same results`, async () => {
       const dim = 32;
       const { store, indexDir } = setup(1000, dim);
@@ -123,6 +124,12 @@ describe('VectorIndex', () => {
       if (damage === 'deleted') await rm(file);
       if (damage === 'truncated') truncateSync(file, Math.floor(statSync(file).size / 2));
       if (damage === 'garbage') writeFileSync(file, Buffer.alloc(statSync(file).size, 0x5a));
+      if (damage === 'changed inside') {
+        const bytes = readFileSync(file);
+        expect(bytes.byteLength).toBeGreaterThan(128 * 1024); // past the 64 KiB header check
+        bytes.fill(0x5a, Math.floor(bytes.byteLength * 0.75), Math.floor(bytes.byteLength * 0.75) + 64);
+        writeFileSync(file, bytes);
+      }
 
       const { index, logs } = await openIndex(store, indexDir, dim);
       expect(index.openReport.outcome).toBe('rebuilt');
@@ -140,6 +147,20 @@ describe('VectorIndex', () => {
       await again.index.close();
     });
   }
+
+  it('still loads an index saved before the header check (state v2: whole-file hash only)', async () => {
+    const dim = 32;
+    const { store, indexDir } = setup(1000, dim);
+    await (await openIndex(store, indexDir, dim)).index.close();
+    const row = store.db.prepare<[string], string>('SELECT checksum FROM ann_state WHERE model_id = ?').pluck().get(MODEL)!;
+    const { size, head, ...v2 } = JSON.parse(row) as Record<string, unknown>;
+    expect([typeof size, typeof head]).toEqual(['number', 'string']);
+    store.db.prepare('UPDATE ann_state SET checksum = ? WHERE model_id = ?').run(JSON.stringify({ ...v2, v: 2 }), MODEL);
+    const { index } = await openIndex(store, indexDir, dim);
+    expect(index.openReport.outcome).toBe('loaded');
+    expect(index.size).toBe(1000);
+    await index.close();
+  });
 
   it('patches vectors replaced, added and deleted since the save from the journal, without a rebuild', async () => {
     const dim = 16;

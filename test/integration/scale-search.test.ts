@@ -1,8 +1,9 @@
 /**
  * Issue 15 §1, correctness at scale (timing lives in `npm run bench -- --scale`):
  * - a filter that keeps very few photos of a big library (a folder of 20 in 50,000) returns all of
- *   them, and a mid-sized folder (above the exact-scan limit, so HNSW's filtered search) returns
- *   a full page, best first, that agrees with an exact scan;
+ *   them, and a mid-sized folder (above the exact-scan limit, so HNSW: post-filtered results for a
+ *   page of 50, hnswlib's filter callback for a page of 400) returns a full page, best first, that
+ *   agrees with an exact scan, honouring excluded photos, a cut-off and unsearchable photos;
  * - exact copies of one photo in different folders are each listed and searchable, and deleting
  *   one copy never removes the others (real app, colour-oracle model, real files).
  */
@@ -83,7 +84,62 @@ describe('filtered search in a 50,000-photo library', () => {
       const byDate = searchByVector(ctx, query, { from, to: from + 29 * 1000, limit: 50 });
       expect(byDate.hits.map((h) => h.photo.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => 30_001 + i));
     }
-  }, 180_000);
+
+    // The broad-filter paths, checked against an exact scan of the folder. A page of 50 from 12% of
+    // the library post-filters unfiltered HNSW results; a page of 400 would need HNSW 5,000 deep,
+    // so hnswlib's filter callback over the folder's ids answers it instead.
+    const exactMid = (query: Float32Array, ids: number[]) =>
+      ids.map((id) => ({ id, s: vectors.get(id)!.reduce((a, x, d) => a + x * query[d]!, 0) })).sort((a, b) => b.s - a.s);
+    for (let q = 0; q < 3; q++) {
+      const query = randomUnitVector(DIM, rand);
+      const truth = exactMid(query, midIds);
+      const page = searchByVector(ctx, query, { folderId: mid, limit: 400 });
+      expect(page.hits).toHaveLength(400);
+      expect(page.hits.every((h) => h.photo.folderId === mid)).toBe(true);
+      expect(recallAtK(truth.slice(0, 400).map((x) => x.id), page.hits.map((h) => h.photo.id), 400)).toBeGreaterThanOrEqual(0.9);
+
+      // Excluded photos stay out and out of the total; the page is still full.
+      const excludeIds = truth.slice(0, 5).map((x) => x.id);
+      const without = searchByVector(ctx, query, { folderId: mid, limit: 50, excludeIds });
+      expect(without.hits).toHaveLength(50);
+      expect(without.hits.some((h) => excludeIds.includes(h.photo.id))).toBe(false);
+      expect(without.total).toBe(midIds.length - 5);
+
+      // A cut-off: the hits are the folder's photos above it (HNSW may miss one or two), best first.
+      const minScore = truth[29]!.s;
+      const cut = searchByVector(ctx, query, { folderId: mid, minScore, limit: 100 });
+      expect(cut.hits.every((h) => h.photo.folderId === mid && h.score >= minScore - 1e-6)).toBe(true);
+      expect(cut.hits.length).toBeGreaterThanOrEqual(27);
+      expect(cut.hits.length).toBeLessThanOrEqual(30);
+      expect(cut.total).toBe(cut.hits.length);
+
+      // A page smaller than the cut-off set: the page is full and the total still counts every
+      // photo above the cut-off (the search deepens past the page), with and without a filter.
+      const small = searchByVector(ctx, query, { folderId: mid, minScore, limit: 10 });
+      expect(small.hits).toHaveLength(10);
+      expect(small.total).toBeGreaterThanOrEqual(27);
+      expect(small.total).toBeLessThanOrEqual(30);
+      const everywhere = exactMid(query, [...vectors.keys()]);
+      const wide = searchByVector(ctx, query, { minScore: everywhere[29]!.s, limit: 10 });
+      expect(wide.hits).toHaveLength(10);
+      expect(wide.total).toBeGreaterThanOrEqual(27);
+      expect(wide.total).toBeLessThanOrEqual(30);
+      expect(recallAtK(everywhere.slice(0, 10).map((x) => x.id), wide.hits.map((h) => h.photo.id), 10)).toBeGreaterThanOrEqual(0.9);
+    }
+
+    // Photos a search must not offer (pending re-index, held as missing) are neither hits nor counted.
+    const gone = midIds.slice(0, 5);
+    store.db.prepare(`UPDATE photos SET status = 'pending' WHERE id IN (${gone.slice(0, 2).join(',')})`).run();
+    store.db.prepare(`UPDATE photos SET missing_since = 1 WHERE id IN (${gone.slice(2).join(',')})`).run();
+    for (const limit of [50, 400]) {
+      for (const id of gone) {
+        const r = searchByVector(ctx, vectors.get(id)!, { folderId: mid, limit }); // the photo itself would be the best match
+        expect(r.total).toBe(midIds.length - 5);
+        expect(r.hits).toHaveLength(limit); // a page full of photos that may be shown, not one short
+        expect(r.hits.some((h) => gone.includes(h.photo.id))).toBe(false);
+      }
+    }
+  }, 300_000);
 });
 
 const oracle = resolveTestModel('color-oracle');

@@ -55,6 +55,8 @@ export {
   searchablePhotoIds,
   unsearchablePhotoIds,
   searchableVectors,
+  countSearchable,
+  searchableAmong,
   sampledSearchableVectors,
   newestSearchablePage,
   type PhotoFilter,

@@ -147,16 +147,20 @@ function likeLiteral(text: string): string {
 }
 
 /**
- * The WHERE clause of a search over indexed photos matching `f` (starting with `WHERE`). With a
- * folder or date filter, `+p.status` keeps SQLite off the status index — nearly every row is
- * 'indexed', so that index means a scan of the whole library (seconds at 1M photos) — and on
- * photos_folder / photos_taken instead. Joins to `vectors` are CROSS JOINs for the same reason:
- * photos first, so a date range is not answered by walking every vector of the model.
+ * The FROM and WHERE of a search over indexed photos matching `f`. A folder or date filter names
+ * its partial index (migration 013: only searchable photos, so a count or an id list reads no
+ * table rows); left to itself SQLite prefers photos_timeline (status, taken_at), which needs a
+ * row lookup per photo, or photos_status, which means walking the whole library (nearly every row
+ * is 'indexed'). Other filters (names, formats, cameras) keep SQLite off the status index with
+ * `+p.status`. Joins to `vectors` are CROSS JOINs for the same reason: photos first, so a date
+ * range is not answered by walking every vector of the model.
  */
-function searchableWhere(f: PhotoFilter): { sql: string; params: Record<string, number | string> } {
+function searchableWhere(f: PhotoFilter): { from: string; sql: string; params: Record<string, number | string> } {
   const { sql, params } = filterSql(f);
-  // Held photos (missing_since set) are gone from disk: never offered (no index on it, so the plan is unchanged).
-  return { sql: `WHERE ${sql ? '+' : ''}p.status = 'indexed' AND p.missing_since IS NULL${sql}`, params };
+  const index = f.folderId != null ? 'photos_searchable_folder' : f.from != null || f.to != null ? 'photos_searchable_taken' : null;
+  // Held photos (missing_since set) are gone from disk: never offered.
+  const status = `${sql && !index ? '+' : ''}p.status = 'indexed' AND p.missing_since IS NULL`;
+  return { from: index ? `photos p INDEXED BY ${index}` : 'photos p', sql: `WHERE ${status}${sql}`, params };
 }
 
 /** The filter as SQL conditions on `photos p` with named parameters. */
@@ -198,10 +202,10 @@ function filterSql(f: PhotoFilter): { sql: string; params: Record<string, number
 
 /** Indexed photos that match the filter and have a vector of `modelId`: what a filtered search may return. */
 export function searchablePhotoIds(store: Store, modelId: string, f: PhotoFilter): Set<number> {
-  const { sql, params } = searchableWhere(f);
+  const { from, sql, params } = searchableWhere(f);
   const ids = store.db
     .prepare<Record<string, unknown>, number>(
-      `SELECT p.id FROM photos p ${sql}
+      `SELECT p.id FROM ${from} ${sql}
        AND EXISTS (SELECT 1 FROM vectors v WHERE v.photo_id = p.id AND v.model_id = @model)`,
     )
     .pluck()
@@ -224,12 +228,41 @@ export function unsearchablePhotoIds(store: Store): Set<number> {
   );
 }
 
-/** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set). */
+/**
+ * How many indexed photos match the filter (whether or not they have a vector of the active model
+ * yet); `upTo` stops counting there. With a folder or date filter it reads only migration 013's
+ * index: a cheap way to learn how selective a filter is before choosing how to search.
+ */
+export function countSearchable(store: Store, f: PhotoFilter, upTo = Number.MAX_SAFE_INTEGER): number {
+  const { from, sql, params } = searchableWhere(f);
+  return (
+    store.db
+      .prepare<Record<string, unknown>, number>(`SELECT COUNT(*) FROM (SELECT 1 FROM ${from} ${sql} LIMIT @upTo)`)
+      .pluck()
+      .get({ ...params, upTo }) ?? 0
+  );
+}
+
+/** Which of `ids` are indexed photos matching the filter (looked up by id: cheap for a few thousand). */
+export function searchableAmong(store: Store, f: PhotoFilter, ids: readonly number[]): Set<number> {
+  const { sql, params } = filterSql(f);
+  return new Set(
+    store.db
+      .prepare<Record<string, unknown>, number>(
+        `SELECT p.id FROM photos p WHERE p.id IN (SELECT value FROM json_each(@ids))
+         AND +p.status = 'indexed' AND p.missing_since IS NULL${sql}`,
+      )
+      .pluck()
+      .all({ ...params, ids: JSON.stringify(ids) }),
+  );
+}
+
+/** The stored vectors of `modelId` for the indexed photos matching the filter (a small, filtered set), in one query. */
 export function searchableVectors(store: Store, modelId: string, f: PhotoFilter): { id: number; vector: Buffer }[] {
-  const { sql, params } = searchableWhere(f);
+  const { from, sql, params } = searchableWhere(f);
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+      `SELECT p.id, v.vector FROM ${from} CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
        ${sql}`,
     )
     .all({ ...params, model: modelId });
@@ -239,13 +272,20 @@ export function searchableVectors(store: Store, modelId: string, f: PhotoFilter)
  * About `n` searchable vectors spread evenly over the photo ids (every k-th id): a fair sample of
  * a query's score distribution when the library is too large to score every photo.
  */
-export function sampledSearchableVectors(store: Store, modelId: string, f: PhotoFilter, n: number): { id: number; vector: Buffer }[] {
-  const { sql, params } = searchableWhere(f);
-  const count = store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
+export function sampledSearchableVectors(
+  store: Store,
+  modelId: string,
+  f: PhotoFilter,
+  n: number,
+  /** How many vectors the model has, when the caller knows (the index does: counting 1M rows costs tens of ms). */
+  known?: number,
+): { id: number; vector: Buffer }[] {
+  const { from, sql, params } = searchableWhere(f);
+  const count = known ?? store.db.prepare<[string], number>('SELECT COUNT(*) FROM vectors WHERE model_id = ?').pluck().get(modelId) ?? 0;
   const every = Math.max(1, Math.floor(count / Math.max(n, 1)));
   return store.db
     .prepare<Record<string, unknown>, { id: number; vector: Buffer }>(
-      `SELECT p.id, v.vector FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+      `SELECT p.id, v.vector FROM ${from} CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
        ${sql} AND p.id % @every = 0 LIMIT @n`,
     )
     .all({ ...params, model: modelId, every, n });
@@ -260,10 +300,10 @@ export function newestSearchablePage(
   offset: number,
   limit: number,
 ): { rows: { id: number; vector: Buffer }[]; total: number } {
-  const { sql, params } = searchableWhere(f);
+  const { from: photos, sql, params } = searchableWhere(f);
   const ex = [...excluded].filter((n) => Number.isInteger(n));
   const notIn = ex.length ? ` AND p.id NOT IN (${ex.join(',')})` : '';
-  const from = `FROM photos p CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
+  const from = `FROM ${photos} CROSS JOIN vectors v ON v.photo_id = p.id AND v.model_id = @model
                 ${sql}${notIn}`;
   const all = { ...params, model: modelId };
   const total = store.db.prepare<Record<string, unknown>, number>(`SELECT COUNT(*) ${from}`).pluck().get(all) ?? 0;

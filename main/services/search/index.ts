@@ -3,8 +3,10 @@
  * capture date, excluded photos), a relevance cut-off, sorting and paging.
  *
  * Owns how the candidate set is found: exact cosine over every candidate when the library or the
- * filtered subset is small (perfect, and cheap at that size), HNSW with hnswlib's filter callback
- * otherwise, searching deeper until the page is full or the cut-off is reached. Filters always
+ * filtered subset is small (perfect, and cheap at that size: one query reads their vectors); for a
+ * broad filter HNSW without a filter, the filter checked on its results by id; in between,
+ * hnswlib's filter callback over the allowed ids; each searching deeper until the page is full or
+ * the cut-off is reached. How many photos a filter keeps is counted first, from an index. Filters always
  * apply before paging, and only photos with status 'indexed' ever appear.
  * `searchQuery` (query.ts) adds the query language on top: combined positive and negative terms,
  * the adaptive relevance cut-off, filters-only listings.
@@ -20,8 +22,10 @@ import { isEmptyQuery, type TextQuery } from '../../core/text-query.ts';
 import { findText } from '../text/index.ts';
 import type { Store } from '../store/index.ts';
 import {
+  countSearchable,
   indexedPhotosById,
   isFiltered,
+  searchableAmong,
   newestSearchablePage,
   searchablePhotosByHash,
   searchablePhotoIds,
@@ -56,6 +60,11 @@ export interface VectorSearchArgs {
   textQuery?: TextQuery;
   /** Only photos whose text matches `textQuery`. */
   textOnly?: boolean;
+  /**
+   * Every filtered candidate's exact score, when the caller computed them already (the query's
+   * cut-off scores a small filtered set): used instead of reading their vectors again.
+   */
+  exactScores?: Scored[];
 }
 
 export { searchQuery, type QuerySearchArgs, type WeightedVector } from './query.ts';
@@ -68,6 +77,13 @@ export const EXACT_CANDIDATES = 5000;
  * Beyond it `total` is a lower bound; a cut-off that lets more than this through is barely a cut-off.
  */
 export const MAX_DEPTH = 5000;
+/**
+ * How deep an unfiltered HNSW search may go before a broad filter is checked on its results
+ * (`postFiltered`); deeper than this, hnswlib's own filtered search over the allowed ids is cheaper.
+ */
+const POST_FILTER_DEPTH = 2000;
+/** The first post-filtered depth expects the filter's share of hits; this covers an unlucky draw. */
+const POST_FILTER_MARGIN = 1.5;
 
 /** A photo's stored vector for a model ("more like this"), or null when it has none. */
 export function photoVector(store: Store, photoId: number, modelId: string): Float32Array | null {
@@ -150,30 +166,39 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
   let ranked: Scored[]; // the hits in final order (under HNSW, at least the first `need`)
   let total: number;
 
-  const allowed = isFiltered(filter) ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
-  const candidates = allowed ? allowed.size : ctx.index.size;
-  if (candidates <= EXACT_CANDIDATES) {
+  const filtered = isFiltered(filter);
+  // How many photos the filter keeps decides how to search: counted from an index (migration 013).
+  const matching = filtered ? countSearchable(ctx.store, filter) : ctx.index.size;
+  if (matching <= EXACT_CANDIDATES) {
     // Exact: score every candidate, so the cut-off, total and date order are all exact.
-    const all = allowed ? exactOver(ctx, query, filter) : exactAll(ctx, query, unsearchablePhotoIds(ctx.store));
+    const all = filtered ? (args.exactScores ?? exactOver(ctx, query, filter)) : exactAll(ctx, query, unsearchablePhotoIds(ctx.store));
     const hits = all.filter((h) => h.score >= minScore && !excluded.has(h.id));
     total = hits.length;
     ranked = sort === 'date' ? byDate(ctx.store, hits) : hits.sort(byScoreDesc);
+  } else if (sort === 'date' && minScore === -Infinity) {
+    // No cut-off: every candidate is a hit, so the date order comes straight from SQLite.
+    const { page, total: count } = newestFirst(ctx, query, filter, excluded, offset, limit);
+    return finish(ctx, page, count, started);
   } else {
-    const hidden = allowed ? null : unsearchablePhotoIds(ctx.store);
-    const accept = (id: number) => !excluded.has(id) && (allowed ? allowed.has(id) : !hidden!.has(id));
-    const pool = candidateCount(ctx.index, accept, allowed, hidden, excluded);
-    if (sort === 'date' && minScore === -Infinity) {
-      // No cut-off: every candidate is a hit, so the date order comes straight from SQLite.
-      const { page, total: count } = newestFirst(ctx, query, filter, excluded, offset, limit);
-      return finish(ctx, page, count, started);
+    // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
+    const want = sort === 'date' || minScore > -Infinity ? Math.max(need, MAX_DEPTH) : need;
+    const broad = filtered ? postFiltered(ctx, query, filter, excluded, minScore, need, want, matching) : null;
+    let hits: Scored[];
+    let pool: number;
+    if (broad) {
+      hits = broad;
+      pool = matching - searchableAmong(ctx.store, filter, [...excluded]).size;
     } else {
-      // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
-      const wantAll = sort === 'date' || minScore > -Infinity;
-      const found = deepen(ctx.index, query, accept, minScore, wantAll ? Math.max(need, MAX_DEPTH) : need, pool);
-      const hits = found.hits;
-      total = minScore === -Infinity ? pool : hits.length;
-      ranked = sort === 'date' ? byDate(ctx.store, hits) : hits;
+      const allowed = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
+      const hidden = allowed ? null : unsearchablePhotoIds(ctx.store);
+      const accept = (id: number) => !excluded.has(id) && (allowed ? allowed.has(id) : !hidden!.has(id));
+      pool = candidateCount(ctx.index, accept, allowed, hidden, excluded);
+      // Nothing to leave out (a settled library): no JavaScript callback for every node HNSW visits.
+      const everyone = !allowed && hidden!.size === 0 && excluded.size === 0;
+      hits = deepen(ctx.index, query, everyone ? undefined : accept, minScore, need, want, pool).hits;
     }
+    total = minScore === -Infinity ? pool : hits.length;
+    ranked = sort === 'date' ? byDate(ctx.store, hits) : hits;
   }
 
   return finish(ctx, ranked.slice(offset, need), total, started);
@@ -224,18 +249,61 @@ function candidateCount(
 }
 
 /**
- * HNSW search, doubling k until `want` hits pass the cut-off, a result falls below it (so every
- * hit has been seen), or the candidates run out.
+ * A broad filter (more photos than the exact scan takes): HNSW without a filter, then the filter
+ * checked on the results by id in one query, deepening until `want` hits pass, a result falls
+ * below the cut-off (every hit is then seen: results come best first) or the index runs out. The
+ * first depth expects `need` hits from the filter's share of the library, with a margin. Null
+ * when the filter is too selective for that (the depth would pass POST_FILTER_DEPTH): the caller
+ * then gives hnswlib the set of allowed ids instead. Either way no per-query set of a broad
+ * filter's ids is built (at 1M photos a year is 100,000 ids).
+ */
+function postFiltered(
+  ctx: SearchContext,
+  query: Float32Array,
+  filter: PhotoFilter,
+  excluded: Set<number>,
+  minScore: number,
+  need: number,
+  want: number,
+  matching: number,
+): Scored[] | null {
+  const size = ctx.index.size;
+  const share = Math.min(1, matching / Math.max(size, 1));
+  let k = Math.min(size, Math.ceil((Math.max(need, 10) / share) * POST_FILTER_MARGIN));
+  if (k > POST_FILTER_DEPTH) return null;
+  for (;;) {
+    const found = ctx.index.search(query, k);
+    const pass = searchableAmong(ctx.store, filter, found.map((h) => h.photoId));
+    const hits: Scored[] = [];
+    for (const h of found) {
+      if (h.score < minScore) return hits;
+      if (!pass.has(h.photoId) || excluded.has(h.photoId)) continue;
+      hits.push({ id: h.photoId, score: h.score });
+      if (hits.length >= want) return hits;
+    }
+    if (found.length < k || k >= size) return hits;
+    if (k >= POST_FILTER_DEPTH) return null;
+    k = Math.min(k * 2, POST_FILTER_DEPTH, size);
+  }
+}
+
+/**
+ * HNSW search from the page's depth (`need`), doubling k until `want` hits pass the cut-off, a
+ * result falls below it (so every hit has been seen), or the candidates run out. Starting at the
+ * page, not at `want`: with a cut-off `want` is MAX_DEPTH (5,000, for the total), and a first
+ * search that deep (ef 10,000) cost every cut-off search most of its time, while the cut-off
+ * usually falls within the first results.
  */
 function deepen(
   index: VectorIndex,
   query: Float32Array,
-  accept: (id: number) => boolean,
+  accept: ((id: number) => boolean) | undefined,
   minScore: number,
+  need: number,
   want: number,
   pool: number,
 ): { hits: Scored[] } {
-  let k = Math.min(Math.max(want, 10), pool);
+  let k = Math.min(Math.max(need, 10), pool);
   for (;;) {
     const found = index.search(query, k, { filter: accept });
     const hits: Scored[] = [];
@@ -279,7 +347,8 @@ export function dotBlob(blob: Buffer, query: Float32Array): number {
   return dot(blobToVector(blob, query.length), query);
 }
 
-function dot(v: Float32Array, query: Float32Array): number {
+/** Cosine of two unit vectors of one model. */
+export function dot(v: Float32Array, query: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * query[i]!;
   return s;

@@ -5,8 +5,9 @@
  */
 import type { SearchCutoff, SearchResult } from '../../core/contract.ts';
 import { NEGATIVE_WEIGHT, adaptiveCutoff, scoreSpread } from '../../core/relevance.ts';
-import { isFiltered, sampledSearchableVectors, searchablePhotoIds, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
-import { EXACT_CANDIDATES, dotBlob, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+import { countSearchable, isFiltered, sampledSearchableVectors, searchableAmong, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
+import { EXACT_CANDIDATES, dotBlob, dot as dotVectors, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
+import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
 /** Photos whose scores estimate a large library's distribution; the best scores come from HNSW. */
 const SAMPLE = 4000;
@@ -39,11 +40,10 @@ export function combine(positives: WeightedVector[], negatives: WeightedVector[]
 
 export function searchQuery(ctx: SearchContext, positives: WeightedVector[], negatives: WeightedVector[], args: QuerySearchArgs): SearchResult {
   const started = performance.now();
-  const candidates = candidateIds(ctx, args.filter);
   // A negative drops what its own cut-off finds relevant ("circles -red": the red ones).
   const dropped = new Set<number>();
   for (const n of negatives) for (const id of relevantIds(ctx, n.vector, args.filter)) dropped.add(id);
-  const pool = countOf(candidates, ctx, dropped);
+  const pool = countOf(ctx, args.filter, dropped);
 
   if (positives.length === 0) {
     // Filters (and negatives) only: the matching photos by date; no score to cut on.
@@ -52,10 +52,13 @@ export function searchQuery(ctx: SearchContext, positives: WeightedVector[], neg
   }
 
   const vector = combine(positives, negatives);
-  const adaptive = adaptiveFor(ctx, vector, args.filter, dropped);
+  const d = distribution(ctx, vector, args.filter, dropped);
+  const adaptive = adaptiveCutoff(d.top, scoreSpread(d.sample));
   const mode: SearchCutoff['mode'] = args.minScore !== undefined ? 'fixed' : args.all ? 'all' : 'adaptive';
   const minScore = mode === 'fixed' ? args.minScore! : mode === 'adaptive' ? adaptive : -Infinity;
-  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped] });
+  // A small filtered set was scored for the cut-off already: the page reuses those scores.
+  const exactScores = isFiltered(args.filter) && d.all ? d.all : undefined;
+  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped], exactScores });
   return {
     ...result,
     tookMs: performance.now() - started,
@@ -68,17 +71,9 @@ export function searchQuery(ctx: SearchContext, positives: WeightedVector[], neg
   };
 }
 
-/** The photos a search may return under `filter`: a set when filtered, null meaning "the whole index". */
-function candidateIds(ctx: SearchContext, filter: PhotoFilter): Set<number> | null {
-  return isFiltered(filter) ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
-}
-
-function countOf(candidates: Set<number> | null, ctx: SearchContext, dropped: Set<number>): number {
-  if (candidates) {
-    let n = 0;
-    for (const id of candidates) if (!dropped.has(id)) n++;
-    return n;
-  }
+/** How many photos a search may return under `filter`, less the dropped ones (counted from an index, no id set). */
+function countOf(ctx: SearchContext, filter: PhotoFilter, dropped: Set<number>): number {
+  if (isFiltered(filter)) return countSearchable(ctx.store, filter) - searchableAmong(ctx.store, filter, [...dropped]).size;
   const hidden = unsearchablePhotoIds(ctx.store);
   let n = ctx.index.size;
   for (const id of new Set([...hidden, ...dropped])) if (ctx.index.has(id)) n--;
@@ -88,7 +83,7 @@ function countOf(candidates: Set<number> | null, ctx: SearchContext, dropped: Se
 /** Scores of the filtered photos (all of them when few; else a fair sample) and the best scores. */
 function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): { all: { id: number; score: number }[] | null; sample: number[]; top: number[] } {
   const filtered = isFiltered(filter);
-  const size = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter).size : ctx.index.size;
+  const size = filtered ? countSearchable(ctx.store, filter, EXACT_CANDIDATES + 1) : ctx.index.size;
   const dot = (blob: Buffer) => dotBlob(blob, vector);
   if (size <= EXACT_CANDIDATES) {
     const hidden = filtered ? null : unsearchablePhotoIds(ctx.store);
@@ -98,17 +93,33 @@ function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFil
     const scores = all.map((h) => h.score);
     return { all, sample: scores, top: scores };
   }
-  const sample = sampledSearchableVectors(ctx.store, ctx.modelId, filter, SAMPLE)
+  const sample = sampleOf(ctx, filter)
     .filter((r) => !skip.has(r.id))
-    .map((r) => dot(r.vector));
-  const allowed = filtered ? searchablePhotoIds(ctx.store, ctx.modelId, filter) : null;
-  const top = ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) && (!allowed || allowed.has(id)) }).map((h) => h.score);
+    .map((r) => dotVectors(r.vector, vector));
+  // A broad filter's best scores come from the search itself (post-filtered HNSW, no id set).
+  const top = filtered
+    ? searchByVector(ctx, vector, { filter, excludeIds: [...skip], limit: TOP }).hits.map((h) => h.score)
+    : ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) }).map((h) => h.score);
   return { all: null, sample, top };
 }
 
-function adaptiveFor(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): number {
-  const d = distribution(ctx, vector, filter, skip);
-  return adaptiveCutoff(d.top, scoreSpread(d.sample));
+/**
+ * The last sample of each index's library, per filter. Reading 4,000 vectors from SQLite was most of
+ * a search's time (about 200 ms of CPU per query at 20k photos on the shared machine), and a sample
+ * only estimates the spread of scores: reused while the index holds as many photos and the filter
+ * is the same; an edit that keeps the count leaves an estimate that is still fair.
+ */
+const samples = new WeakMap<VectorIndex, { key: string; size: number; rows: { id: number; vector: Float32Array }[] }>();
+
+function sampleOf(ctx: SearchContext, filter: PhotoFilter): { id: number; vector: Float32Array }[] {
+  const key = JSON.stringify(filter);
+  const kept = samples.get(ctx.index);
+  if (kept && kept.key === key && kept.size === ctx.index.size) return kept.rows;
+  const rows = sampledSearchableVectors(ctx.store, ctx.modelId, filter, SAMPLE, ctx.index.size)
+    .filter((r) => r.vector.byteLength === ctx.index.dim * 4)
+    .map((r) => ({ id: r.id, vector: blobToVector(r.vector, ctx.index.dim, r.id) }));
+  samples.set(ctx.index, { key, size: ctx.index.size, rows });
+  return rows;
 }
 
 /** The photos a (negative) term's adaptive cut-off finds relevant. */
