@@ -148,7 +148,7 @@ function likeLiteral(text: string): string {
 
 /**
  * The FROM and WHERE of a search over indexed photos matching `f`. A folder or date filter names
- * its partial index (migration 013: only searchable photos, so a count or an id list reads no
+ * its partial index (migration 010: only searchable photos, so a count or an id list reads no
  * table rows); left to itself SQLite prefers photos_timeline (status, taken_at), which needs a
  * row lookup per photo, or photos_status, which means walking the whole library (nearly every row
  * is 'indexed'). Other filters (names, formats, cameras) keep SQLite off the status index with
@@ -230,7 +230,7 @@ export function unsearchablePhotoIds(store: Store): Set<number> {
 
 /**
  * How many indexed photos match the filter (whether or not they have a vector of the active model
- * yet); `upTo` stops counting there. With a folder or date filter it reads only migration 013's
+ * yet); `upTo` stops counting there. With a folder or date filter it reads only migration 010's
  * index: a cheap way to learn how selective a filter is before choosing how to search.
  */
 export function countSearchable(store: Store, f: PhotoFilter, upTo = Number.MAX_SAFE_INTEGER): number {

@@ -167,7 +167,7 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
   let total: number;
 
   const filtered = isFiltered(filter);
-  // How many photos the filter keeps decides how to search: counted from an index (migration 013).
+  // How many photos the filter keeps decides how to search: counted from an index (migration 010).
   const matching = filtered ? countSearchable(ctx.store, filter) : ctx.index.size;
   if (matching <= EXACT_CANDIDATES) {
     // Exact: score every candidate, so the cut-off, total and date order are all exact.
