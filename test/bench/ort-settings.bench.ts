@@ -4,7 +4,8 @@
  *
  *  1. search: a plain in-process InferenceSession for each setting — graph optimisation level
  *     (basic / extended / all) × CPU memory arena (on / off) × execution mode (sequential /
- *     parallel) at the app's thread count, plus one single-thread point — one timed round each;
+ *     parallel) at the app's thread count with ONNX Runtime's default spinning, the app's own settings
+ *     with spinning flipped, plus one single-thread point — one timed round each;
  *  2. side by side: the best of those, the app's own settings in-process, and the app's encoder
  *     (its own process, the tensor sent over IPC) timed in alternating rounds, so all three see
  *     the same machine load; the ratio is of their medians.
@@ -32,6 +33,8 @@ interface Setting {
   level: 'basic' | 'extended' | 'all';
   arena: boolean;
   mode: 'sequential' | 'parallel';
+  /** ONNX Runtime's `session.intra_op.allow_spinning` (its default is on). */
+  spinning: boolean;
 }
 
 function tensorData(seed: number): Float32Array {
@@ -51,7 +54,8 @@ async function round(run: () => Promise<unknown>): Promise<number> {
   return (ROUND_BATCHES * BATCH) / ((performance.now() - t) / 1000);
 }
 
-const label = (s: Setting) => `${s.threads} thread${s.threads > 1 ? 's' : ''}, ${s.level}, arena ${s.arena ? 'on' : 'off'}, ${s.mode}`;
+const label = (s: Setting) =>
+  `${s.threads} thread${s.threads > 1 ? 's' : ''}, ${s.level}, arena ${s.arena ? 'on' : 'off'}, ${s.mode}, spinning ${s.spinning ? 'on' : 'off'}`;
 
 async function openSession(path: string, s: Setting): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(path, {
@@ -61,6 +65,7 @@ async function openSession(path: string, s: Setting): Promise<ort.InferenceSessi
     graphOptimizationLevel: s.level,
     enableCpuMemArena: s.arena,
     executionMode: s.mode,
+    extra: { session: { intra_op: { allow_spinning: s.spinning ? '1' : '0' } } },
     logSeverityLevel: 3,
   });
 }
@@ -71,12 +76,13 @@ export async function runOrtSettingsBench(): Promise<void> {
   const model = resolveBenchModel();
   const data = tensorData(1);
   const cores = availableParallelism();
-  const app = sessionOptions(cores);
+  const app = sessionOptions(cores, 'image');
   const appSetting: Setting = {
     threads: app.intraOpNumThreads,
     level: app.graphOptimizationLevel,
     arena: app.enableCpuMemArena,
     mode: app.executionMode,
+    spinning: app.extra.session.intra_op.allow_spinning === '1',
   };
   info('the app encoder\'s settings', label(appSetting));
 
@@ -84,7 +90,8 @@ export async function runOrtSettingsBench(): Promise<void> {
   const grid: Setting[] = [];
   for (const level of ['basic', 'extended', 'all'] as const)
     for (const arena of [true, false])
-      for (const mode of ['sequential', 'parallel'] as const) grid.push({ threads: cores, level, arena, mode });
+      for (const mode of ['sequential', 'parallel'] as const) grid.push({ threads: cores, level, arena, mode, spinning: true });
+  grid.push({ ...appSetting, spinning: !appSetting.spinning }); // the app's settings with spinning flipped
   if (cores > 1) grid.push({ ...appSetting, threads: 1 });
   let best = { rate: 0, setting: appSetting };
   for (const s of grid) {

@@ -100,7 +100,7 @@ export class Engine {
       try {
         session = await ort.InferenceSession.create(file, {
           executionProviders: [name],
-          ...sessionOptions(config.threads),
+          ...sessionOptions(config.threads, tower),
           logSeverityLevel: 3,
         });
         provider = name;
