@@ -71,6 +71,8 @@ export interface VectorSearchArgs {
    * them on a broad filter): a search whose own cut-off is at least as high takes its hits from them.
    */
   hitsAbove?: { minScore: number; hits: Scored[] };
+  /** The caller reads only the page, not `total`: a cut-off search stops at the page instead of counting every hit. */
+  uncounted?: boolean;
 }
 
 export { searchQuery, type QuerySearchArgs, type WeightedVector } from './query.ts';
@@ -197,7 +199,7 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
     return finish(ctx, page, count, started);
   } else {
     // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
-    const want = sort === 'date' || minScore > -Infinity ? Math.max(need, MAX_DEPTH) : need;
+    const want = (sort === 'date' || minScore > -Infinity) && !args.uncounted ? Math.max(need, MAX_DEPTH) : need;
     const broad = filtered ? postFiltered(ctx, query, filter, excluded, minScore, need, want, matching) : null;
     let hits: Scored[];
     let pool: number;

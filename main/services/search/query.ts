@@ -131,11 +131,11 @@ function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFil
   const best = searchByVector(ctx, vector, { filter, excludeIds, limit: 1 }).hits[0]?.score;
   if (best === undefined) return { all: null, spread, top: [], above: null };
   const minScore = cutoffFloor(best, spread);
-  const found = searchByVector(ctx, vector, { filter, excludeIds, minScore, limit: TOP });
+  // One more than TOP: fewer means the search saw the floor fall, so these are every hit above it.
+  const found = searchByVector(ctx, vector, { filter, excludeIds, minScore, limit: TOP + 1, uncounted: true });
   const hits = found.hits.map((h) => ({ id: h.photo.id, score: h.score }));
-  // Every hit above the floor is here when the search counted no more than it returned.
-  const above = found.total <= hits.length ? { minScore, hits } : null;
-  return { all: null, spread, top: hits.map((h) => h.score), above };
+  const above = hits.length <= TOP ? { minScore, hits } : null;
+  return { all: null, spread, top: hits.slice(0, TOP).map((h) => h.score), above };
 }
 
 /**
