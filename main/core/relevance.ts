@@ -69,18 +69,15 @@ function quantileSorted(sorted: Float64Array, q: number): number {
  * (or a fair sample of them: `spread` lets a caller bring statistics from a sample while `top`
  * holds the best scores). Always keeps at least the best photo when there is one.
  */
-export function adaptiveCutoff(
-  top: ArrayLike<number>,
-  spread: ScoreSpread = scoreSpread(top),
-  params: RelevanceParams = DEFAULT_RELEVANCE,
-): number {
+export function adaptiveCutoff(top: ArrayLike<number>, spread: ScoreSpread = scoreSpread(top), params: RelevanceParams = DEFAULT_RELEVANCE): number {
   if (top.length === 0) return Infinity;
   let best = -Infinity;
   for (let i = 0; i < top.length; i++) if (top[i]! > best) best = top[i]!;
-  const band = spread.median + params.fraction * (best - spread.median);
-  let cut = Math.min(band, best - params.nearBest * spread.sigma, spread.median + params.outstanding * spread.sigma);
+  let cut = cutoffFloor(best, spread, params);
   if (Number.isFinite(params.minGap)) {
-    const kept = Array.from(top).filter((s) => s >= cut).sort((a, b) => b - a);
+    const kept = Array.from(top)
+      .filter((s) => s >= cut)
+      .sort((a, b) => b - a);
     for (let i = 0; i + 1 < kept.length; i++) {
       if ((kept[i]! - kept[i + 1]!) / spread.sigma >= params.minGap) {
         cut = kept[i]!;
@@ -89,6 +86,15 @@ export function adaptiveCutoff(
     }
   }
   return Math.min(cut, best);
+}
+
+/**
+ * The lowest score `adaptiveCutoff` can return for this best score: only the scores at or above it
+ * decide the cut (the gap search looks at nothing below), so a caller may bring just those as `top`.
+ */
+export function cutoffFloor(best: number, spread: ScoreSpread, params: RelevanceParams = DEFAULT_RELEVANCE): number {
+  const band = spread.median + params.fraction * (best - spread.median);
+  return Math.min(band, best - params.nearBest * spread.sigma, spread.median + params.outstanding * spread.sigma);
 }
 
 /** How a result set was cut: what the caller asked for and the score it came to. */

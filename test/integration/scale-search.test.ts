@@ -3,7 +3,9 @@
  * - a filter that keeps very few photos of a big library (a folder of 20 in 50,000) returns all of
  *   them, and a mid-sized folder (above the exact-scan limit, so HNSW: post-filtered results for a
  *   page of 50, hnswlib's filter callback for a page of 400) returns a full page, best first, that
- *   agrees with an exact scan, honouring excluded photos, a cut-off and unsearchable photos;
+ *   agrees with an exact scan, honouring excluded photos, a cut-off and unsearchable photos; the
+ *   app's query path (adaptive cut-off) on that folder reuses the hits its cut-off found, and a
+ *   search takes such hits only when they cover its own cut-off;
  * - exact copies of one photo in different folders are each listed and searchable, and deleting
  *   one copy never removes the others (real app, colour-oracle model, real files).
  */
@@ -11,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VectorIndex } from '../../main/services/ann/index.ts';
-import { EXACT_CANDIDATES, searchByVector } from '../../main/services/search/index.ts';
+import { EXACT_CANDIDATES, searchByVector, searchQuery } from '../../main/services/search/index.ts';
 import { createApp, type App } from '../../main/app/index.ts';
 import { recallAtK } from '../../main/core/metrics.ts';
 import { COLOURS, writeSolidPhoto } from '../fixtures/photos.ts';
@@ -77,7 +79,13 @@ describe('filtered search in a 50,000-photo library', () => {
         .sort((a, b) => b.s - a.s)
         .slice(0, 50)
         .map((x) => x.id);
-      expect(recallAtK(exact, page.hits.map((h) => h.photo.id), 50)).toBeGreaterThanOrEqual(0.9);
+      expect(
+        recallAtK(
+          exact,
+          page.hits.map((h) => h.photo.id),
+          50,
+        ),
+      ).toBeGreaterThanOrEqual(0.9);
 
       // A date range that keeps 30 photos.
       const from = 1_600_000_000_000 + 30_001 * 1000;
@@ -96,7 +104,13 @@ describe('filtered search in a 50,000-photo library', () => {
       const page = searchByVector(ctx, query, { folderId: mid, limit: 400 });
       expect(page.hits).toHaveLength(400);
       expect(page.hits.every((h) => h.photo.folderId === mid)).toBe(true);
-      expect(recallAtK(truth.slice(0, 400).map((x) => x.id), page.hits.map((h) => h.photo.id), 400)).toBeGreaterThanOrEqual(0.9);
+      expect(
+        recallAtK(
+          truth.slice(0, 400).map((x) => x.id),
+          page.hits.map((h) => h.photo.id),
+          400,
+        ),
+      ).toBeGreaterThanOrEqual(0.9);
 
       // Excluded photos stay out and out of the total; the page is still full.
       const excludeIds = truth.slice(0, 5).map((x) => x.id);
@@ -124,7 +138,53 @@ describe('filtered search in a 50,000-photo library', () => {
       expect(wide.hits).toHaveLength(10);
       expect(wide.total).toBeGreaterThanOrEqual(27);
       expect(wide.total).toBeLessThanOrEqual(30);
-      expect(recallAtK(everywhere.slice(0, 10).map((x) => x.id), wide.hits.map((h) => h.photo.id), 10)).toBeGreaterThanOrEqual(0.9);
+      expect(
+        recallAtK(
+          everywhere.slice(0, 10).map((x) => x.id),
+          wide.hits.map((h) => h.photo.id),
+          10,
+        ),
+      ).toBeGreaterThanOrEqual(0.9);
+
+      // The app's query path on the folder: its cut-off's hits (post-filtered HNSW down to the
+      // cut-off's floor) make the page; every hit is the folder's, above the cut-off, best first,
+      // and the total counts the folder's photos above it (HNSW may miss one or two).
+      const app = searchQuery(ctx, [{ vector: query, weight: 1 }], [], { filter: { folderId: mid }, limit: 50 });
+      const appCut = app.cutoff!.minScore!;
+      const above = truth.filter((x) => x.s >= appCut).length;
+      expect(above).toBeGreaterThan(0);
+      expect(app.hits.every((h) => h.photo.folderId === mid && h.score >= appCut - 1e-6)).toBe(true);
+      for (let i = 1; i < app.hits.length; i++) expect(app.hits[i - 1]!.score).toBeGreaterThanOrEqual(app.hits[i]!.score);
+      expect(app.hits).toHaveLength(Math.min(50, app.total));
+      expect(app.total).toBeGreaterThanOrEqual(Math.floor(above * 0.9));
+      expect(app.total).toBeLessThanOrEqual(above);
+      expect(
+        recallAtK(
+          truth.slice(0, Math.min(10, above)).map((x) => x.id),
+          app.hits.map((h) => h.photo.id),
+          Math.min(10, above),
+        ),
+      ).toBeGreaterThanOrEqual(0.9);
+
+      // A caller's hits above a score are used only for a cut-off at least as high, and only those
+      // above the search's own cut-off and not excluded are hits.
+      const asHits = (xs: { id: number; s: number }[]) => xs.map((x) => ({ id: x.id, score: x.s }));
+      const lower = searchByVector(ctx, query, {
+        folderId: mid,
+        minScore,
+        limit: 100,
+        hitsAbove: { minScore: truth[9]!.s, hits: asHits(truth.slice(0, 10)) },
+      });
+      expect(lower.total).toBeGreaterThanOrEqual(27); // searched: the 10 given cannot cover a lower cut-off
+      const higher = searchByVector(ctx, query, {
+        folderId: mid,
+        minScore: truth[9]!.s,
+        limit: 100,
+        excludeIds: [truth[0]!.id],
+        hitsAbove: { minScore, hits: asHits(truth.slice(0, 30)) },
+      });
+      expect(higher.hits.map((h) => h.photo.id)).toEqual(truth.slice(1, 10).map((x) => x.id));
+      expect(higher.total).toBe(9);
     }
 
     // Photos a search must not offer (pending re-index, held as missing) are neither hits nor counted.

@@ -65,6 +65,14 @@ export interface VectorSearchArgs {
    * cut-off scores a small filtered set): used instead of reading their vectors again.
    */
   exactScores?: Scored[];
+  /**
+   * Every photo the search may return (searchable, matching the filter, not excluded) scoring at
+   * least `minScore`, best first, when the caller found them already (the query's cut-off looks for
+   * them on a broad filter): a search whose own cut-off is at least as high takes its hits from them.
+   */
+  hitsAbove?: { minScore: number; hits: Scored[] };
+  /** The caller reads only the page, not `total`: a cut-off search stops at the page instead of counting every hit. */
+  uncounted?: boolean;
 }
 
 export { searchQuery, type QuerySearchArgs, type WeightedVector } from './query.ts';
@@ -160,7 +168,12 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
   const minScore = args.minScore ?? -Infinity;
   const sort = args.sort ?? 'relevance';
   const need = offset + limit;
-  const filter: PhotoFilter = { ...args.filter, folderId: args.folderId ?? args.filter?.folderId, from: args.from ?? args.filter?.from, to: args.to ?? args.filter?.to };
+  const filter: PhotoFilter = {
+    ...args.filter,
+    folderId: args.folderId ?? args.filter?.folderId,
+    from: args.from ?? args.filter?.from,
+    to: args.to ?? args.filter?.to,
+  };
   const excluded = new Set(args.excludeIds ?? []);
 
   let ranked: Scored[]; // the hits in final order (under HNSW, at least the first `need`)
@@ -175,13 +188,18 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
     const hits = all.filter((h) => h.score >= minScore && !excluded.has(h.id));
     total = hits.length;
     ranked = sort === 'date' ? byDate(ctx.store, hits) : hits.sort(byScoreDesc);
+  } else if (args.hitsAbove && minScore >= args.hitsAbove.minScore) {
+    // The caller's hits cover every hit of this cut-off: no second search.
+    const hits = args.hitsAbove.hits.filter((h) => h.score >= minScore && !excluded.has(h.id));
+    total = hits.length;
+    ranked = sort === 'date' ? byDate(ctx.store, hits) : hits;
   } else if (sort === 'date' && minScore === -Infinity) {
     // No cut-off: every candidate is a hit, so the date order comes straight from SQLite.
     const { page, total: count } = newestFirst(ctx, query, filter, excluded, offset, limit);
     return finish(ctx, page, count, started);
   } else {
     // Relevance needs the first `need` hits; `total` and date order need the whole cut-off set.
-    const want = sort === 'date' || minScore > -Infinity ? Math.max(need, MAX_DEPTH) : need;
+    const want = (sort === 'date' || minScore > -Infinity) && !args.uncounted ? Math.max(need, MAX_DEPTH) : need;
     const broad = filtered ? postFiltered(ctx, query, filter, excluded, minScore, need, want, matching) : null;
     let hits: Scored[];
     let pool: number;
@@ -206,7 +224,10 @@ function vectorSearch(ctx: SearchContext, query: Float32Array, args: VectorSearc
 
 /** Hydrates the page's photo rows. */
 function finish(ctx: SearchContext, page: Scored[], total: number, started: number): SearchResult {
-  const photos = indexedPhotosById(ctx.store, page.map((h) => h.id));
+  const photos = indexedPhotosById(
+    ctx.store,
+    page.map((h) => h.id),
+  );
   const result: SearchHit[] = [];
   for (const h of page) {
     const photo = photos.get(h.id);
@@ -225,9 +246,7 @@ function exactOver(ctx: SearchContext, query: Float32Array, filter: PhotoFilter)
 /** Exact scores of the whole (small) index. */
 function exactAll(ctx: SearchContext, query: Float32Array, hidden: Set<number>): Scored[] {
   if (ctx.index.size === 0) return [];
-  return ctx.index
-    .search(query, ctx.index.size, { exact: true, filter: (id) => !hidden.has(id) })
-    .map((h) => ({ id: h.photoId, score: h.score }));
+  return ctx.index.search(query, ctx.index.size, { exact: true, filter: (id) => !hidden.has(id) }).map((h) => ({ id: h.photoId, score: h.score }));
 }
 
 /** How many photos are hits when there is no cut-off: searchable, matching, not excluded. */
@@ -269,11 +288,18 @@ function postFiltered(
 ): Scored[] | null {
   const size = ctx.index.size;
   const share = Math.min(1, matching / Math.max(size, 1));
-  let k = Math.min(size, Math.ceil((Math.max(need, 10) / share) * POST_FILTER_MARGIN));
+  // With a cut-off fewer than `need` photos may pass it: start at a default page's depth and deepen
+  // (the cut-off usually falls early) rather than hand a deep page to the filter callback at once.
+  const first = minScore > -Infinity ? Math.min(need, DEFAULT_LIMIT) : need;
+  let k = Math.min(size, Math.ceil((Math.max(first, 10) / share) * POST_FILTER_MARGIN));
   if (k > POST_FILTER_DEPTH) return null;
   for (;;) {
     const found = ctx.index.search(query, k);
-    const pass = searchableAmong(ctx.store, filter, found.map((h) => h.photoId));
+    const pass = searchableAmong(
+      ctx.store,
+      filter,
+      found.map((h) => h.photoId),
+    );
     const hits: Scored[] = [];
     for (const h of found) {
       if (h.score < minScore) return hits;
@@ -336,7 +362,10 @@ function newestFirst(
 
 /** Newest first (photos with no date last), ties by relevance. */
 function byDate(store: Store, hits: Scored[]): Scored[] {
-  const taken = takenAtById(store, hits.map((h) => h.id));
+  const taken = takenAtById(
+    store,
+    hits.map((h) => h.id),
+  );
   const t = (id: number) => taken.get(id) ?? -Infinity;
   return [...hits].sort((a, b) => t(b.id) - t(a.id) || byScoreDesc(a, b));
 }

@@ -4,8 +4,17 @@
  * adaptive relevance cut-off, and a filters-only query listed by date.
  */
 import type { SearchCutoff, SearchResult } from '../../core/contract.ts';
-import { NEGATIVE_WEIGHT, adaptiveCutoff, scoreSpread } from '../../core/relevance.ts';
-import { countSearchable, isFiltered, sampledSearchableVectors, searchableAmong, searchableVectors, unsearchablePhotoIds, type PhotoFilter } from '../library/index.ts';
+import { NEGATIVE_WEIGHT, adaptiveCutoff, cutoffFloor, scoreSpread, type ScoreSpread } from '../../core/relevance.ts';
+import type { Scored } from '../../core/ranking.ts';
+import {
+  countSearchable,
+  isFiltered,
+  sampledSearchableVectors,
+  searchableAmong,
+  searchableVectors,
+  unsearchablePhotoIds,
+  type PhotoFilter,
+} from '../library/index.ts';
 import { EXACT_CANDIDATES, dotBlob, dot as dotVectors, searchByVector, type SearchContext, type VectorSearchArgs } from './index.ts';
 import { blobToVector, type VectorIndex } from '../ann/index.ts';
 
@@ -53,12 +62,14 @@ export function searchQuery(ctx: SearchContext, positives: WeightedVector[], neg
 
   const vector = combine(positives, negatives);
   const d = distribution(ctx, vector, args.filter, dropped);
-  const adaptive = adaptiveCutoff(d.top, scoreSpread(d.sample));
+  const adaptive = adaptiveCutoff(d.top, d.spread);
   const mode: SearchCutoff['mode'] = args.minScore !== undefined ? 'fixed' : args.all ? 'all' : 'adaptive';
   const minScore = mode === 'fixed' ? args.minScore! : mode === 'adaptive' ? adaptive : -Infinity;
   // A small filtered set was scored for the cut-off already: the page reuses those scores.
   const exactScores = isFiltered(args.filter) && d.all ? d.all : undefined;
-  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped], exactScores });
+  // A broad filter's hits above the cut-off's floor were found for the cut-off: the page reuses them.
+  const hitsAbove = d.above ?? undefined;
+  const result = searchByVector(ctx, vector, { ...args, filter: args.filter, minScore, excludeIds: [...dropped], exactScores, hitsAbove });
   return {
     ...result,
     tookMs: performance.now() - started,
@@ -80,8 +91,18 @@ function countOf(ctx: SearchContext, filter: PhotoFilter, dropped: Set<number>):
   return n;
 }
 
+interface Distribution {
+  /** Every filtered photo's score, when there are few enough to score them all. */
+  all: Scored[] | null;
+  spread: ScoreSpread;
+  /** The best scores: all of them, or (a broad filter) those at or above the cut-off's floor, at most TOP. */
+  top: number[];
+  /** A broad filter: every hit at or above the cut-off's floor, when there were at most TOP of them. */
+  above: { minScore: number; hits: Scored[] } | null;
+}
+
 /** Scores of the filtered photos (all of them when few; else a fair sample) and the best scores. */
-function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): { all: { id: number; score: number }[] | null; sample: number[]; top: number[] } {
+function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter, skip: Set<number>): Distribution {
   const filtered = isFiltered(filter);
   const size = filtered ? countSearchable(ctx.store, filter, EXACT_CANDIDATES + 1) : ctx.index.size;
   const dot = (blob: Buffer) => dotBlob(blob, vector);
@@ -91,16 +112,30 @@ function distribution(ctx: SearchContext, vector: Float32Array, filter: PhotoFil
       .filter((r) => !skip.has(r.id) && !hidden?.has(r.id))
       .map((r) => ({ id: r.id, score: dot(r.vector) }));
     const scores = all.map((h) => h.score);
-    return { all, sample: scores, top: scores };
+    return { all, spread: scoreSpread(scores), top: scores, above: null };
   }
-  const sample = sampleOf(ctx, filter)
-    .filter((r) => !skip.has(r.id))
-    .map((r) => dotVectors(r.vector, vector));
-  // A broad filter's best scores come from the search itself (post-filtered HNSW, no id set).
-  const top = filtered
-    ? searchByVector(ctx, vector, { filter, excludeIds: [...skip], limit: TOP }).hits.map((h) => h.score)
-    : ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) }).map((h) => h.score);
-  return { all: null, sample, top };
+  const spread = scoreSpread(
+    sampleOf(ctx, filter)
+      .filter((r) => !skip.has(r.id))
+      .map((r) => dotVectors(r.vector, vector)),
+  );
+  if (!filtered) {
+    const top = ctx.index.search(vector, TOP, { filter: (id) => !skip.has(id) }).map((h) => h.score);
+    return { all: null, spread, top, above: null };
+  }
+  // A broad filter: only the scores at or above the cut-off's floor decide it (cutoffFloor), and
+  // those come from post-filtered HNSW searches that stop where the floor falls. The best 200
+  // whatever their score took hnswlib's filter callback over the filter's ids (200 ÷ 10 % × 1.5
+  // is past the post-filter depth): most of a filtered query's time at 100k photos.
+  const excludeIds = [...skip];
+  const best = searchByVector(ctx, vector, { filter, excludeIds, limit: 1 }).hits[0]?.score;
+  if (best === undefined) return { all: null, spread, top: [], above: null };
+  const minScore = cutoffFloor(best, spread);
+  // One more than TOP: fewer means the search saw the floor fall, so these are every hit above it.
+  const found = searchByVector(ctx, vector, { filter, excludeIds, minScore, limit: TOP + 1, uncounted: true });
+  const hits = found.hits.map((h) => ({ id: h.photo.id, score: h.score }));
+  const above = hits.length <= TOP ? { minScore, hits } : null;
+  return { all: null, spread, top: hits.slice(0, TOP).map((h) => h.score), above };
 }
 
 /**
@@ -125,7 +160,7 @@ function sampleOf(ctx: SearchContext, filter: PhotoFilter): { id: number; vector
 /** The photos a (negative) term's adaptive cut-off finds relevant. */
 function relevantIds(ctx: SearchContext, vector: Float32Array, filter: PhotoFilter): number[] {
   const d = distribution(ctx, vector, filter, new Set());
-  const cut = adaptiveCutoff(d.top, scoreSpread(d.sample));
+  const cut = adaptiveCutoff(d.top, d.spread);
   if (d.all) return d.all.filter((h) => h.score >= cut).map((h) => h.id);
-  return searchByVector(ctx, vector, { filter, minScore: cut, limit: TOP }).hits.map((h) => h.photo.id);
+  return searchByVector(ctx, vector, { filter, minScore: cut, limit: TOP, hitsAbove: d.above ?? undefined }).hits.map((h) => h.photo.id);
 }
