@@ -5,13 +5,12 @@
  * things once, in the CLI's own words, with plurals; a newline in a file name keeps one line.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
+import { runLeanlens } from '../fixtures/leanlens-cli.ts';
 
-const BIN = resolve('bin/leanlens.mjs');
 let root: string;
 
 beforeAll(() => {
@@ -19,14 +18,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function cli(data: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, '--data', data, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, LEANLENS_STANDALONE: '' },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (data: string, ...args: string[]) => runLeanlens(data, args);
 
 describe('parsing (§5.7)', () => {
   it('a mistyped command or sub-command creates nothing in the data folder', () => {

@@ -5,27 +5,19 @@
  * `index` the library searches again.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { checkDatabaseFile } from '../../main/services/store/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
+import { runLeanlens } from '../fixtures/leanlens-cli.ts';
 
-const BIN = resolve('bin/leanlens.mjs');
 let root: string;
 let photos: string;
 let pristine: string;
 
-function cli(data: string, ...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, '--data', data, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, LEANLENS_STANDALONE: '' },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (data: string, ...args: string[]) => runLeanlens(data, args);
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'leanlens-damaged-'));

@@ -7,7 +7,6 @@
  * their name says why.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,8 +19,8 @@ import { ModelRegistry } from '../../main/services/models/index.ts';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
 import { addPhoto, prng, putVector, randomUnitVector, seedRandomLibrary } from '../fixtures/vector-db.ts';
 import { fillDisk, freeBytesOf, mountTmpfs, unmountTmpfs, whyNoTmpfs } from './tmpfs.ts';
+import { runLeanlens } from '../fixtures/leanlens-cli.ts';
 
-const BIN = resolve('bin/leanlens.mjs');
 const MODEL = 'color-oracle';
 const noTmpfs = whyNoTmpfs();
 if (noTmpfs) console.warn(`disk-full tests skipped: ${noTmpfs}`);
@@ -43,14 +42,7 @@ function tmpfs(name: string, bytes: number): string {
   return dir;
 }
 
-function cli(data: string, args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, '--data', data, ...args], {
-    encoding: 'utf8',
-    timeout: 240_000,
-    env: { ...process.env, LEANLENS_STANDALONE: '' },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (data: string, args: string[]) => runLeanlens(data, args, { timeoutMs: 240_000 });
 
 async function writePhotos(dir: string, n: number): Promise<void> {
   mkdirSync(dir, { recursive: true });

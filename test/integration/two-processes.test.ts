@@ -5,14 +5,14 @@
  * process never resets the folder states of the one that watches.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { claimDataFolder, LibraryInUse } from '../../main/services/store/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
+import { BIN, runLeanlens } from '../fixtures/leanlens-cli.ts';
 
-const BIN = resolve('bin/leanlens.mjs');
 const OWNER_MODULE = resolve('main/services/store/owner.ts');
 let root: string;
 
@@ -21,14 +21,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-function cli(data: string, args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, '--data', data, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, LEANLENS_STANDALONE: '', ...env },
-  });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
+const cli = (data: string, args: string[], env: Record<string, string> = {}) => runLeanlens(data, args, { env });
 
 function cliAsync(data: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((done) => {

@@ -146,15 +146,20 @@ describe('settling a written file', () => {
 });
 
 describe('a photo written slowly into a watched folder', () => {
-  it('(library) is read only once whole, although its writer pauses longer than the stability time', async () => {
+  /** A watched library folder and, beside it, a whole JPEG for a slow writer to copy from. */
+  async function watchWithSource() {
     h = await makeHarness({ watchStabilityMs: 200, batchDelayMs: 50 });
     await h.library.addFolder(h.photos);
     await h.library.watch();
     const source = join(h.dir, 'source.jpg');
     const bytes = await photoBytes('jpeg');
     await writeFile(source, bytes);
-    const dest = join(h.photos, 'arriving.jpg');
-    const harness = h;
+    return { harness: h, source, bytes };
+  }
+
+  it('(library) is read only once whole, although its writer pauses longer than the stability time', async () => {
+    const { harness, source, bytes } = await watchWithSource();
+    const dest = join(harness.photos, 'arriving.jpg');
     let seenEarly = false;
     const probe = setInterval(() => {
       if (harness.row(dest)) seenEarly = true;
@@ -170,24 +175,18 @@ describe('a photo written slowly into a watched folder', () => {
     }
     expect(seenEarly).toBe(false);
     await waitFor(() => !!harness.row(dest), 'the finished photo');
-    expect(h.row(dest)!.size).toBe(bytes.length);
-    expect(h.errors).toEqual([]);
+    expect(harness.row(dest)!.size).toBe(bytes.length);
+    expect(harness.errors).toEqual([]);
   }, 60_000);
 
   it('(library) in a folder moved in while it is written is left out of that folder\'s scan until whole', async () => {
-    h = await makeHarness({ watchStabilityMs: 200, batchDelayMs: 50 });
-    await h.library.addFolder(h.photos);
-    await h.library.watch();
-    const source = join(h.dir, 'source.jpg');
-    const bytes = await photoBytes('jpeg');
-    await writeFile(source, bytes);
-    const harness = h;
+    const { harness, source, bytes } = await watchWithSource();
     // A folder moved in is scanned as a whole when its event comes: here it holds a whole photo
     // and one whose writer keeps its file open and goes on writing after the move.
-    const staged = join(h.dir, 'Trip');
+    const staged = join(harness.dir, 'Trip');
     await mkdir(staged);
     await writeFile(join(staged, 'whole.jpg'), bytes);
-    const trip = join(h.photos, 'Trip');
+    const trip = join(harness.photos, 'Trip');
     const dest = join(trip, 'arriving.jpg');
     let moved: Promise<void> | null = null;
     let seenEarly = false;
@@ -199,8 +198,8 @@ describe('a photo written slowly into a watched folder', () => {
     expect(harness.row(join(trip, 'whole.jpg'))).toBeTruthy(); // the folder was scanned meanwhile
     expect(seenEarly).toBe(false);
     await waitFor(() => !!harness.row(dest), 'the finished photo');
-    expect(h.row(dest)!.size).toBe(bytes.length);
-    expect(h.errors).toEqual([]);
+    expect(harness.row(dest)!.size).toBe(bytes.length);
+    expect(harness.errors).toEqual([]);
   }, 60_000);
 
   it('(app) no failure and no partial encoding is recorded; the photo is added once, never re-read, and found', async () => {

@@ -30,6 +30,9 @@ import {
 import { scanTree, statPhoto, type Problem, type ScanResult } from './scan.ts';
 import { FolderWatcher, type WatchEvent } from './watching.ts';
 
+/** How long after a folder appears while watched it is scanned once more (see rescanLater), ms. */
+const FOLDER_RESCAN_MS = 1500;
+
 export { hashFile } from './hashing.ts';
 export { folderWentOffline } from './folders.ts';
 export {
@@ -131,7 +134,7 @@ export class Library extends EventEmitter<LibraryEvents> {
     this.watchStabilityMs = opts.watchStabilityMs ?? 1000;
     this.batchDelayMs = opts.batchDelayMs ?? 25;
     this.offlinePollMs = opts.offlinePollMs ?? 5000;
-    this.folderRescanMs = opts.folderRescanMs ?? 1500;
+    this.folderRescanMs = opts.folderRescanMs ?? FOLDER_RESCAN_MS;
     // States left over from a previous run (crash mid-scan, or the app quit while watching).
     this.store.db.prepare("UPDATE folders SET state = 'idle' WHERE state IN ('scanning', 'watching')").run();
   }
