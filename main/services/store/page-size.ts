@@ -1,0 +1,97 @@
+/**
+ * The library's page size (issue 15 §1: a folder of 1,000 photos in a big library is scored
+ * exactly, so its 1,000 vectors are read from SQLite on every search).
+ *
+ * A 512-d vector is 2 KiB. With SQLite's default 4 KiB pages a row of the WITHOUT ROWID `vectors`
+ * table keeps only ~500 bytes in its b-tree page and spills the rest to an overflow page of its
+ * own, which SQLite reads with one system call every time, past its page cache
+ * (DIRECT_OVERFLOW_READ): 1,000 vectors cost 23–28 ms of CPU on the 2-core development machine,
+ * nearly all of it in those reads (the keys alone: 2 ms). With 16 KiB pages a row of up to ~4,000
+ * bytes stays in its page, about seven vectors of neighbouring photos share one page and the page
+ * cache serves them: 4.7–5.1 ms for the same 1,000 (docs/scale.md). The file also halves: the
+ * overflow pages were 60 % empty.
+ *
+ * New libraries are created with it (openStore). An older library is converted once, by a VACUUM
+ * in a worker thread before the app opens it (`upgradePageSize`): ~10 s at 100k photos here. If
+ * that cannot run (another process has the library open, the disk is full), nothing is lost: SQLite
+ * rolls a failed VACUUM back, the library stays as it was and the next open tries again.
+ */
+import Database from 'better-sqlite3';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../workers/index.ts';
+
+export const PAGE_SIZE = 16384;
+
+/** The page size written in a database file's header, or null when there is no such database yet. */
+export function pageSizeOf(path: string): number | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const header = Buffer.alloc(100);
+    if (readSync(fd, header, 0, 100, 0) < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') return null;
+    const size = header.readUInt16BE(16);
+    return size === 1 ? 65536 : size; // the header writes 65,536 as 1
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export interface PageSizeUpgrade {
+  from: number;
+  to: number;
+  seconds: number;
+}
+
+/**
+ * Rewrites the database at `path` with PAGE_SIZE pages (VACUUM), in this thread. It needs the
+ * only connection to the file: WAL mode is left for the rewrite (SQLite cannot change the page size
+ * of a WAL database) and put back after. Throws when it could not; the database is then unchanged.
+ */
+export function rewritePageSize(path: string, pageSize = PAGE_SIZE): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    // No busy wait: a database someone else has open is left for the next open.
+    db.pragma('busy_timeout = 0');
+    const mode = db.pragma('journal_mode = DELETE', { simple: true });
+    if (mode !== 'delete') throw new Error(`the database stayed in ${String(mode)} mode (another connection has it open)`);
+    db.pragma(`page_size = ${pageSize}`);
+    db.exec('VACUUM');
+  } finally {
+    try {
+      db.pragma('journal_mode = WAL');
+    } finally {
+      db.close();
+    }
+  }
+}
+
+/**
+ * Converts an existing library to PAGE_SIZE pages, once, in a worker thread (a VACUUM of a 1M-photo
+ * library takes minutes and must not block the event loop). Null when there is nothing to do; a
+ * failure is logged and the library is used as it is.
+ */
+export async function upgradePageSize(path: string, log: (message: string) => void = console.warn): Promise<PageSizeUpgrade | null> {
+  const from = pageSizeOf(path);
+  if (from === null || from >= PAGE_SIZE) return null;
+  const started = performance.now();
+  log(`Rewriting the library with ${PAGE_SIZE / 1024} KiB pages (once; photo vectors then read several times faster): ${path}`);
+  const entry = workerEntry(import.meta.url, 'page-size-worker');
+  const error = await new Promise<string | null>((resolve) => {
+    const worker = new Worker(entry.file, { workerData: { script: entry.script, path, pageSize: PAGE_SIZE } });
+    worker.once('message', (m: { error: string | null }) => resolve(m.error));
+    worker.once('error', (err) => resolve(err.message));
+    worker.once('exit', (code) => resolve(`the worker exited with ${code}`));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (error !== null) {
+    log(`The library keeps its ${from / 1024} KiB pages for now (${error}); the next open tries again.`);
+    return null;
+  }
+  log(`Library rewritten with ${PAGE_SIZE / 1024} KiB pages in ${seconds.toFixed(1)} s.`);
+  return { from, to: PAGE_SIZE, seconds };
+}
