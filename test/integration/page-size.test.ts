@@ -8,10 +8,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore, PAGE_SIZE, pageSizeOf, upgradePageSize, type Store } from '../../main/services/store/index.ts';
+import { OWNER_FILE } from '../../main/services/store/owner.ts';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { createApp } from '../../main/app/index.ts';
@@ -174,7 +175,7 @@ describe('the library in 16 KiB pages', () => {
     expect(await upgradePageSize(path, () => {})).toMatchObject({ from: 4096, to: PAGE_SIZE });
   });
 
-  it('the app rewrites an older library when it opens it', async () => {
+  it('the app rewrites an older library when it opens it, but not right after a crash', async () => {
     const dir = tempDir();
     const dataDir = join(dir, 'data');
     mkdirSync(dataDir);
@@ -182,11 +183,16 @@ describe('the library in 16 KiB pages', () => {
     const store = olderLibrary(path);
     const folder = addFolder(store, '/lib/kept');
     store.close();
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    // A description of the owner left behind: its process died. That open checks the database and
+    // must stay quick, so the rewrite waits for the next one.
+    writeFileSync(join(dataDir, OWNER_FILE), JSON.stringify({ pid: 999_999, startedAt: 1, command: 'killed' }));
+    const afterCrash = await createApp({ dataDir });
+    await afterCrash.close();
+    expect(pageSizeOf(path)).toBe(4096);
+
     const app = await createApp({ dataDir });
-    cleanups.push(async () => {
-      await app.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    cleanups.push(() => app.close());
     expect(pageSizeOf(path)).toBe(PAGE_SIZE);
     const reopened = new Database(path, { readonly: true });
     expect(reopened.prepare('SELECT id FROM folders WHERE path = ?').pluck().get('/lib/kept')).toBe(folder);
