@@ -16,7 +16,7 @@ import { OWNER_FILE } from '../../main/services/store/owner.ts';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { createApp } from '../../main/app/index.ts';
-import { addFolder, ensureModel, prng, randomUnitVector, tempDir } from '../fixtures/vector-db.ts';
+import { addFolder, addPhoto, ensureModel, prng, putVector, randomUnitVector, tempDir } from '../fixtures/vector-db.ts';
 
 const DIM = 512;
 const MODEL = 'page-test';
@@ -36,6 +36,18 @@ function olderLibrary(path: string): Store {
   return openStore(path);
 }
 
+/** A library in a temporary folder, closed and deleted after the test; `older`: made with 4 KiB pages. */
+function library(older: boolean): { path: string; dir: string; store: Store } {
+  const dir = tempDir();
+  const path = join(dir, 'library.db');
+  const lib = { path, dir, store: older ? olderLibrary(path) : openStore(path) };
+  cleanups.push(async () => {
+    if (lib.store.db.open) lib.store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return lib;
+}
+
 interface Library {
   folder: number;
   small: number;
@@ -52,18 +64,14 @@ function fill(store: Store): Library {
   const rand = prng(11);
   const vectors = new Map<number, Float32Array>();
   const folderOf = new Map<number, number>();
-  const photo = store.db.prepare(
-    "INSERT INTO photos(id, folder_id, path, size, mtime_ms, taken_at, status, updated_at) VALUES (?, ?, ?, 1, 1, ?, 'indexed', 1)",
-  );
-  const vector = store.db.prepare('INSERT INTO vectors(photo_id, model_id, vector) VALUES (?, ?, ?)');
   store.transaction(() => {
-    for (let id = 1; id <= 1500; id++) {
-      const f = id % 75 === 0 ? small : id % 3 !== 0 ? folder : rest;
-      folderOf.set(id, f);
-      photo.run(id, f, `/lib/${f}/${id}.jpg`, 1_600_000_000_000 + id);
+    for (let i = 1; i <= 1500; i++) {
+      const f = i % 75 === 0 ? small : i % 3 !== 0 ? folder : rest;
+      const id = addPhoto(store, { folderId: f, path: `/lib/${f}/${i}.jpg`, status: 'indexed', takenAt: 1_600_000_000_000 + i });
       const v = randomUnitVector(DIM, rand);
+      putVector(store, id, MODEL, v);
+      folderOf.set(id, f);
       vectors.set(id, v);
-      vector.run(id, MODEL, Buffer.from(v.buffer, v.byteOffset, v.byteLength));
     }
   });
   return { folder, small, vectors, folderOf };
@@ -99,12 +107,7 @@ function expectSameRanking(got: { id: number; score: number }[], want: { id: num
 
 describe('the library in 16 KiB pages', () => {
   it('a new library has them, and a 512-d vector stays in its page (no overflow page)', () => {
-    const dir = tempDir();
-    const store = openStore(join(dir, 'library.db'));
-    cleanups.push(async () => {
-      store.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const { store } = library(false);
     fill(store);
     expect(store.db.pragma('page_size', { simple: true })).toBe(PAGE_SIZE);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -112,13 +115,9 @@ describe('the library in 16 KiB pages', () => {
   });
 
   it('an older library (4 KiB pages) is rewritten once: every vector byte for byte, every photo of a folder with the same exact scores', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'library.db');
-    let store = olderLibrary(path);
-    cleanups.push(async () => {
-      store.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const made = library(true);
+    const { path, dir } = made;
+    let store = made.store;
     const lib = fill(store);
     expect(pageSizeOf(path)).toBe(4096);
     expect(overflowPages(store)).toBeGreaterThan(900); // the layout the rewrite exists for: a spilled page per vector
@@ -134,7 +133,7 @@ describe('the library in 16 KiB pages', () => {
     expect(pageSizeOf(path)).toBe(PAGE_SIZE);
     expect(await upgradePageSize(path, () => {})).toBeNull(); // once
 
-    store = openStore(path);
+    store = made.store = openStore(path);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(store.db.pragma('user_version', { simple: true })).toBe(version);
     expect(store.db.pragma('quick_check', { simple: true })).toBe('ok');
@@ -157,13 +156,7 @@ describe('the library in 16 KiB pages', () => {
   });
 
   it('a library another connection has open is left as it was, still usable; the next open rewrites it', async () => {
-    const dir = tempDir();
-    const path = join(dir, 'library.db');
-    const store = olderLibrary(path);
-    cleanups.push(async () => {
-      store.close();
-      await rm(dir, { recursive: true, force: true });
-    });
+    const { path, store } = library(true);
     const lib = fill(store);
     const logged: string[] = [];
     expect(await upgradePageSize(path, (m) => logged.push(m))).toBeNull();
