@@ -8,7 +8,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore, PAGE_SIZE, pageSizeOf, upgradePageSize, type Store } from '../../main/services/store/index.ts';
@@ -16,10 +17,14 @@ import { OWNER_FILE } from '../../main/services/store/owner.ts';
 import { VectorIndex } from '../../main/services/ann/index.ts';
 import { searchByVector } from '../../main/services/search/index.ts';
 import { createApp } from '../../main/app/index.ts';
+import { freeBytesOf, mountTmpfs, unmountTmpfs, whyNoTmpfs } from './tmpfs.ts';
 import { addFolder, addPhoto, ensureModel, prng, putVector, randomUnitVector, tempDir } from '../fixtures/vector-db.ts';
 
 const DIM = 512;
 const MODEL = 'page-test';
+
+const noTmpfs = whyNoTmpfs();
+if (noTmpfs) console.warn(`the page-size test on a full disk is skipped: ${noTmpfs}`);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -55,8 +60,8 @@ interface Library {
   folderOf: Map<number, number>;
 }
 
-/** 1,500 photos: a folder of 1,000 interleaved by id with the others, a folder of 20, the rest. */
-function fill(store: Store): Library {
+/** `n` photos (1,500: a folder of 1,000 interleaved by id with the others, a folder of 20, the rest). */
+function fill(store: Store, n = 1500): Library {
   ensureModel(store, MODEL, DIM);
   const folder = addFolder(store, '/lib/thousand');
   const small = addFolder(store, '/lib/twenty');
@@ -65,7 +70,7 @@ function fill(store: Store): Library {
   const vectors = new Map<number, Float32Array>();
   const folderOf = new Map<number, number>();
   store.transaction(() => {
-    for (let i = 1; i <= 1500; i++) {
+    for (let i = 1; i <= n; i++) {
       const f = i % 75 === 0 ? small : i % 3 !== 0 ? folder : rest;
       const id = addPhoto(store, { folderId: f, path: `/lib/${f}/${i}.jpg`, status: 'indexed', takenAt: 1_600_000_000_000 + i });
       const v = randomUnitVector(DIM, rand);
@@ -166,6 +171,27 @@ describe('the library in 16 KiB pages', () => {
     expect(store.db.prepare('SELECT COUNT(*) FROM vectors').pluck().get()).toBe(lib.vectors.size);
     store.close();
     expect(await upgradePageSize(path, () => {})).toMatchObject({ from: 4096, to: PAGE_SIZE });
+  });
+
+  it.skipIf(noTmpfs !== null)('a disk without room for the rewrite (twice the file) is left alone: logged, nothing changed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leanlens-pagesize-'));
+    mountTmpfs(dir, 5 * 2 ** 20);
+    cleanups.push(() => {
+      unmountTmpfs(dir);
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const path = join(dir, 'library.db');
+    const store = olderLibrary(path);
+    const lib = fill(store, 600);
+    store.close();
+    expect(statSync(path).size).toBeGreaterThan(freeBytesOf(dir) / 2); // really too little room
+    const logged: string[] = [];
+    expect(await upgradePageSize(path, (m) => logged.push(m))).toBeNull();
+    expect(logged.join('\n')).toMatch(/keeps its 4 KiB pages for now: rewriting it needs \d+ MiB free, the disk has \d+ MiB/);
+    expect(pageSizeOf(path)).toBe(4096);
+    const reopened = openStore(path);
+    expect(reopened.db.prepare('SELECT COUNT(*) FROM vectors').pluck().get()).toBe(lib.vectors.size);
+    reopened.close();
   });
 
   it('the app rewrites an older library when it opens it, but not right after a crash', async () => {

@@ -13,13 +13,16 @@
  *
  * New libraries are created with it (openStore). An older library is converted once, by a VACUUM
  * in a worker thread before the app opens it (`upgradePageSize`): ~10 s at 100k photos here. If
- * that cannot run (another process has the library open, the disk is full), nothing is lost: SQLite
+ * that cannot run (another process has the library open, less than twice the file is free on its
+ * disk, the disk fills up anyway), nothing is lost: SQLite
  * rolls a failed VACUUM back, the library stays as it was and the next open tries again.
  */
 import Database from 'better-sqlite3';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../workers/index.ts';
+import { freeBytes } from './disk-full.ts';
 
 export const PAGE_SIZE = 16384;
 
@@ -39,6 +42,19 @@ export function pageSizeOf(path: string): number | null {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The database file and its WAL. */
+function fileBytes(path: string): number {
+  let n = 0;
+  for (const f of [path, `${path}-wal`]) {
+    try {
+      n += statSync(f).size;
+    } catch {
+      // no WAL
+    }
+  }
+  return n;
 }
 
 export interface PageSizeUpgrade {
@@ -79,6 +95,14 @@ export function rewritePageSize(path: string, pageSize = PAGE_SIZE): void {
 export async function upgradePageSize(path: string, log: (message: string) => void = console.warn): Promise<PageSizeUpgrade | null> {
   const from = pageSizeOf(path);
   if (from === null || from >= PAGE_SIZE) return null;
+  // VACUUM writes a temporary copy, then the file again through a journal: up to twice its size.
+  // On a disk without that room it would work for minutes (at 1M photos) and fail at every open.
+  const need = 2 * fileBytes(path);
+  const free = await freeBytes(dirname(path));
+  if (free !== null && free < need) {
+    log(`The library keeps its ${from / 1024} KiB pages for now: rewriting it needs ${Math.ceil(need / 2 ** 20)} MiB free, the disk has ${Math.floor(free / 2 ** 20)} MiB.`);
+    return null;
+  }
   const started = performance.now();
   log(`Rewriting the library with ${PAGE_SIZE / 1024} KiB pages (once; photo vectors then read several times faster): ${path}`);
   const entry = workerEntry(import.meta.url, 'page-size-worker');
