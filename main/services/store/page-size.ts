@@ -14,8 +14,8 @@
  * New libraries are created with it (openStore). An older library is converted once, by a VACUUM
  * in a worker thread before the app opens it (`upgradePageSize`): ~10 s at 100k photos here. If
  * that cannot run (another process has the library open, less than twice the file is free on its
- * disk, the disk fills up anyway), nothing is lost: SQLite
- * rolls a failed VACUUM back, the library stays as it was and the next open tries again.
+ * disk, the disk fills up anyway), nothing is lost: SQLite rolls a failed VACUUM back, the library
+ * stays as it was and the next open tries again.
  */
 import Database from 'better-sqlite3';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
