@@ -39,6 +39,7 @@ const META_URL_USES = {
   'main/services/workers/index.ts': 'compiled <name>.js beside the caller: each worker or child process is an entry (the shims serve tsx only)',
   'main/services/encoder/index.ts': "processEntry(…, 'encoder-process')",
   'main/services/media/heic.ts': "workerEntry(…, 'heic-worker')",
+  'main/services/store/page-size.ts': "workerEntry(…, 'page-size-worker')",
   'main/services/media/heic-worker.ts': 'createRequire(import.meta.url) for libheif-js: resolved from node_modules, which stays external',
   'main/services/text/engine.ts': 'createRequire(import.meta.url) for @tesseract.js-data/<lang> and the tesseract.js worker script: resolved from node_modules, which stays external',
   'main/lab/transforms/make-variant.ts': "workerEntry(…, 'tower-worker')",

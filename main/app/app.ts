@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
 import { AppError } from '../core/contract.ts';
-import { backupDatabase, claimDataFolder, diskFullMessage, isDiskFull, LibraryInUse, openStore } from '../services/store/index.ts';
+import { backupDatabase, claimDataFolder, diskFullMessage, isDiskFull, LibraryInUse, openStore, upgradePageSize } from '../services/store/index.ts';
 import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
@@ -74,6 +74,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const ownership = claimOwnership(dataDir, options.command ?? 'LeanLens');
   let store: ReturnType<typeof openStore>;
   try {
+    // An older library is rewritten with larger pages once, off the event loop (store/page-size.ts):
+    // the owner is the only writer, and nothing in this process has the file open yet. Not after a
+    // crash: that open checks the database first and should be quick.
+    if (ownership && ownership.crashed == null) await upgradePageSize(join(dataDir, 'library.db'));
     // After a crash the database gets SQLite's quick check even when it is big (see openStore).
     store = openStore(join(dataDir, 'library.db'), { check: ownership?.crashed != null });
   } catch (err) {

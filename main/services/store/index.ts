@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { PhotoStatus } from '../../core/contract.ts';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { checkIntegrity, DamagedDatabase, isCorruption } from './backup.ts';
+import { PAGE_SIZE } from './page-size.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -67,6 +68,9 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
   let db: Database.Database | null = null;
   try {
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    // A new library gets 16 KiB pages (page-size.ts: a photo's vector then fits in its page); it
+    // must be said before the first table is written and before WAL. An existing file ignores it.
+    if (!options.readonly) db.pragma(`page_size = ${PAGE_SIZE}`);
     if (!options.readonly) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
@@ -142,6 +146,7 @@ function migrate(db: Database.Database): void {
   }
 }
 
+export { PAGE_SIZE, pageSizeOf, rewritePageSize, upgradePageSize, type PageSizeUpgrade } from './page-size.ts';
 export { DiskFull, diskFullMessage, freeBytes, isDiskFull } from './disk-full.ts';
 export { claimDataFolder, describeOwner, LibraryInUse, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
 export {
