@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { claimDataFolder, LibraryInUse } from '../../main/services/store/index.ts';
+import { claimDataFolder, LibraryInUse, libraryHolder } from '../../main/services/store/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { BIN, runLeanlens } from '../fixtures/leanlens-cli.ts';
 
@@ -69,9 +69,12 @@ describe('one writer per data folder', () => {
       expect(refused).toBeInstanceOf(LibraryInUse);
       expect((refused as LibraryInUse).owner?.pid).toBe(child.pid);
       expect((refused as Error).message).toMatch(new RegExp(`the test child, pid ${child.pid}, started \\d{4}-\\d\\d-\\d\\d`));
+      // Looking without taking (what the CLI asks when the running app does not answer).
+      expect(libraryHolder(data)?.owner?.pid).toBe(child.pid);
     } finally {
       await stop(child, 'SIGKILL');
     }
+    expect(libraryHolder(data)).toBeNull();
     // The kernel released the dead owner's lock; its description is still there, and is overwritten.
     expect(JSON.parse(readFileSync(join(data, 'leanlens.owner.json'), 'utf8')).pid).toBe(child.pid);
     const mine = claimDataFolder(data, 'this test');

@@ -143,7 +143,7 @@ function migrate(db: Database.Database): void {
 }
 
 export { DiskFull, diskFullMessage, freeBytes, isDiskFull } from './disk-full.ts';
-export { claimDataFolder, describeOwner, LibraryInUse, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
+export { claimDataFolder, describeOwner, LibraryInUse, libraryHolder, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
 export {
   backupDatabase,
   checkDatabaseFile,

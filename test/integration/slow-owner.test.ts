@@ -1,0 +1,91 @@
+/**
+ * The CLI asking a running app that answers late (found by the soak under load average 15+): a
+ * real app process owns the library and answers on its local socket, but its event loop is
+ * blocked when the CLI says hello. The CLI waits for it (seconds, not 1 s), and when it never
+ * answers, says who holds the library instead of trying to open it (the owner lock refuses that).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BIN } from '../fixtures/leanlens-cli.ts';
+
+const FIXTURE = resolve('test/fixtures/slow-owner.ts');
+let root: string;
+let data: string;
+let owner: ChildProcess;
+let ownerOut = '';
+
+function nextLine(word: string): Promise<void> {
+  return new Promise((done, fail) => {
+    const seen = ownerOut.length;
+    const t = setInterval(() => {
+      if (ownerOut.slice(seen).includes(word)) {
+        clearInterval(t);
+        done();
+      } else if (owner.exitCode !== null) {
+        clearInterval(t);
+        fail(new Error(`the owner exited ${owner.exitCode}`));
+      }
+    }, 10);
+  });
+}
+
+function cliAsync(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, '--data', data, ...args], { env: { ...process.env, LEANLENS_STANDALONE: '' } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('exit', (code) => done({ code, out, err }));
+  });
+}
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'leanlens-slow-owner-'));
+  data = join(root, 'data');
+  owner = spawn(process.execPath, ['--import', 'tsx', FIXTURE, data], { stdio: ['pipe', 'pipe', 'inherit'] });
+  owner.stdout!.on('data', (d) => (ownerOut += d));
+  await nextLine('ready');
+}, 120_000);
+
+afterAll(async () => {
+  if (owner.exitCode === null) {
+    const gone = new Promise((done) => owner.once('exit', done));
+    owner.kill('SIGKILL');
+    await gone;
+  }
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('a running app that answers late', () => {
+  it('is waited for: its answer comes seconds after the hello, and the CLI prints it', async () => {
+    const blocking = nextLine('blocking');
+    owner.stdin!.write('block 4000\n');
+    await blocking;
+    // Blocked for 4 s from here: the CLI starts and says hello well within that time.
+    const started = Date.now();
+    const r = await cliAsync('status', '--json');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(r.out)).toMatchObject({ files: 0, dataDir: data });
+    expect(r.err).toContain(`answered by the running LeanLens, pid ${owner.pid}`);
+    // It really was kept waiting (else this test proves nothing).
+    expect(Date.now() - started).toBeGreaterThan(2000);
+  }, 60_000);
+
+  it('that never answers in time: the CLI names it and does not open the library itself', async () => {
+    const blocking = nextLine('blocking');
+    owner.stdin!.write('block 20000\n');
+    await blocking;
+    const r = await cliAsync('search', 'red');
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`the slow test owner, pid ${owner.pid}, started .*\\) has the library in .* open, but could not be asked \\(.*did not answer within`));
+    expect(r.err).toContain('does not open it itself');
+    // Neither the fallback's words nor the lock's refusal of an attempt to open it.
+    expect(r.err).not.toMatch(/Opening the library here|opening the library here|is using the library/);
+    console.log(`what the CLI said:\n${r.err}`);
+    await nextLine('unblocked');
+  }, 90_000);
+});
