@@ -490,6 +490,7 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
         : [];
     return [
       `Data folder: ${s.dataDir}`,
+      ...(s.databaseCheck ? [`Database:    ${s.databaseCheck}`] : []),
       `Model:       ${s.model ?? 'none'}  on ${exec}`,
       ...restarts,
       ...switching,
