@@ -18,9 +18,10 @@ type LibraryCallName =
 
 export function status(ctx: AppContext): Status {
   const model = ctx.model.open?.modelId ?? ctx.model.id;
+  const databaseCheck = ctx.check.describe();
   return {
     ...photoCounts(ctx.store),
-    ...(ctx.check.describe() ? { databaseCheck: ctx.check.describe() } : {}),
+    ...(databaseCheck ? { databaseCheck } : {}),
     errors: ctx.library.failures().map((f) => ({ path: f.path, reason: f.reason })),
     model,
     testModel: ctx.registry.entry(model)?.hidden === true,
