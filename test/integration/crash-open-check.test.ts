@@ -8,11 +8,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { createApp, type App } from '../../main/app/index.ts';
+import { damageVectorsPage } from '../fixtures/damage-database.ts';
 import { writeColourLibrary, writeSolidPhoto } from '../fixtures/photos.ts';
 import { runLeanlens } from '../fixtures/leanlens-cli.ts';
 
@@ -134,15 +135,7 @@ describe('open after a crash, a big database (threshold lowered)', () => {
 
   it('a damaged one opens, and the check reports the damage with what to do; nothing is indexed', async () => {
     // A page of the vectors table: opening and status never read it, only the check finds it.
-    const data = await crashedCopy('damaged', (db) => {
-      const conn = new Database(db, { readonly: true });
-      const pageSize = conn.pragma('page_size', { simple: true }) as number;
-      const rootPage = conn.prepare<[], number>("SELECT rootpage FROM sqlite_master WHERE name = 'vectors'").pluck().get()!;
-      conn.close();
-      const bytes = readFileSync(db);
-      bytes.fill(0x5a, (rootPage - 1) * pageSize + 8, rootPage * pageSize);
-      writeFileSync(db, bytes);
-    });
+    const data = await crashedCopy('damaged', damageVectorsPage);
     const late = join(root, 'damaged-late');
     mkdirSync(late);
     const damaged = /^The LeanLens database .*library\.db is damaged \(.+\)\. Run "leanlens repair" to restore the backup of \d{4}-/;

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BIN } from '../fixtures/leanlens-cli.ts';
+import { runLeanlensAsync } from '../fixtures/leanlens-cli.ts';
 
 const FIXTURE = resolve('test/fixtures/slow-owner.ts');
 let root: string;
@@ -32,16 +32,7 @@ function nextLine(word: string): Promise<void> {
   });
 }
 
-function cliAsync(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, '--data', data, ...args], { env: { ...process.env, LEANLENS_STANDALONE: '' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => done({ code, out, err }));
-  });
-}
+const cliAsync = (...args: string[]) => runLeanlensAsync(data, args);
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'leanlens-slow-owner-'));

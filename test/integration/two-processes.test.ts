@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { claimDataFolder, LibraryInUse, libraryHolder } from '../../main/services/store/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
-import { BIN, runLeanlens } from '../fixtures/leanlens-cli.ts';
+import { BIN, runLeanlens, runLeanlensAsync } from '../fixtures/leanlens-cli.ts';
 
 const OWNER_MODULE = resolve('main/services/store/owner.ts');
 let root: string;
@@ -23,16 +23,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const cli = (data: string, args: string[], env: Record<string, string> = {}) => runLeanlens(data, args, { env });
 
-function cliAsync(data: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, '--data', data, ...args], { env: { ...process.env, LEANLENS_STANDALONE: '' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => done({ code, out, err }));
-  });
-}
+const cliAsync = (data: string, args: string[]) => runLeanlensAsync(data, args);
 
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((done) => {
