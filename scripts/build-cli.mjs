@@ -38,6 +38,7 @@ const META_URL_USES = {
   'main/services/store/index.ts': 'migrations/ beside the module: copied',
   'main/services/workers/index.ts': 'compiled <name>.js beside the caller: each worker or child process is an entry (the shims serve tsx only)',
   'main/services/encoder/index.ts': "processEntry(…, 'encoder-process')",
+  'main/services/store/integrity-check.ts': "processEntry(…, 'integrity-process')",
   'main/services/media/heic.ts': "workerEntry(…, 'heic-worker')",
   'main/services/store/page-size.ts': "workerEntry(…, 'page-size-worker')",
   'main/services/media/heic-worker.ts': 'createRequire(import.meta.url) for libheif-js: resolved from node_modules, which stays external',

@@ -45,6 +45,8 @@ export interface ActiveModelOptions {
   onSwitched: (modelId: string) => void;
   /** How the encoder process is started (Electron passes its utilityProcess). */
   launcher?: EncoderLauncher;
+  /** Indexing waits for this before it writes (the database check after an unclean stop). */
+  mayWrite?: () => Promise<void>;
   /** The encoder process crashed (and was restarted unless `gaveUp`). */
   onCrash: (crash: EncoderCrash & { modelId: string; restarts: number; gaveUp: boolean }) => void;
 }
@@ -263,7 +265,7 @@ export class ActiveModel {
     });
     try {
       const index = await VectorIndex.open({ store: this.o.store, dir: join(this.o.dataDir, 'index'), modelId, dim: model.dim });
-      const indexer = new Indexer({ store: this.o.store, encoder, index, modelId, preprocess: model.preprocess });
+      const indexer = new Indexer({ store: this.o.store, encoder, index, modelId, preprocess: model.preprocess, mayWrite: this.o.mayWrite });
       return { modelId, encoder, index, indexer };
     } catch (err) {
       await encoder.close();

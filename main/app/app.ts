@@ -16,13 +16,14 @@ import { join } from 'node:path';
 import type { EventName, Events, Settings } from '../core/contract.ts';
 import type { ClipTokenizer } from '../core/tokenizer.ts';
 import { AppError } from '../core/contract.ts';
-import { backupDatabase, claimDataFolder, diskFullMessage, isDiskFull, LibraryInUse, openStore, upgradePageSize } from '../services/store/index.ts';
+import { ALWAYS_CHECK_BYTES, backupDatabase, claimDataFolder, diskFullMessage, isDiskFull, isUnchecked, LibraryInUse, openStore, upgradePageSize } from '../services/store/index.ts';
 import { mkdirSync } from 'node:fs';
 import { ModelRegistry, loadTokenizer } from '../services/models/index.ts';
 import { Library } from '../services/library/index.ts';
 import { ActiveModel } from './active-model.ts';
 import { albumCalls } from './album-calls.ts';
 import type { AppContext } from './context.ts';
+import { DatabaseCheck } from './database-check.ts';
 import { demoCalls } from './demo-calls.ts';
 import { duplicateCalls } from './duplicate-calls.ts';
 import { labCalls } from './lab-calls.ts';
@@ -76,14 +77,22 @@ export async function createApp(options: AppOptions): Promise<App> {
   try {
     // An older library is rewritten with larger pages once, off the event loop (store/page-size.ts):
     // the owner is the only writer, and nothing in this process has the file open yet. Not after a
-    // crash: that open checks the database first and should be quick.
-    if (ownership && ownership.crashed == null) await upgradePageSize(join(dataDir, 'library.db'));
-    // After a crash the database gets SQLite's quick check even when it is big (see openStore).
-    store = openStore(join(dataDir, 'library.db'), { check: ownership?.crashed != null });
+    // crash, nor while a check from an earlier crash is still owed: a database that may be damaged
+    // is not rewritten.
+    const dbPath = join(dataDir, 'library.db');
+    if (ownership && ownership.crashed == null && !isUnchecked(dbPath)) await upgradePageSize(dbPath);
+    // After a crash the database gets SQLite's quick check even when it is big (see openStore):
+    // at open up to the size checked at every open anyway (milliseconds to about a second), in
+    // the background above it (database-check.ts), so a big library opens and searches at once.
+    store = openStore(dbPath, {
+      check: ownership?.crashed != null,
+      checkLaterAbove: options.checkAtOpenBytes ?? ALWAYS_CHECK_BYTES,
+    });
   } catch (err) {
     ownership?.release();
     throw err;
   }
+  const check = new DatabaseCheck(store);
   const registry = ModelRegistry.open({ bundledDir: modelsDir, userDir: join(dataDir, 'models'), extraManifests: options.extraManifests });
   const library = new Library({ store, ignore: [dataDir] });
   const emitter = new EventEmitter();
@@ -99,8 +108,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     onProgress: (p) => {
       emit('index.progress', p);
       // Embedding done: the OCR pass reads what it embedded (live only; `sync` runs it itself).
-      if (live && p.state === 'idle') text.start();
+      if (live && p.state === 'idle' && !check.pending) text.start();
     },
+    mayWrite: () => check.passed(),
     onIndexed: (ids) => {
       emit('library.changed', { added: ids, changed: [], removed: [] });
       emit('folders.changed', foldersWithOcr(ctx));
@@ -137,6 +147,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     library,
     model,
     text,
+    check,
     settings: () => settings,
     emit,
     models: () => registry.list().map((m) => ({ ...m, active: m.id === model.id })),
@@ -202,6 +213,8 @@ export async function createApp(options: AppOptions): Promise<App> {
     async sync(onProgress, options = {}) {
       const off = onProgress ? app.on('index.progress', onProgress) : () => undefined;
       try {
+        // Nothing is written before the check owed after a crash passed (it throws the damage).
+        await check.passed();
         await library.reconcile();
         const s = await model.loaded();
         s.indexer.resume();
@@ -225,6 +238,13 @@ export async function createApp(options: AppOptions): Promise<App> {
       return status(ctx);
     },
     async startLive() {
+      if (check.pending) {
+        // Searchable already; the indexer opens now and waits for the check (it reports damage
+        // where indexing is shown: status, the Library view); the watcher and the scan write too.
+        const checked = check.passed();
+        (await model.loaded()).indexer.start();
+        await checked;
+      }
       // Watch first, then scan: a change after the watcher is ready is reported by it, one before
       // is seen by the scan. The other way round, a photo added, renamed or deleted between the
       // scan and the watcher being ready was missed until the next start (found by the soak after
@@ -236,6 +256,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     async close() {
       if (closed) return;
       closed = true;
+      check.close();
       if (backupTimer) clearInterval(backupTimer);
       albums.close();
       await lab.close();
@@ -247,6 +268,12 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   };
 
-  if (live) await app.startLive();
+  if (live) {
+    const started = app.startLive();
+    // With a check owed the app is returned at once (searchable); what the check finds is in
+    // status and the indexer's `stopped`, so nothing else is to be done with the failure here.
+    if (check.pending) started.catch((err: Error) => console.warn(`LeanLens: the library is not watched or indexed: ${err.message}`));
+    else await started;
+  }
   return app;
 }

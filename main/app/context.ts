@@ -8,6 +8,7 @@ import type { Store } from '../services/store/index.ts';
 import type { ModelRegistry } from '../services/models/index.ts';
 import type { Library } from '../services/library/index.ts';
 import type { ActiveModel } from './active-model.ts';
+import type { DatabaseCheck } from './database-check.ts';
 import type { TextPass } from './text-pass.ts';
 import type { DesktopShell } from './types.ts';
 
@@ -24,6 +25,8 @@ export interface AppContext {
   model: ActiveModel;
   /** The OCR pass (text in photos). */
   text: TextPass;
+  /** The database check owed after an unclean stop: writes to the library wait for `passed()`. */
+  check: DatabaseCheck;
   settings(): Settings;
   emit<E extends EventName>(event: E, payload: Events[E]): void;
   /** Every model, with `active` set. */

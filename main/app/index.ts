@@ -31,3 +31,14 @@ export async function repairLibrary(dataDir: string): Promise<import('./repair.t
   const { repairLibrary: repair } = await import('./repair.ts');
   return repair(dataDir);
 }
+
+/**
+ * Who holds the library in `dataDir` ("LeanLens (leanlens serve, pid 41230, started …)"), or null
+ * when no live process does. The CLI asks before opening the library itself when the running app
+ * did not answer: a live owner means it is busy, not gone.
+ */
+export async function libraryHolderDescription(dataDir: string): Promise<string | null> {
+  const { describeOwner, libraryHolder } = await import('../services/store/index.ts');
+  const holder = libraryHolder(dataDir);
+  return holder ? describeOwner(holder.owner) : null;
+}

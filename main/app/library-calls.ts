@@ -18,8 +18,10 @@ type LibraryCallName =
 
 export function status(ctx: AppContext): Status {
   const model = ctx.model.open?.modelId ?? ctx.model.id;
+  const databaseCheck = ctx.check.describe();
   return {
     ...photoCounts(ctx.store),
+    ...(databaseCheck ? { databaseCheck } : {}),
     errors: ctx.library.failures().map((f) => ({ path: f.path, reason: f.reason })),
     model,
     testModel: ctx.registry.entry(model)?.hidden === true,
@@ -40,6 +42,7 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
       return foldersWithOcr(ctx);
     },
     async 'folders.add'({ path, ocr }) {
+      await ctx.check.passed();
       // addFolder scans the new folder itself; its 'changed' events wake the indexer.
       const folder = await library.addFolder(path);
       if (ocr !== undefined) setFolderReadsText(ctx.store, folder.id, ocr);
@@ -50,6 +53,7 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
       return foldersWithOcr(ctx).find((f) => f.id === folder.id) ?? folder;
     },
     async 'folders.remove'({ id }) {
+      await ctx.check.passed();
       const ids = photoIdsInFolder(ctx.store, id);
       library.removeFolder(id);
       ctx.model.forget(ids);
@@ -57,9 +61,11 @@ export function libraryCalls(ctx: AppContext, onFolderRemoved: (id: number) => P
       await onFolderRemoved(id);
     },
     async 'folders.confirmDeletions'({ id }) {
+      await ctx.check.passed();
       library.confirmDeletions(id);
     },
     async 'folders.restoreDeletions'({ id }) {
+      await ctx.check.passed();
       await library.restoreDeletions(id);
       const folder = library.listFolders().find((f) => f.id === id);
       if (!folder) throw new AppError('not-found', `No library folder with id ${id}`);

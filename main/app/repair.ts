@@ -5,7 +5,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkDatabaseFile, claimDataFolder, listBackups, restoreNewestBackup } from '../services/store/index.ts';
+import { checkDatabaseFile, claimDataFolder, listBackups, markChecked, restoreNewestBackup } from '../services/store/index.ts';
 
 export interface RepairResult {
   state: 'healthy' | 'restored' | 'no-backup';
@@ -25,9 +25,15 @@ export function repairLibrary(dataDir: string): RepairResult {
   try {
     const backups = listBackups(dbPath).map((b) => ({ at: b.at, bytes: b.bytes }));
     const problems = existsSync(dbPath) ? checkDatabaseFile(dbPath, true) : ['the database file is missing'];
-    if (!problems.length) return { state: 'healthy', problems, backups };
+    if (!problems.length) {
+      // integrity_check is the thorough form of the check an unclean stop leaves owed.
+      markChecked(dbPath);
+      return { state: 'healthy', problems, backups };
+    }
     const restored = restoreNewestBackup(dbPath);
     if (!restored) return { state: 'no-backup', problems, backups };
+    // Backups are made of checked databases only: nothing is owed for the one put in place.
+    markChecked(dbPath);
     // The HNSW files hold the damaged database's vectors: the next open rebuilds them from the restored one.
     rmSync(join(dataDir, 'index'), { recursive: true, force: true });
     return { state: 'restored', problems, backups, restoredFrom: restored.restored.at, movedAside: restored.movedAside };

@@ -58,6 +58,11 @@ export interface AppOptions {
   backupsKept?: number;
   /** Who opens the library, as another process is told while this one owns it ("leanlens index", "the desktop app"). */
   command?: string;
+  /**
+   * After an unclean stop, a database up to this size is checked at open and a bigger one in the
+   * background while the app already searches (default 64 MiB, the size checked at every open).
+   */
+  checkAtOpenBytes?: number;
   /** How the encoder process is started; default a Node child process (Electron passes its utilityProcess). */
   encoderLauncher?: EncoderLauncher;
 }

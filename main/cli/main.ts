@@ -224,7 +224,8 @@ function readCommand(request: ReadRequest, calls: ReadCalls, flags: Flags, io: C
 async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise<number>, io: CliIo): Promise<number | null> {
   const found = await findRunningApp(dataDir);
   if (found.kind === 'refused') {
-    io.err(`leanlens: not asking the running app: ${found.reason}. Opening the library here instead, if no one else has it open.`);
+    await refuseWhileOwned(dataDir, found.reason);
+    io.err(`leanlens: not asking the running app: ${found.reason}. Its owner is gone: opening the library here instead.`);
     return null;
   }
   if (found.kind === 'none') return null;
@@ -239,13 +240,28 @@ async function askRunningApp(dataDir: string, run: (calls: ReadCalls) => Promise
     return code;
   } catch (err) {
     if (err instanceof NotAnswering) {
-      io.err(`leanlens: the running app stopped answering (${err.message}); opening the library here instead.`);
+      await refuseWhileOwned(dataDir, `stopped answering (${err.message})`);
+      io.err(`leanlens: the running app stopped answering (${err.message}) and is gone; opening the library here instead.`);
       return null;
     }
     if (err instanceof RemoteError) throw new Error(err.message);
     throw err;
   } finally {
     conn.close();
+  }
+}
+
+/**
+ * The running app could not be asked. While a live process holds the library (its lock, not a
+ * pid, says so) this process must not open it: say who holds it instead of trying (and being
+ * refused by the lock with a second, different message).
+ */
+async function refuseWhileOwned(dataDir: string, why: string): Promise<void> {
+  const { libraryHolderDescription } = await import('../app/index.ts');
+  const holder = await libraryHolderDescription(dataDir);
+  if (holder) {
+    throw new Error(`${holder} has the library in ${dataDir} open, but could not be asked (${why}). ` +
+      'Only one program can open the library at a time, so this command does not open it itself: try again in a moment (a busy app answers late), or stop that program.');
   }
 }
 
@@ -474,6 +490,7 @@ async function statusCommand(app: ReadCalls, flags: Flags, io: CliIo): Promise<n
         : [];
     return [
       `Data folder: ${s.dataDir}`,
+      ...(s.databaseCheck ? [`Database:    ${s.databaseCheck}`] : []),
       `Model:       ${s.model ?? 'none'}  on ${exec}`,
       ...restarts,
       ...switching,

@@ -286,6 +286,11 @@ export interface Status {
   dataDir: string;
   /** Text in photos (OCR): counts and the pass's progress. */
   text?: TextStatus;
+  /**
+   * The database check owed after LeanLens stopped without closing, on a library too big to check
+   * at open: what it is doing, or the damage it found and what to do. Absent once passed.
+   */
+  databaseCheck?: string;
 }
 
 /**

@@ -29,10 +29,15 @@ export interface AppConnection {
 
 export type FindResult = { kind: 'none' } | { kind: 'connected'; app: AppConnection } | { kind: 'refused'; reason: string };
 
-const CONNECT_TIMEOUT_MS = 1000;
+/**
+ * How long the app listening on the socket gets to accept and answer the hello. A socket nobody
+ * listens on is refused at once (ECONNREFUSED), so this wait is only ever spent on a live app
+ * that is busy: under heavy load (load average above 15 on 2 cores) one took more than 1 s.
+ */
+export const ANSWER_TIMEOUT_MS = 10_000;
 
 /** Opens a connection and says hello (`ping`): proves the token and learns the pid. */
-export async function pingApp(info: SocketInfo, timeoutMs = CONNECT_TIMEOUT_MS): Promise<AppConnection> {
+export async function pingApp(info: SocketInfo, timeoutMs = ANSWER_TIMEOUT_MS): Promise<AppConnection> {
   const sock = await new Promise<Socket>((resolveConnect, rejectConnect) => {
     const s = connect(info.socket);
     const timer = setTimeout(() => {

@@ -14,7 +14,7 @@
  * Rows: 1,000 photos per folder plus one folder of 20; capture dates spread over 10 years.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { blobToVector, HNSW_PARAMS, VectorIndex } from '../../main/services/ann/index.ts';
 import { searchByVector, searchQuery } from '../../main/services/search/index.ts';
 import { openEncoder } from '../../main/services/encoder/index.ts';
-import { openStore, upgradePageSize, type Store } from '../../main/services/store/index.ts';
+import { ALWAYS_CHECK_BYTES, checkInBackground, openStore, upgradePageSize, type Store } from '../../main/services/store/index.ts';
 import { checkIntegrity } from '../../main/services/store/backup.ts';
 import { recallAtK } from '../../main/core/metrics.ts';
 import { TopK } from '../../main/core/ranking.ts';
@@ -158,7 +158,12 @@ async function crashWriter(dataDir: string, n: number): Promise<void> {
 
 /** Opens (timed), then queries: ANN alone, recall vs exact, folder/date filtered through the search service, RSS. */
 async function measure(dataDir: string, n: number, withQueries: boolean): Promise<Result> {
+  const dbPath = join(dataDir, 'library.db');
+  // After a crash the app checks a database above 64 MiB in its own process while it opens and
+  // searches (app/database-check.ts); a smaller one is checked at open, before anything else.
+  const inBackground = !withQueries && statSync(dbPath).size > ALWAYS_CHECK_BYTES;
   const t = performance.now();
+  const check = inBackground ? checkInBackground(dbPath) : null;
   const { store, index } = await openIndex(dataDir);
   const openS = (performance.now() - t) / 1000;
   await index.whenPatched();
@@ -168,10 +173,10 @@ async function measure(dataDir: string, n: number, withQueries: boolean): Promis
   out.matchesSqlite = index.size === count ? 'yes' : `no (${index.size} vs ${count})`;
   out.pageSize = store.db.pragma('page_size', { simple: true }) as number;
   if (!withQueries) {
-    // After a crash the app also runs SQLite's quick_check before opening the index (app.ts).
-    const c = performance.now();
-    out.quickCheckProblems = checkIntegrity(store.db).length;
+    const c = check ? t : performance.now();
+    out.quickCheckProblems = (check ? await check.problems : checkIntegrity(store.db)).length;
     out.quickCheckS = (performance.now() - c) / 1000;
+    out.checkInBackground = check ? 'yes' : 'no';
     await index.close();
     store.close();
     return out;
@@ -368,13 +373,16 @@ export async function runScaleBench(n = 100_000, keep?: string): Promise<void> {
       num(crashed, 'openS') <= TARGETS.crashOpenS && crashed.outcome !== 'rebuilt',
       'replaying the journal since the last save (or verifying the file) took too long',
     );
-    const appCrashOpen = num(crashed, 'openS') + num(crashed, 'quickCheckS');
+    const background = crashed.checkInBackground === 'yes';
+    const appCrashOpen = background ? num(crashed, 'openS') : num(crashed, 'openS') + num(crashed, 'quickCheckS');
     report(
       `${label}: open after kill -9, as the app does it (SQLite quick_check + index)`,
-      `${appCrashOpen.toFixed(2)} s (quick_check ${num(crashed, 'quickCheckS').toFixed(2)} s, ${num(crashed, 'quickCheckProblems')} problems)`,
+      background
+        ? `${appCrashOpen.toFixed(2)} s searchable; quick_check beside it in its own process, done at ${num(crashed, 'quickCheckS').toFixed(2)} s (${num(crashed, 'quickCheckProblems')} problems; indexing waits for it)`
+        : `${appCrashOpen.toFixed(2)} s (quick_check at open ${num(crashed, 'quickCheckS').toFixed(2)} s, ${num(crashed, 'quickCheckProblems')} problems)`,
       `≤ ${TARGETS.crashOpenS} s`,
       appCrashOpen <= TARGETS.crashOpenS,
-      'quick_check reads every page of the database: it grows with the library',
+      background ? 'the index itself opened too slowly (line above): the check runs beside it' : 'quick_check reads every page of the database: it grows with the library',
     );
   } finally {
     if (!keep) await rm(dataDir, { recursive: true, force: true });

@@ -8,8 +8,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { checkDatabaseFile } from '../../main/services/store/index.ts';
+import { damageVectorsPage } from '../fixtures/damage-database.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
 import { runLeanlens } from '../fixtures/leanlens-cli.ts';
 
@@ -47,15 +47,7 @@ const damages: Record<string, (db: string) => void> = {
   truncated: (db) => truncateSync(db, Math.floor(statSync(db).size / 3)),
   'not a database at all': (db) => writeFileSync(db, Buffer.alloc(64 * 1024, 0x42)),
   // A page that opening and `status` never read: only the integrity check at open finds it.
-  'one page of the vectors table': (db) => {
-    const conn = new Database(db, { readonly: true });
-    const pageSize = conn.pragma('page_size', { simple: true }) as number;
-    const root = conn.prepare<[], number>("SELECT rootpage FROM sqlite_master WHERE name = 'vectors'").pluck().get()!;
-    conn.close();
-    const bytes = readFileSync(db);
-    bytes.fill(0x5a, (root - 1) * pageSize + 8, root * pageSize);
-    writeFileSync(db, bytes);
-  },
+  'one page of the vectors table': damageVectorsPage,
 };
 
 describe('a damaged database', () => {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFile, mkdir, rename, rm, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeSolidPhoto } from '../fixtures/photos.ts';
 import { makeHarness, writePhotos, reported, waitFor, type Harness } from './library-helpers.ts';
 
@@ -138,6 +138,33 @@ describe('watching', () => {
     await waitFor(() => h.row(join(renamed, 'p0.jpg'))?.id === id && !!h.row(ghost), 'the rename to be applied');
     await waitFor(() => !h.row(ghost), 'the row of the photo that left to go');
     expect(h.row(join(renamed, 'p0.jpg'))!.id).toBe(id); // the rename kept its photos
+  });
+
+  it('a subfolder renamed whose new name is reported late keeps its photos, ids and vectors (found by the soak)', async () => {
+    // The app's own batch delay (25 ms): chokidar reports 'unlinkDir' ~100 ms before the files'
+    // 'unlink's, so without waiting on 'unlinkDir' the folder's deletion was a batch of its own.
+    h = await makeHarness({ watchStabilityMs: 1000, batchDelayMs: 25, offlinePollMs: 200 });
+    const trip = join(h.photos, 'Trip');
+    await mkdir(trip);
+    const paths = await writePhotos(trip, 2);
+    await h.library.addFolder(h.photos);
+    await h.library.watch();
+    const ids = paths.map((p) => h.row(p)!.id);
+    for (const id of ids) h.addVector(id);
+    h.changes.length = 0;
+    // The new name arrives late: the folder leaves the watched tree, and comes back under its new
+    // name half a second later (as a busy machine reports a rename's second half).
+    const away = join(h.dir, 'in transit');
+    await rename(trip, away);
+    await new Promise((r) => setTimeout(r, 500));
+    const renamed = join(h.photos, 'Trip 2024');
+    await rename(away, renamed);
+    await waitFor(() => paths.every((p) => !!h.row(join(renamed, basename(p)))), 'the renamed folder\'s photos');
+    expect(paths.map((p) => h.row(join(renamed, basename(p)))!.id)).toEqual(ids);
+    expect(ids.every((id) => h.hasVector(id))).toBe(true);
+    expect(reported(h.changes, 'removed')).toEqual([]);
+    expect(reported(h.changes, 'added')).toEqual([]);
+    expect(reported(h.changes, 'moved').sort()).toEqual([...ids].sort());
   });
 
   it('a mass deletion while watching is held, not applied', async () => {

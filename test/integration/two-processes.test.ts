@@ -9,9 +9,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { claimDataFolder, LibraryInUse } from '../../main/services/store/index.ts';
+import { claimDataFolder, LibraryInUse, libraryHolder } from '../../main/services/store/index.ts';
 import { writeColourLibrary } from '../fixtures/photos.ts';
-import { BIN, runLeanlens } from '../fixtures/leanlens-cli.ts';
+import { BIN, runLeanlens, runLeanlensAsync } from '../fixtures/leanlens-cli.ts';
 
 const OWNER_MODULE = resolve('main/services/store/owner.ts');
 let root: string;
@@ -23,16 +23,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const cli = (data: string, args: string[], env: Record<string, string> = {}) => runLeanlens(data, args, { env });
 
-function cliAsync(data: string, args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, [BIN, '--data', data, ...args], { env: { ...process.env, LEANLENS_STANDALONE: '' } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('exit', (code) => done({ code, out, err }));
-  });
-}
+const cliAsync = (data: string, args: string[]) => runLeanlensAsync(data, args);
 
 function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   return new Promise((done) => {
@@ -69,9 +60,12 @@ describe('one writer per data folder', () => {
       expect(refused).toBeInstanceOf(LibraryInUse);
       expect((refused as LibraryInUse).owner?.pid).toBe(child.pid);
       expect((refused as Error).message).toMatch(new RegExp(`the test child, pid ${child.pid}, started \\d{4}-\\d\\d-\\d\\d`));
+      // Looking without taking (what the CLI asks when the running app does not answer).
+      expect(libraryHolder(data)?.owner?.pid).toBe(child.pid);
     } finally {
       await stop(child, 'SIGKILL');
     }
+    expect(libraryHolder(data)).toBeNull();
     // The kernel released the dead owner's lock; its description is still there, and is overwritten.
     expect(JSON.parse(readFileSync(join(data, 'leanlens.owner.json'), 'utf8')).pid).toBe(child.pid);
     const mine = claimDataFolder(data, 'this test');

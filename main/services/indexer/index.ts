@@ -43,6 +43,11 @@ export interface IndexerOptions {
   /** Decodes a photo; media.preparePhoto unless a caller (the lab) needs another source. */
   prepare?: (path: string, spec: PreprocessSpec) => Promise<PreparedPhoto>;
   log?: (message: string) => void;
+  /**
+   * Writing must wait for this (the database check after an unclean stop, app/database-check.ts);
+   * when it rejects, indexing stops with its message.
+   */
+  mayWrite?: () => Promise<void>;
 }
 
 export interface IndexerEvents {
@@ -97,7 +102,10 @@ export class Indexer extends EventEmitter<IndexerEvents> {
   /** Starts working through the queue; idles when it is empty (call wake() on new work). */
   start(): void {
     if (this.stopping || this.paused || this.loop) return;
-    this.loop = this.run()
+    const allowed = this.opts.mayWrite?.();
+    // A check stopped because the app closes is no reason to report a stop.
+    const work = allowed ? allowed.then(() => this.run(), (err: unknown) => { if (!this.stopping) throw err; }) : this.run();
+    this.loop = work
       .catch((err) => this.stopOnError(err))
       .finally(() => {
       this.loop = null;

@@ -47,7 +47,7 @@ export class FolderWatcher {
   /** Files seen added or changed, until they are written (chokidar's own awaitWriteFinish is off). */
   private readonly settler: WriteSettler;
   private pending = new Map<string, WatchEvent['kind']>();
-  /** Whether the pending batch holds a file deletion (see push). */
+  /** Whether the pending batch holds a file or folder deletion (see push). */
   private pendingUnlink = false;
   private firstPendingAt = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -85,7 +85,12 @@ export class FolderWatcher {
     const ready = new Promise<void>((resolve) => (done = resolve));
     fsw.once('ready', done);
     fsw.on('all', (event, path) => {
-      if (event === 'addDir' || event === 'unlinkDir') this.push(path, 'dir');
+      if (event === 'addDir') this.push(path, 'dir');
+      // A folder renamed is 'unlinkDir' now and the new name's 'addDir' later (its files'
+      // 'unlink's come ~100 ms after, and under load the new name later still): like a file's
+      // 'unlink', it makes its batch wait for the other half, else a folder of fewer photos than
+      // a hold needs was deleted and added again (re-encoded, new ids; found by the soak).
+      else if (event === 'unlinkDir') this.push(path, 'dir', true);
       else if (event === 'add' || event === 'change') this.settler.touch(path);
       else if (event === 'unlink') {
         this.settler.forget(path);

@@ -11,6 +11,7 @@ import type { PhotoStatus } from '../../core/contract.ts';
 import { accessSync, constants, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { checkIntegrity, DamagedDatabase, isCorruption } from './backup.ts';
 import { PAGE_SIZE } from './page-size.ts';
+import { isUnchecked, markChecked, markUnchecked } from './integrity-check.ts';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,6 +44,11 @@ export interface PhotoRecord {
 export interface Store {
   readonly db: Database.Database;
   readonly path: string;
+  /**
+   * A check is owed and was left for later (see `OpenOptions.checkLaterAbove`): the owner runs
+   * `checkInBackground` and holds its writes until it passes.
+   */
+  readonly unchecked: boolean;
   /** Runs `fn` in one transaction (IMMEDIATE, so writers never deadlock on upgrade). */
   transaction<T>(fn: () => T): T;
   getSetting<T>(key: string, fallback: T): T;
@@ -53,19 +59,27 @@ export interface Store {
 export interface OpenOptions {
   readonly?: boolean;
   /**
-   * Run SQLite's quick_check before use: after a crash, and on small databases always. It reads
-   * every page (about a second per few hundred MB), so a big library that was closed cleanly
-   * skips it; a file that is not a database at all is caught either way.
+   * The previous owner died without closing (crash, kill -9, power cut): the database needs
+   * SQLite's quick_check whatever its size. It reads every page (about a second per few hundred
+   * MB), so a big library that was closed cleanly skips it; small ones are checked at every open;
+   * a file that is not a database at all is caught either way. A check left for later and not
+   * passed since (integrity-check.ts) is owed too.
    */
   check?: boolean;
+  /**
+   * An owed check of a database bigger than this is not run at open but left for
+   * `checkInBackground` (`Store.unchecked`). Without it, every owed check runs at open.
+   */
+  checkLaterAbove?: number;
 }
 
 /** Databases up to this size are checked at every open: the check costs milliseconds there. */
-const ALWAYS_CHECK_BYTES = 64 * 1024 * 1024;
+export const ALWAYS_CHECK_BYTES = 64 * 1024 * 1024;
 
 export function openStore(path: string, options: OpenOptions = {}): Store {
   if (!options.readonly) mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database | null = null;
+  let unchecked = false;
   try {
     db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     // A new library gets 16 KiB pages (page-size.ts: a photo's vector then fits in its page); it
@@ -75,9 +89,15 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    if (options.check || sizeOf(path) <= ALWAYS_CHECK_BYTES) {
+    const owed = options.check || isUnchecked(path);
+    const size = sizeOf(path);
+    if (owed && options.checkLaterAbove !== undefined && size > options.checkLaterAbove && !options.readonly) {
+      markUnchecked(path);
+      unchecked = true;
+    } else if (owed || size <= ALWAYS_CHECK_BYTES) {
       const problems = checkIntegrity(db);
       if (problems.length) throw new DamagedDatabase(path, problems);
+      if (owed && !options.readonly) markChecked(path);
     }
     if (!options.readonly) migrate(db);
   } catch (err) {
@@ -97,6 +117,7 @@ export function openStore(path: string, options: OpenOptions = {}): Store {
   return {
     db,
     path,
+    unchecked,
     transaction: (fn) => db.transaction(fn).immediate(),
     getSetting<T>(key: string, fallback: T): T {
       const row = getSetting.get(key);
@@ -147,8 +168,9 @@ function migrate(db: Database.Database): void {
 }
 
 export { PAGE_SIZE, pageSizeOf, rewritePageSize, upgradePageSize, type PageSizeUpgrade } from './page-size.ts';
+export { checkInBackground, isUnchecked, markChecked, type BackgroundCheck } from './integrity-check.ts';
 export { DiskFull, diskFullMessage, freeBytes, isDiskFull } from './disk-full.ts';
-export { claimDataFolder, describeOwner, LibraryInUse, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
+export { claimDataFolder, describeOwner, LibraryInUse, libraryHolder, readOwner, type OwnerInfo, type Ownership } from './owner.ts';
 export {
   backupDatabase,
   checkDatabaseFile,

@@ -60,6 +60,30 @@ export function readOwner(dataDir: string): OwnerInfo | null {
   }
 }
 
+/** How long a claim waits for the lock: long enough to outlast a `libraryHolder` look, short for a real owner. */
+const CLAIM_WAIT_MS = 250;
+
+/**
+ * Who holds the data folder now, without taking it: `{owner}` (null when it left no description)
+ * while a live process holds the lock, null when it is free. Reading the lock file needs a shared
+ * lock, which the owner's exclusive lock refuses: the kernel's answer, not a guess from a pid.
+ */
+export function libraryHolder(dataDir: string): { owner: OwnerInfo | null } | null {
+  const mine = held.get(dataDir);
+  if (mine) return { owner: mine.ownership.owner };
+  let db: Database.Database | null = null;
+  try {
+    db = new Database(join(dataDir, LOCK_FILE), { readonly: true, fileMustExist: true, timeout: 0 });
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return null;
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') ? { owner: readOwner(dataDir) } : null;
+  } finally {
+    db?.close();
+  }
+}
+
 /** In-process claims by folder: several App instances in one process share the process's lock. */
 const held = new Map<string, { ownership: Ownership; count: number; db: Database.Database }>();
 
@@ -73,7 +97,8 @@ export function claimDataFolder(dataDir: string, command: string): Ownership {
     existing.count++;
     return releaseOnce(dataDir, existing.ownership.owner, null);
   }
-  const db = new Database(join(dataDir, LOCK_FILE), { timeout: 0 });
+  // A moment's patience: `libraryHolder` in another process may be reading the lock just now.
+  const db = new Database(join(dataDir, LOCK_FILE), { timeout: CLAIM_WAIT_MS });
   try {
     // EXCLUSIVE locking mode keeps the lock taken by the first write until the connection closes.
     db.pragma('locking_mode = EXCLUSIVE');
