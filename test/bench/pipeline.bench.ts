@@ -100,6 +100,9 @@ export async function runPipelineBench(): Promise<void> {
   info('pipeline (folders.add + sync)', `${pipelineRate.toFixed(1)} photos/s`, `median of ${ROUNDS} rounds: ${list(rates.pipeline)}; indexer's own rate ${list(rates.indexer)}`);
   const ratio = pipelineRate / rawRate;
   const roundRatios = rates.pipeline.map((p, i) => p / rates.raw[i]!);
+  // Printed whatever the verdict: when the machine's load shifts within a run, the ratio of
+  // medians can pair a fast raw round with a slow pipeline round (or the reverse).
+  info('pipeline ÷ raw, each round', roundRatios.map((x) => x.toFixed(2)).join(', '), `median ${median(roundRatios).toFixed(2)}`);
   // Expected ceiling if decode and encode simply share the CPU: encode time ÷ (encode + decode).
   const ceiling = (1 / rawRate) / (1 / rawRate + 1 / decodeRate);
   const load = loadavg()[0]!.toFixed(1);
