@@ -138,6 +138,27 @@ export function toClipTensor(
   return target;
 }
 
+/**
+ * The `crop` window of interleaved 8-bit pixels (`channels` bytes each) of a `width`×`height`
+ * image, row by row, as a new array.
+ */
+export function cropInterleaved(pixels: Uint8Array, width: number, height: number, crop: CropBox, channels = 3): Uint8Array {
+  assertDims(width, height);
+  if (pixels.length !== width * height * channels) {
+    throw new RangeError(`expected ${width * height * channels} bytes for ${width}x${height}x${channels}, got ${pixels.length}`);
+  }
+  if (crop.left < 0 || crop.top < 0 || crop.width < 1 || crop.height < 1 || crop.left + crop.width > width || crop.top + crop.height > height) {
+    throw new RangeError(`crop ${crop.width}x${crop.height}+${crop.left}+${crop.top} outside ${width}x${height}`);
+  }
+  const row = crop.width * channels;
+  const out = new Uint8Array(row * crop.height);
+  for (let y = 0; y < crop.height; y++) {
+    const from = ((crop.top + y) * width + crop.left) * channels;
+    out.set(pixels.subarray(from, from + row), y * row);
+  }
+  return out;
+}
+
 function assertDims(width: number, height: number): void {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
     throw new RangeError(`invalid image size ${width}x${height}`);

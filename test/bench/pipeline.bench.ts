@@ -9,7 +9,7 @@
  * Target: pipeline ÷ raw ≥ 0.9 (issue 15 §4; issue 3 asked 0.85). Decode-only photos/s (media.preparePhoto, as many in parallel as
  * the indexer runs) is printed for context: on a 2-core CPU decode and encode share the cores.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import sharp from 'sharp';
 import { createApp } from '../../main/app/index.ts';
 import { openEncoder, type Encoder } from '../../main/services/encoder/index.ts';
 import { preparePhoto } from '../../main/services/media/index.ts';
+import type { PreprocessSpec } from '../../main/core/model-spec.ts';
+import { withExifOrientation } from '../fixtures/photos.ts';
 import { ensureBenchModel, resolveBenchModel } from './models.ts';
 import { BENCH_MODEL, COCO_DIR, GENERATED_MANIFEST, cocoAvailable, heading, info, mapLimited, median, report, skipped } from './util.ts';
 
@@ -67,6 +69,7 @@ export async function runPipelineBench(): Promise<void> {
   const prepared = await mapLimited(photos, availableParallelism(), (p) => preparePhoto(p, model.preprocess));
   const decodeRate = photos.length / ((performance.now() - t) / 1000);
   info('decode-only (12 MP JPEG → 224² tensor)', `${decodeRate.toFixed(1)} photos/s`, `${availableParallelism()} in parallel, sharp`);
+  await rotatedDecodeCost(photos.slice(0, ROTATED), model.preprocess);
 
   // Raw encoder and whole pipeline in alternating rounds, so both see the same machine load.
   const rates = { raw: [] as number[], pipeline: [] as number[], indexer: [] as number[] };
@@ -97,6 +100,9 @@ export async function runPipelineBench(): Promise<void> {
   info('pipeline (folders.add + sync)', `${pipelineRate.toFixed(1)} photos/s`, `median of ${ROUNDS} rounds: ${list(rates.pipeline)}; indexer's own rate ${list(rates.indexer)}`);
   const ratio = pipelineRate / rawRate;
   const roundRatios = rates.pipeline.map((p, i) => p / rates.raw[i]!);
+  // Printed whatever the verdict: when the machine's load shifts within a run, the ratio of
+  // medians can pair a fast raw round with a slow pipeline round (or the reverse).
+  info('pipeline ÷ raw, each round', roundRatios.map((x) => x.toFixed(2)).join(', '), `median ${median(roundRatios).toFixed(2)}`);
   // Expected ceiling if decode and encode simply share the CPU: encode time ÷ (encode + decode).
   const ceiling = (1 / rawRate) / (1 / rawRate + 1 / decodeRate);
   const load = loadavg()[0]!.toFixed(1);
@@ -110,6 +116,38 @@ export async function runPipelineBench(): Promise<void> {
         ? `decode and encode share ${availableParallelism()} cores: decode is ${((1 - ceiling) * 100).toFixed(0)}% of the per-photo CPU time, which caps the ratio near ${ceiling.toFixed(2)}`
         : `decode is ${((1 - ceiling) * 100).toFixed(0)}% of the per-photo CPU time if it only shared the cores (ceiling ≈ ${ceiling.toFixed(2)}); load average ${load} on ${availableParallelism()} cores`),
   );
+}
+
+/** Photos of the rotated-decode figure. */
+const ROTATED = 8;
+
+/**
+ * CPU per decode of the same 12 MP JPEGs stored upright and with an EXIF Orientation=6 block (a
+ * phone's portrait photo; same compressed bytes), one at a time, alternating: a rotated photo
+ * must be shrunk on load like an upright one (docs/speed.md). CPU time, not wall time, so the
+ * machine's other work moves it less.
+ */
+async function rotatedDecodeCost(upright: string[], spec: PreprocessSpec): Promise<void> {
+  const dir = join(tmpdir(), `leanlens-bench-12mp-rotated-${upright.length}`);
+  mkdirSync(dir, { recursive: true });
+  const rotated = upright.map((p) => {
+    const out = join(dir, p.split('/').pop()!);
+    if (!existsSync(out)) writeFileSync(out, withExifOrientation(readFileSync(p), 6));
+    return out;
+  });
+  const cpu = { upright: [] as number[], rotated: [] as number[] };
+  for (let i = 0; i < upright.length; i++) {
+    for (const key of i % 2 === 0 ? (['upright', 'rotated'] as const) : (['rotated', 'upright'] as const)) {
+      const before = process.cpuUsage();
+      await preparePhoto(key === 'upright' ? upright[i]! : rotated[i]!, spec);
+      const used = process.cpuUsage(before);
+      cpu[key].push((used.user + used.system) / 1000);
+    }
+  }
+  const u = median(cpu.upright);
+  const r = median(cpu.rotated);
+  info('decode CPU, 12 MP JPEG stored upright', `${u.toFixed(0)} ms`, `median of ${upright.length}, one at a time`);
+  info('decode CPU, same JPEG with EXIF Orientation=6', `${r.toFixed(0)} ms`, `${(r / u).toFixed(2)}× upright; median of ${upright.length}`);
 }
 
 /** Images per second of the raw encoder over one round: the photos' count in batches of 8. */

@@ -24,6 +24,7 @@ import {
   writeOversizedPng,
   writeRawPhoto,
   writeSolidPhoto,
+  withExifOrientation,
 } from '../fixtures/photos.ts';
 
 let dir: string;
@@ -220,6 +221,39 @@ describe('preparePhoto: geometry', () => {
     await writeSolidPhoto(file, COLOURS.purple, { width: 80, height: 40, exif: { Orientation: 6 } });
     const { facts } = await preparePhoto(file, CLIP_PREPROCESS);
     expect(facts).toMatchObject({ width: 40, height: 80, format: 'jpeg' });
+  });
+
+  it('decodes an EXIF-rotated camera JPEG like the same photo upright: shrunk on load, then turned', async () => {
+    // A detailed 2400x1600 JPEG and the very same bytes with an EXIF Orientation=6 block. The
+    // upright one is shrunk while decoding (JPEG shrink-on-load); the rotated one must be too,
+    // then be turned after resizing — its tensor is then exactly the other's turned 90° clockwise.
+    // Turning before resizing (what sharp does when asked to crop after auto-orienting) rules out
+    // shrink-on-load: a full-size decode, ~6× the CPU on 12 MP photos, and other pixels.
+    const w = 2400;
+    const h = 1600;
+    const px = Buffer.alloc(w * h * 3);
+    let seed = 7;
+    for (let i = 0; i < px.length; i++) {
+      seed = (seed * 1664525 + 1013904223) >>> 0;
+      const x = Math.floor(i / 3) % w;
+      px[i] = Math.min(255, Math.floor((x / w) * 160) + (seed >>> 26)); // a gradient with grain
+    }
+    const jpeg = await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+    const uprightFile = join(dir, 'orient/camera-upright.jpg');
+    const rotatedFile = join(dir, 'orient/camera-rotated.jpg');
+    await writeFile(uprightFile, jpeg);
+    await writeFile(rotatedFile, withExifOrientation(jpeg, 6));
+    expect((await sharp(rotatedFile).metadata()).orientation).toBe(6);
+
+    const upright = await preparePhoto(uprightFile, CLIP_PREPROCESS);
+    const rotated = await preparePhoto(rotatedFile, CLIP_PREPROCESS);
+    expect(rotated.facts).toMatchObject({ width: h, height: w });
+    // Turned 90° clockwise: the rotated tensor's (x, y) is the upright one's (y, 223 - x).
+    let worst = 0;
+    for (let c = 0; c < 3; c++)
+      for (let y = 0; y < SIZE; y++)
+        for (let x = 0; x < SIZE; x++) worst = Math.max(worst, Math.abs(at(rotated.pixels, c, x, y) - at(upright.pixels, c, y, SIZE - 1 - x)));
+    expect(worst).toBeLessThan(1e-6);
   });
 
   it('flattens transparency onto white', async () => {

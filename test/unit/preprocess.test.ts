@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   centreCropBox,
   coverTarget,
+  cropInterleaved,
   resizePlan,
   roundHalfEven,
   shortestSideTarget,
@@ -124,5 +125,30 @@ describe('per-model resize and crop rounding', () => {
   it('rejects impossible sizes', () => {
     expect(() => resizePlan(0, 10, { size: 224, resize: 'cover' })).toThrow(RangeError);
     expect(() => resizePlan(10, 0, { size: 224, resize: 'squash' })).toThrow(RangeError);
+  });
+});
+
+describe('cropInterleaved', () => {
+  it('copies the window row by row, every channel of each pixel', () => {
+    // 4x3 RGB where each byte says where it came from: 100·y + 10·x + channel.
+    const w = 4;
+    const h = 3;
+    const px = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) px[(y * w + x) * 3 + c] = 100 * y + 10 * x + c;
+    const out = cropInterleaved(px, w, h, { left: 1, top: 1, width: 2, height: 2 });
+    expect([...out]).toEqual([110, 111, 112, 120, 121, 122, 210, 211, 212, 220, 221, 222]);
+    // The whole image is a copy, not the same array.
+    const all = cropInterleaved(px, w, h, { left: 0, top: 0, width: w, height: h });
+    expect([...all]).toEqual([...px]);
+    expect(all).not.toBe(px);
+  });
+
+  it('rejects a window outside the image or a wrong byte count', () => {
+    const px = new Uint8Array(4 * 3 * 3);
+    expect(() => cropInterleaved(px, 4, 3, { left: 3, top: 0, width: 2, height: 1 })).toThrow(RangeError);
+    expect(() => cropInterleaved(px, 4, 3, { left: 0, top: 2, width: 1, height: 2 })).toThrow(RangeError);
+    expect(() => cropInterleaved(px, 4, 3, { left: -1, top: 0, width: 1, height: 1 })).toThrow(RangeError);
+    expect(() => cropInterleaved(px, 4, 3, { left: 0, top: 0, width: 0, height: 1 })).toThrow(RangeError);
+    expect(() => cropInterleaved(px, 4, 4, { left: 0, top: 0, width: 1, height: 1 })).toThrow(RangeError);
   });
 });

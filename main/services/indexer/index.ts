@@ -89,8 +89,11 @@ export class Indexer extends EventEmitter<IndexerEvents> {
     this.concurrency = Math.max(1, opts.decodeConcurrency ?? availableParallelism());
     this.saveEveryMs = opts.saveEveryMs ?? 10_000;
     // media (sharp, exifr) loads with the first photo decoded, not with the indexer: a command
-    // that only searches opens the model's indexer but never decodes.
-    this.prepare = opts.prepare ?? (async (path, spec) => (await import('../media/index.ts')).preparePhoto(path, spec));
+    // that only searches opens the model's indexer but never decodes. Imported once, not per
+    // photo: each import() of a loaded module still resolves it again (through tsx's loader
+    // thread when run from source).
+    let media: Promise<typeof import('../media/index.ts')> | null = null;
+    this.prepare = opts.prepare ?? (async (path, spec) => (await (media ??= import('../media/index.ts'))).preparePhoto(path, spec));
     this.log = opts.log ?? ((m) => console.warn(m));
     if (opts.encoder.dim !== opts.index.dim) {
       throw new Error(`encoder gives ${opts.encoder.dim}-d vectors but the index holds ${opts.index.dim}-d`);

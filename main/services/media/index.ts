@@ -18,7 +18,7 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { PreprocessSpec } from '../../core/model-spec.ts';
-import { resizePlan, toClipTensor } from '../../core/preprocess.ts';
+import { cropInterleaved, resizePlan, toClipTensor } from '../../core/preprocess.ts';
 import { uprightCmykAsRgb } from './cmyk.ts';
 import { captureFactsFromExif } from './exif.ts';
 import { MediaError, toMediaError } from './errors.ts';
@@ -171,18 +171,22 @@ async function prepare(input: string | Buffer, spec: PreprocessSpec, path: strin
     } else {
       // Shrinking: libvips' kernels match Pillow's closely. fastShrinkOnLoad: false limits JPEG
       // shrink-on-load so that at least a 2× reduction is left to the real kernel; shrinking
-      // fully on load measured 0.0106 from Pillow on a 2000×1500 photo (0.0029 this way).
+      // fully on load measured 0.0106 from Pillow on a 2000×1500 photo (0.0029 this way), and
+      // 0.016–0.032 on 1000–4000 px photos with fine stripes (docs/speed.md).
+      // The crop is cut here, not with sharp's extract(): after auto-orientation, extract() makes
+      // sharp turn the photo before resizing, which rules out shrink-on-load, so an EXIF-rotated
+      // camera JPEG (a phone's portrait photo) was decoded at full size: ~6× the CPU of the same
+      // photo stored upright. Resized first, it is turned after resizing, at 224 px.
       const { data, info } = await upright
         .resize(plan.resize.width, plan.resize.height, { fit: 'fill', kernel: SHRINK_KERNEL[spec.interpolation], fastShrinkOnLoad: false })
-        .extract(plan.crop)
         .removeAlpha()
         .toColourspace('srgb')
         .raw({ depth: 'uchar' })
         .toBuffer({ resolveWithObject: true });
-      if (info.width !== size || info.height !== size || info.channels !== 3) {
+      if (info.width !== plan.resize.width || info.height !== plan.resize.height || info.channels !== 3) {
         throw new MediaError('corrupt', `not a readable image: decoded to ${info.width}x${info.height}x${info.channels}`, path);
       }
-      rgb = new Uint8Array(data.buffer, data.byteOffset, data.length);
+      rgb = cropInterleaved(new Uint8Array(data.buffer, data.byteOffset, data.length), info.width, info.height, plan.crop);
     }
     const pixels = toClipTensor(rgb, size, size, spec.mean, spec.std);
     return { facts, pixels };

@@ -9,6 +9,8 @@
  * Shrinking stays with libvips, which already matches Pillow to ~0.003 and shrinks big JPEGs on load.
  */
 
+import { cropInterleaved } from '../../core/preprocess.ts';
+
 export type ResampleFilter = 'bicubic' | 'bilinear';
 
 const PRECISION_BITS = 32 - 8 - 2;
@@ -127,14 +129,8 @@ export function resampleCrop(
     colFrom = crop.left;
   }
 
+  if (outHeight === height) return cropInterleaved(src, srcWidth, height, { ...crop, left: colFrom });
   const out = new Uint8Array(crop.width * crop.height * 3);
-  if (outHeight === height) {
-    for (let j = 0; j < crop.height; j++) {
-      const from = ((crop.top + j) * srcWidth + colFrom) * 3;
-      out.set(src.subarray(from, from + crop.width * 3), j * crop.width * 3);
-    }
-    return out;
-  }
   const v = coefficients(height, outHeight, crop.top, crop.height, filter);
   for (let j = 0; j < crop.height; j++) {
     const k = j * v.ksize;
