@@ -171,7 +171,9 @@ describe.skipIf(!haveChromium)('the Lab panel in a browser (headless server, rea
     await expect.poll(() => page.getByRole('button', { name: 'Run benchmark' }).isVisible(), { timeout: 30_000, interval: 250 }).toBe(true);
     const [latest] = await app['lab.results']({});
     expect(latest!.state).toBe('cancelled');
-    expect(await page.getByTestId('machine').textContent()).toContain('cancelled');
+    // The panel reloads its runs after the run's end event: under load that comes a moment after
+    // the button is back, so wait for it rather than read the previous run's card.
+    await expect.poll(() => page.getByTestId('machine').textContent(), { timeout: 10_000, interval: 250 }).toContain('cancelled');
     expect(await page.getByLabel('Benchmark run').inputValue()).toBe(String(latest!.id));
   });
 
