@@ -12,6 +12,7 @@ import hnswlib from 'hnswlib-node';
 import { recallAtK } from '../../main/core/metrics.ts';
 import { TopK } from '../../main/core/ranking.ts';
 import { makeVectors } from './ann.bench.ts';
+import { scoreExactly } from './scale.bench.ts';
 import { percentile } from './util.ts';
 
 const DIM = 512;
@@ -33,12 +34,7 @@ const queries = makeVectors(QUERIES, 'clustered', 2);
 const tops = Array.from({ length: QUERIES }, () => new TopK(10));
 const score = (vs: Float32Array, firstId: number) => {
   for (let i = 0; i < vs.length / DIM; i++) {
-    if (!ids.has(firstId + i)) continue;
-    for (let j = 0; j < QUERIES; j++) {
-      let s = 0;
-      for (let d = 0; d < DIM; d++) s += vs[i * DIM + d]! * queries[j * DIM + d]!;
-      tops[j]!.push(firstId + i, s);
-    }
+    if (ids.has(firstId + i)) scoreExactly(tops, queries, firstId + i, vs.subarray(i * DIM, (i + 1) * DIM));
   }
 };
 t = performance.now();

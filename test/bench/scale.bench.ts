@@ -46,6 +46,16 @@ const TARGETS = { crashOpenS: 5, annP95: 10, recall: 0.97, filteredP95: 50, rssR
 
 type Result = Record<string, number | string>;
 
+/** Puts one photo's exact score for each query (`queries`: 512-d, back to back) into that query's top list: the truth for recall. */
+export function scoreExactly(tops: TopK[], queries: Float32Array, id: number, v: Float32Array): void {
+  for (let j = 0; j < tops.length; j++) {
+    let s = 0;
+    const o = j * DIM;
+    for (let d = 0; d < DIM; d++) s += v[d]! * queries[o + d]!;
+    tops[j]!.push(id, s);
+  }
+}
+
 // ----------------------------------------------------------------------------- child steps
 
 /** Writes n photo rows and their vectors (chunks of seeded vectors, so any step can regenerate them). */
@@ -186,15 +196,7 @@ async function measure(dataDir: string, n: number, withQueries: boolean): Promis
   // Exact top-10 of every query in one pass over SQLite (the truth for recall).
   const tops = Array.from({ length: QUERIES }, () => new TopK(10));
   const rows = store.db.prepare('SELECT photo_id, vector FROM vectors WHERE model_id = ?').raw().iterate(MODEL) as Iterable<[number, Buffer]>;
-  for (const [id, blob] of rows) {
-    const v = blobToVector(blob, DIM);
-    for (let j = 0; j < QUERIES; j++) {
-      let s = 0;
-      const o = j * DIM;
-      for (let d = 0; d < DIM; d++) s += v[d]! * queries[o + d]!;
-      tops[j]!.push(id, s);
-    }
-  }
+  for (const [id, blob] of rows) scoreExactly(tops, queries, id, blobToVector(blob, DIM));
   // Wall and CPU time per query: on a shared machine the CPU time shows the work itself, the wall
   // time adds waiting for a core.
   const timedQueries = (run: (q: Float32Array, i: number) => void) => {
